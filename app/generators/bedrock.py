@@ -1,0 +1,160 @@
+"""Amazon Bedrock generation through the Converse API, and ConverseStream for streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, Literal
+
+from app.aws_clients import bedrock_runtime_client
+from app.blocking import BlockingPool, shared_pool
+from app.errors import BackendError
+from app.generators.base import (
+    ChatMessage,
+    Generation,
+    GenerationEvent,
+    GenerationParams,
+    TextDelta,
+    TokenUsage,
+)
+from app.retry import RetryPolicy, call_with_retries, within_deadline
+from app.settings import Settings
+from app.token_count import estimated_usage
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_bedrock_runtime.type_defs import (
+        InferenceConfigurationTypeDef,
+        MessageUnionTypeDef,
+        SystemContentBlockTypeDef,
+    )
+
+# Converse stop reasons in the words the other backends use.
+FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+
+
+def _finish_reason(stop_reason: object) -> str | None:
+    if not isinstance(stop_reason, str):
+        return None
+    return FINISH_REASONS.get(stop_reason, stop_reason)
+
+
+def _usage(reply_usage: Mapping[str, Any]) -> TokenUsage:
+    return TokenUsage(int(reply_usage["inputTokens"]), int(reply_usage["outputTokens"]))
+
+
+def parse_converse_reply(reply: Mapping[str, Any], model_id: str) -> Generation:
+    """The Generation in a Converse reply; a reply without text or usage is a BackendError."""
+    try:
+        blocks = reply["output"]["message"]["content"]
+        text = "".join(block["text"] for block in blocks if "text" in block)
+        usage = _usage(reply["usage"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise BackendError(f"bedrock: malformed Converse reply (missing {error})") from error
+    return Generation(text, model_id, usage, _finish_reason(reply.get("stopReason")))
+
+
+class BedrockGenerator:
+    """A Bedrock model (a foundation model id, an inference profile or a custom model ARN)."""
+
+    name = "bedrock"
+
+    def __init__(
+        self,
+        client: BedrockRuntimeClient,
+        model_id: str,
+        pool: BlockingPool,
+        policy: RetryPolicy,
+    ) -> None:
+        self.model_id = model_id
+        self.client = client
+        self._pool = pool
+        self._policy = policy
+
+    def _arguments(
+        self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> dict[str, Any]:
+        system: list[SystemContentBlockTypeDef] = [
+            {"text": m.content} for m in messages if m.role == "system"
+        ]
+        turns: list[MessageUnionTypeDef] = [
+            {"role": _turn_role(m.role), "content": [{"text": m.content}]}
+            for m in messages
+            if m.role != "system"
+        ]
+        inference: InferenceConfigurationTypeDef = {
+            "maxTokens": params.max_tokens,
+            "temperature": params.temperature,
+        }
+        arguments: dict[str, Any] = {
+            "modelId": self.model_id,
+            "messages": turns,
+            "inferenceConfig": inference,
+        }
+        if system:
+            arguments["system"] = system
+        return arguments
+
+    async def generate(
+        self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> Generation:
+        call = functools.partial(self.client.converse, **self._arguments(messages, params))
+        reply = await call_with_retries(lambda: self._pool.run(call), self._policy, self.name)
+        return parse_converse_reply(reply, self.model_id)
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> AsyncIterator[GenerationEvent]:
+        deadline = asyncio.get_running_loop().time() + self._policy.deadline_s
+        call = functools.partial(self.client.converse_stream, **self._arguments(messages, params))
+        reply = await call_with_retries(
+            lambda: self._pool.run(call), self._policy, self.name, deadline=deadline
+        )
+        event_stream = reply["stream"]
+        events = self._pool.iterate(event_stream, close=event_stream.close)
+        parts: list[str] = []
+        usage: TokenUsage | None = None
+        stop_reason: object = None
+        guarded = within_deadline(events, deadline, self.name, self._policy.deadline_s)
+        async with aclosing(guarded):
+            async for event in guarded:
+                if "contentBlockDelta" in event:
+                    text = event["contentBlockDelta"]["delta"].get("text")
+                    if text:
+                        parts.append(text)
+                        yield TextDelta(text)
+                elif "messageStop" in event:
+                    stop_reason = event["messageStop"].get("stopReason")
+                elif "metadata" in event:
+                    usage = _usage(event["metadata"]["usage"])
+        text = "".join(parts)
+        if usage is None:  # a stream cut short of its metadata event
+            usage = estimated_usage(messages, text)
+        yield Generation(text, self.model_id, usage, _finish_reason(stop_reason))
+
+    async def aclose(self) -> None:
+        self.client.close()
+
+
+def _turn_role(role: str) -> Literal["user", "assistant"]:
+    return "assistant" if role == "assistant" else "user"
+
+
+def build_bedrock_generator(settings: Settings, role: Literal["base", "tuned"]) -> BedrockGenerator:
+    """The base model, or the tuned one (FMT_BEDROCK__TUNED_MODEL_ID)."""
+    model_id = settings.bedrock.model_id
+    if role == "tuned":
+        if not settings.bedrock.tuned_model_id:
+            raise ValueError(
+                "FMT_TUNED_GENERATOR=bedrock needs FMT_BEDROCK__TUNED_MODEL_ID "
+                "(a custom model or provisioned throughput ARN)"
+            )
+        model_id = settings.bedrock.tuned_model_id
+    return BedrockGenerator(
+        bedrock_runtime_client(settings.bedrock),
+        model_id,
+        shared_pool(settings.retry.blocking_threads),
+        RetryPolicy.from_settings(settings.retry, settings.generation.timeout_s),
+    )

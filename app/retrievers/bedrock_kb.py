@@ -1,0 +1,131 @@
+"""An Amazon Bedrock Knowledge Base as a retriever, through the Retrieve API."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from app.aws_clients import bedrock_agent_runtime_client
+from app.blocking import BlockingPool, shared_pool
+from app.errors import BackendError
+from app.retrievers.base import Passage
+from app.retry import RetryPolicy, call_with_retries
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_agent_runtime import AgentsforBedrockRuntimeClient
+
+SOURCE_URI_KEY = "x-amz-bedrock-kb-source-uri"
+CHUNK_ID_KEY = "x-amz-bedrock-kb-chunk-id"
+# Where each data source type keeps the address of the document.
+_LOCATION_FIELDS = (
+    ("s3Location", "uri"),
+    ("webLocation", "url"),
+    ("confluenceLocation", "url"),
+    ("salesforceLocation", "url"),
+    ("sharePointLocation", "url"),
+    ("kendraDocumentLocation", "uri"),
+    ("customDocumentLocation", "id"),
+)
+
+
+def _location(result: Mapping[str, Any]) -> str:
+    location = result.get("location") or {}
+    for kind, address in _LOCATION_FIELDS:
+        value = (location.get(kind) or {}).get(address)
+        if isinstance(value, str):
+            return value
+    source = (result.get("metadata") or {}).get(SOURCE_URI_KEY)
+    return source if isinstance(source, str) else ""
+
+
+def passage_from_result(result: Mapping[str, Any], rank: int, title_key: str) -> Passage:
+    """One retrieval result as a Passage: title from metadata, else the document's file name."""
+    try:
+        text = result["content"]["text"]
+    except (KeyError, TypeError) as error:
+        raise BackendError("bedrock-kb: a retrieval result has no text content") from error
+    metadata = result.get("metadata") or {}
+    location = _location(result)
+    title = metadata.get(title_key)
+    if not isinstance(title, str) or not title:
+        title = PurePosixPath(location).name or "document"
+    chunk_id = metadata.get(CHUNK_ID_KEY)
+    section = metadata.get("section")
+    return Passage(
+        id=chunk_id if isinstance(chunk_id, str) else f"{location}#{rank}",
+        title=title,
+        text=str(text),
+        score=float(result.get("score") or 0.0),
+        location=location,
+        section=section if isinstance(section, str) else "",
+    )
+
+
+class BedrockKnowledgeBaseRetriever:
+    """Vector (or hybrid) search in one Knowledge Base."""
+
+    name = "bedrock-kb"
+
+    def __init__(
+        self,
+        client: AgentsforBedrockRuntimeClient,
+        knowledge_base_id: str,
+        pool: BlockingPool,
+        policy: RetryPolicy,
+        *,
+        search_type: str | None = None,
+        metadata_filter: Mapping[str, object] | None = None,
+        title_key: str = "product",
+    ) -> None:
+        self.knowledge_base_id = knowledge_base_id
+        self.client = client
+        self._pool = pool
+        self._policy = policy
+        self._search_type = search_type
+        self._metadata_filter = metadata_filter
+        self._title_key = title_key
+
+    def _arguments(self, query: str, top_k: int) -> dict[str, Any]:
+        search: dict[str, Any] = {"numberOfResults": top_k}
+        if self._search_type:
+            search["overrideSearchType"] = self._search_type
+        if self._metadata_filter:
+            search["filter"] = dict(self._metadata_filter)
+        return {
+            "knowledgeBaseId": self.knowledge_base_id,
+            "retrievalQuery": {"text": query},
+            "retrievalConfiguration": {"vectorSearchConfiguration": search},
+        }
+
+    async def retrieve(self, query: str, top_k: int) -> list[Passage]:
+        call = functools.partial(self.client.retrieve, **self._arguments(query, top_k))
+        reply = await call_with_retries(lambda: self._pool.run(call), self._policy, self.name)
+        results = reply.get("retrievalResults")
+        if not isinstance(results, list):
+            raise BackendError("bedrock-kb: the Retrieve reply has no retrievalResults")
+        passages = [
+            passage_from_result(result, rank, self._title_key)
+            for rank, result in enumerate(results)
+        ]
+        return passages[:top_k]
+
+    async def aclose(self) -> None:
+        self.client.close()
+
+
+def build_bedrock_kb_retriever(settings: Settings) -> BedrockKnowledgeBaseRetriever:
+    bedrock = settings.bedrock
+    if not bedrock.knowledge_base_id:
+        raise ValueError("FMT_RETRIEVER=bedrock-kb needs FMT_BEDROCK__KNOWLEDGE_BASE_ID")
+    return BedrockKnowledgeBaseRetriever(
+        bedrock_agent_runtime_client(bedrock),
+        bedrock.knowledge_base_id,
+        shared_pool(settings.retry.blocking_threads),
+        RetryPolicy.from_settings(settings.retry, bedrock.retrieve_timeout_s),
+        search_type=bedrock.search_type,
+        metadata_filter=bedrock.metadata_filter,
+        title_key=bedrock.title_metadata_key,
+    )

@@ -1,0 +1,49 @@
+"""Counted token estimates for backends that report no usage; marked `estimated=True`.
+
+The rules follow BPE vocabularies of the Llama 3 kind: common short words are one token, longer
+words about one more per four letters, digits go in groups of up to three, each symbol is one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from app.generators.base import ChatMessage, TokenUsage
+
+_PIECES = re.compile(r"[^\W\d_]+|\d{1,3}|[^\s\w]|_")
+SHORT_WORD_LETTERS = 6
+LETTERS_PER_EXTRA_TOKEN = 4
+# A role header and an end-of-turn marker around each message, as chat templates add them.
+MESSAGE_OVERHEAD_TOKENS = 4
+# Begin-of-text and the assistant header that opens the answer.
+PROMPT_OVERHEAD_TOKENS = 5
+
+
+def _word_tokens(word: str) -> int:
+    if not word.isascii():
+        return (len(word) + 1) // 2
+    extra_letters = max(0, len(word) - SHORT_WORD_LETTERS)
+    return 1 + (extra_letters + LETTERS_PER_EXTRA_TOKEN - 1) // LETTERS_PER_EXTRA_TOKEN
+
+
+def estimate_text_tokens(text: str) -> int:
+    """Tokens in `text`, counted piece by piece."""
+    total = 0
+    for piece in _PIECES.findall(text):
+        total += _word_tokens(piece) if piece[0].isalpha() else 1
+    return total
+
+
+def estimate_prompt_tokens(messages: Sequence[ChatMessage]) -> int:
+    """Tokens of a chat prompt, template markers included."""
+    body = sum(MESSAGE_OVERHEAD_TOKENS + estimate_text_tokens(m.content) for m in messages)
+    return PROMPT_OVERHEAD_TOKENS + body
+
+
+def estimated_usage(messages: Sequence[ChatMessage], answer: str) -> TokenUsage:
+    return TokenUsage(
+        input_tokens=estimate_prompt_tokens(messages),
+        output_tokens=estimate_text_tokens(answer),
+        estimated=True,
+    )
