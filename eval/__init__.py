@@ -1,0 +1,1 @@
+"""The evaluation runner: quality, latency and cost of each strategy, measured over HTTP."""

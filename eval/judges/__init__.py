@@ -1,0 +1,1 @@
+"""LLM judges: a jury of models that score each answer against its ground truth."""

@@ -1,0 +1,63 @@
+"""Judges on Amazon Bedrock through the Converse API (any model that Converse serves)."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from eval.judges.base import JudgeCallError
+
+# The reference sample's jury: three model families, so no judge grades its own family alone.
+REFERENCE_JUDGE_MODELS: tuple[str, ...] = (
+    "mistral.mixtral-8x7b-instruct-v0:1",
+    "cohere.command-r-plus-v1:0",
+    "anthropic.claude-3-haiku-20240307-v1:0",
+)
+
+
+def make_bedrock_client(region: str | None, timeout_s: float, pool: int) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=10,
+        read_timeout=timeout_s,
+        max_pool_connections=pool,
+        retries={"max_attempts": 6, "mode": "adaptive"},
+    )
+    return boto3.client("bedrock-runtime", region_name=region, config=config)
+
+
+class BedrockJudge:
+    """One Bedrock model as a judge; the blocking boto3 call runs on a bounded executor."""
+
+    def __init__(
+        self, model_id: str, client: Any, executor: ThreadPoolExecutor, max_tokens: int = 200
+    ) -> None:
+        self.name = f"bedrock:{model_id}"
+        self.model_id = model_id
+        self.client = client
+        self.executor = executor
+        self.max_tokens = max_tokens
+
+    def _converse(self, prompt: str) -> str:
+        try:
+            response = self.client.converse(
+                modelId=self.model_id,
+                messages=[{"role": "user", "content": [{"text": prompt}]}],
+                inferenceConfig={"maxTokens": self.max_tokens, "temperature": 0.0},
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise JudgeCallError(f"{self.name}: {error}") from error
+        blocks = response.get("output", {}).get("message", {}).get("content", [])
+        return "".join(block.get("text", "") for block in blocks)
+
+    async def complete(self, prompt: str) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self._converse, prompt)
+
+    async def aclose(self) -> None:
+        return None

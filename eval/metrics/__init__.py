@@ -1,0 +1,1 @@
+"""Per-answer quality metrics computed after the answers are collected."""

@@ -1,0 +1,167 @@
+"""Files a run leaves behind: per-strategy JSON in the reference's shape, the summary CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Hashable, Sequence
+from pathlib import Path
+from typing import Any
+
+from eval.aggregate import Analysis, StrategyFigures
+from eval.cost import StrategyCost
+from eval.records import BertScoreRecord, JudgementRecord, SampleRecord
+
+SUMMARY_COLUMNS = (
+    "method",
+    "avg_bert_score",
+    "avg_llm_evaluator_score",
+    "avg_inference_time",
+    "p50_inference_time",
+    "p95_inference_time",
+    "monthly_cost_usd",
+    "cost_per_1k_requests_measured_tokens",
+    "bert_score_ci_low",
+    "bert_score_ci_high",
+    "llm_evaluator_score_ci_low",
+    "llm_evaluator_score_ci_high",
+    "inference_time_ci_low",
+    "inference_time_ci_high",
+    "avg_server_time",
+    "p95_server_time",
+    "samples",
+    "failed",
+    "avg_input_tokens",
+    "avg_output_tokens",
+    "gold_product_hit_rate",
+    "judge_spread",
+)
+
+
+def _number(value: float | None, digits: int = 4) -> float | str:
+    """A CSV cell: rounded, or empty when there is nothing to report (never a made-up 0)."""
+    if value is None or math.isnan(value):
+        return ""
+    return round(value, digits)
+
+
+def sample_entry(
+    sample: SampleRecord,
+    bertscore: BertScoreRecord | None,
+    judgements: Sequence[JudgementRecord],
+) -> dict[str, Any]:
+    """The reference's per-sample fields first, then what this runner adds."""
+    scores = [j.score for j in judgements if j.score is not None]
+    entry: dict[str, Any] = {
+        "input_text": sample.question,
+        "ground_truth": sample.ground_truth,
+        "llm_response": sample.answer,
+        "context": " ".join(
+            f"Document {number}: {source.text}" for number, source in enumerate(sample.sources, 1)
+        ),
+        "bert_score": bertscore.f1 if bertscore else None,
+        "llm_evaluator_score": sum(scores) / len(scores) if scores else None,
+    }
+    entry.update({j.judge: j.score for j in judgements})
+    entry.update(
+        {
+            "inference_time": sample.latency_ms / 1000.0 if sample.latency_ms else None,
+            "question_id": sample.question_id,
+            "product_name": sample.product_name,
+            "ok": sample.ok,
+            "error": sample.error,
+            "model": sample.model,
+            "sources": [source.model_dump(exclude={"text"}) for source in sample.sources],
+            "gold_product_retrieved": sample.gold_product_retrieved,
+            "input_tokens": sample.input_tokens,
+            "output_tokens": sample.output_tokens,
+            "server_timings_ms": {
+                "retrieve": sample.server_retrieve_ms,
+                "generate": sample.server_generate_ms,
+                "total": sample.server_total_ms,
+            },
+            "attempts": sample.attempts,
+            "request_id": sample.request_id,
+            "judge_reasons": {j.judge: j.reason or j.error for j in judgements},
+        }
+    )
+    return entry
+
+
+def write_strategy_results(
+    out: Path,
+    strategy: str,
+    samples: Sequence[SampleRecord],
+    bertscores: dict[Hashable, BertScoreRecord],
+    judgements: dict[Hashable, JudgementRecord],
+) -> Path:
+    by_sample: dict[str, list[JudgementRecord]] = {}
+    for record in judgements.values():
+        by_sample.setdefault(record.key, []).append(record)
+    entries = [
+        sample_entry(sample, bertscores.get(sample.key), by_sample.get(sample.key, []))
+        for sample in sorted(samples, key=lambda s: s.index)
+        if sample.strategy == strategy
+    ]
+    path = out / f"{strategy}_results.json"
+    path.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def summary_row(
+    figures: StrategyFigures, cost: StrategyCost | None, per_thousand: float | None
+) -> dict[str, Any]:
+    bert, judge, latency = (
+        figures.intervals["bert_f1"],
+        figures.intervals["judge_score"],
+        figures.intervals["latency_s"],
+    )
+    return {
+        "method": figures.strategy,
+        "avg_bert_score": _number(bert.mean),
+        "avg_llm_evaluator_score": _number(judge.mean),
+        "avg_inference_time": _number(latency.mean),
+        "p50_inference_time": _number(figures.latency_p50_s),
+        "p95_inference_time": _number(figures.latency_p95_s),
+        "monthly_cost_usd": _number(cost.monthly if cost else None, 2),
+        "cost_per_1k_requests_measured_tokens": _number(per_thousand, 4),
+        "bert_score_ci_low": _number(bert.low),
+        "bert_score_ci_high": _number(bert.high),
+        "llm_evaluator_score_ci_low": _number(judge.low),
+        "llm_evaluator_score_ci_high": _number(judge.high),
+        "inference_time_ci_low": _number(latency.low),
+        "inference_time_ci_high": _number(latency.high),
+        "avg_server_time": _number(figures.server_total_mean_s),
+        "p95_server_time": _number(figures.server_total_p95_s),
+        "samples": figures.samples,
+        "failed": figures.failed,
+        "avg_input_tokens": _number(figures.input_tokens_mean, 1),
+        "avg_output_tokens": _number(figures.output_tokens_mean, 1),
+        "gold_product_hit_rate": _number(figures.gold_hit_rate),
+        "judge_spread": _number(figures.judge_spread),
+    }
+
+
+def write_summary_csv(
+    out: Path,
+    analysis: Analysis,
+    costs: dict[str, StrategyCost],
+    per_thousand: dict[str, float],
+) -> Path:
+    path = out / "summary_results.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
+        writer.writeheader()
+        for figures in analysis.strategies:
+            writer.writerow(
+                summary_row(
+                    figures, costs.get(figures.strategy), per_thousand.get(figures.strategy)
+                )
+            )
+    return path
+
+
+def write_json(path: Path, value: Any) -> Path:
+    path.write_text(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    return path

@@ -1,0 +1,69 @@
+"""What the runner writes to disk, one JSON line each: answers, BERTScores and judgements."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SourceRecord(BaseModel):
+    id: str
+    title: str
+    location: str
+    score: float
+    text: str = ""
+
+
+class SampleRecord(BaseModel):
+    """One strategy's answer to one question (or the error that stopped it)."""
+
+    key: str
+    strategy: str
+    question_id: str
+    index: int
+    question: str
+    ground_truth: str
+    product_name: str = ""
+    section: str = ""
+    ok: bool
+    error: str | None = None
+    status_code: int | None = None
+    answer: str = ""
+    sources: list[SourceRecord] = Field(default_factory=list)
+    model: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    tokens_estimated: bool = False
+    latency_ms: float | None = Field(None, description="Client-side, the successful attempt.")
+    elapsed_ms: float = Field(0.0, description="Client-side, all attempts and waits included.")
+    server_retrieve_ms: float | None = None
+    server_generate_ms: float | None = None
+    server_total_ms: float | None = None
+    attempts: int = 1
+    throttled: int = Field(0, description="Times the service said 429 and the runner waited.")
+    request_id: str | None = None
+    gold_product_retrieved: bool | None = None
+    finished_at: str = ""
+
+
+class BertScoreRecord(BaseModel):
+    key: str
+    precision: float
+    recall: float
+    f1: float
+    backbone: str
+
+
+class JudgementRecord(BaseModel):
+    """One judge's verdict on one answer; `score` is None when the reply could not be read."""
+
+    key: str
+    judge: str
+    score: float | None
+    reason: str = ""
+    error: str | None = None
+    raw_reply: str = ""
+    attempts: int = 1
+
+
+def sample_key(strategy: str, question_id: str) -> str:
+    return f"{strategy}/{question_id}"

@@ -1,0 +1,1 @@
+"""The HTML report: verdict, tables and plots in one self-contained file."""

@@ -1,0 +1,125 @@
+"""Renders report.html from an analysis, the costs and the run manifest."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+
+from eval.aggregate import METRICS, Analysis, StrategyFigures
+from eval.cost import StrategyCost
+from eval.report.plots import cost_quality_plot, distribution_plot
+from eval.report.template import TEMPLATE
+from eval.report.verdict import verdict_lines
+from eval.stats import Interval
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _interval(interval: Interval, digits: int = 3) -> str:
+    if interval.count == 0:
+        return "n/a"
+    low, high = _fmt(interval.low, digits), _fmt(interval.high, digits)
+    return f"{_fmt(interval.mean, digits)} [{low}, {high}]"
+
+
+def _row(
+    figures: StrategyFigures, cost: StrategyCost | None, per_thousand: float | None
+) -> dict[str, str]:
+    tokens_in, tokens_out = figures.input_tokens_mean, figures.output_tokens_mean
+    return {
+        "strategy": figures.strategy,
+        "answered": str(figures.samples - figures.failed),
+        "failed": str(figures.failed),
+        "bert": _interval(figures.intervals["bert_f1"]),
+        "judge": _interval(figures.intervals["judge_score"]),
+        "latency": _interval(figures.intervals["latency_s"], 2),
+        "p50": _fmt(figures.latency_p50_s, 2),
+        "p95": _fmt(figures.latency_p95_s, 2),
+        "server": f"{_fmt(figures.server_total_mean_s, 2)} / {_fmt(figures.server_total_p95_s, 2)}",
+        "tokens": f"{_fmt(tokens_in, 0)} / {_fmt(tokens_out, 0)}",
+        "hit": _fmt(figures.gold_hit_rate, 2),
+        "monthly": f"{cost.monthly:,.0f}" if cost else "n/a",
+        "per_thousand": _fmt(per_thousand, 2),
+    }
+
+
+def _tests(analysis: Analysis) -> list[dict[str, str]]:
+    return [
+        {
+            "metric": METRICS[test.metric],
+            "pair": f"{test.first} - {test.second}",
+            "difference": f"{_fmt(test.mean_difference)} [{_fmt(test.low)}, {_fmt(test.high)}]",
+            "p": _fmt(test.p_value, 4),
+            "adjusted": _fmt(test.adjusted_p_value, 4),
+            "n": str(test.count),
+        }
+        for test in analysis.tests
+    ]
+
+
+def _judge_rows(analysis: Analysis) -> list[dict[str, Any]]:
+    return [
+        {
+            "strategy": f.strategy,
+            "means": [_fmt(f.judge_means.get(judge)) for judge in analysis.judges],
+            "spread": _fmt(f.judge_spread),
+            "failed": f.failed_judgements,
+        }
+        for f in analysis.strategies
+        if analysis.judges
+    ]
+
+
+def _cost_lines(costs: dict[str, StrategyCost]) -> list[dict[str, str]]:
+    return [
+        {
+            "strategy": cost.strategy,
+            "item": line.item,
+            "monthly": f"{line.monthly:,.2f}",
+            "detail": line.detail,
+        }
+        for cost in costs.values()
+        for line in cost.fixed + cost.variable
+    ]
+
+
+def render_report(
+    analysis: Analysis,
+    costs: dict[str, StrategyCost],
+    break_even: float | None,
+    manifest: dict[str, Any],
+    per_thousand: dict[str, float],
+    days_per_month: float = 30.0,
+) -> str:
+    quality = "judge_score" if analysis.judges else "bert_f1"
+    context = {
+        "manifest": manifest,
+        "verdict": verdict_lines(analysis, costs, break_even, days_per_month),
+        "rows": [
+            _row(f, costs.get(f.strategy), per_thousand.get(f.strategy))
+            for f in analysis.strategies
+        ],
+        "judges": analysis.judges,
+        "judge_rows": _judge_rows(analysis),
+        "bert_backbone": analysis.bert_backbone,
+        "plots": {
+            "scores": distribution_plot(analysis.strategies, ["bert_f1", "judge_score"]),
+            "latency": distribution_plot(analysis.strategies, ["latency_s"]),
+            "cost": cost_quality_plot(analysis.strategies, costs, quality),
+        },
+        "cost_lines": _cost_lines(costs),
+        "tests": _tests(analysis),
+        "failed": analysis.failed_samples,
+    }
+    environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    return environment.from_string(TEMPLATE).render(**context)
+
+
+def write_report(path: Path, html: str) -> Path:
+    path.write_text(html, encoding="utf-8")
+    return path

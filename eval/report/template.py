@@ -1,0 +1,72 @@
+"""The Jinja template of report.html: inline CSS and SVG only, so the file stands alone."""
+
+TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>fm-tailor evaluation: {{ manifest.started_at }}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;vertical-align:top}
+th:first-child,td:first-child{text-align:left}
+td.text{text-align:left;max-width:40rem;white-space:pre-wrap}
+.verdict{background:#f4f8ff;border-left:4px solid #1f77b4;padding:.6rem 1.2rem}
+.muted{color:#666;font-size:.85rem}
+svg{max-width:100%;height:auto}
+</style></head><body>
+<h1>Which strategy wins on this data?</h1>
+<p class="muted">Service {{ manifest.service_url }} &middot; test set {{ manifest.testset }}
+(sha256 {{ (manifest.testset_sha256 or "")[:12] }}, {{ manifest.questions }} questions) &middot;
+{{ manifest.started_at }} to {{ manifest.finished_at }}</p>
+<section class="verdict"><h2>Verdict</h2><ul>
+{% for line in verdict %}<li>{{ line }}</li>{% endfor %}
+</ul><p class="muted">Intervals: 95% bootstrap of the mean. Tests: paired sign-flip
+permutation over the questions both strategies answered, p-values Holm-adjusted within each
+metric.</p></section>
+
+<h2>Summary</h2>
+<table><tr><th>strategy</th><th>answered</th><th>failed</th><th>BERTScore F1 [95% CI]</th>
+<th>judge score [95% CI]</th><th>latency mean [95% CI] (s)</th><th>p50 (s)</th><th>p95 (s)</th>
+<th>server time mean / p95 (s)</th><th>tokens in / out</th><th>gold product retrieved</th>
+<th>USD / month</th><th>USD / 1k requests (measured tokens)</th></tr>
+{% for row in rows %}<tr><td>{{ row.strategy }}</td><td>{{ row.answered }}</td>
+<td>{{ row.failed }}</td><td>{{ row.bert }}</td><td>{{ row.judge }}</td><td>{{ row.latency }}</td>
+<td>{{ row.p50 }}</td><td>{{ row.p95 }}</td><td>{{ row.server }}</td><td>{{ row.tokens }}</td>
+<td>{{ row.hit }}</td><td>{{ row.monthly }}</td><td>{{ row.per_thousand }}</td></tr>{% endfor %}
+</table>
+<p class="muted">BERTScore backbone: {{ bert_backbone or "not computed" }}.
+Judges: {{ judges|join(", ") if judges else "no judge configured" }}.</p>
+
+{% if judge_rows %}<h2>Judges</h2>
+<table><tr><th>strategy</th>{% for judge in judges %}<th>{{ judge }}</th>{% endfor %}
+<th>mean spread (max - min)</th><th>failed judgements</th></tr>
+{% for row in judge_rows %}<tr><td>{{ row.strategy }}</td>
+{% for value in row.means %}<td>{{ value }}</td>{% endfor %}
+<td>{{ row.spread }}</td><td>{{ row.failed }}</td></tr>{% endfor %}</table>{% endif %}
+
+<h2>Score distributions</h2>
+{{ plots.scores|safe if plots.scores else "<p>No scores.</p>"|safe }}
+<h2>Latency distributions</h2>
+{{ plots.latency|safe if plots.latency else "<p>No latencies.</p>"|safe }}
+<h2>Cost against quality</h2>
+{{ plots.cost|safe if plots.cost else "<p>Not enough data.</p>"|safe }}
+<h3>Monthly cost breakdown</h3>
+<table><tr><th>strategy</th><th>item</th><th>USD / month</th><th>how</th></tr>
+{% for line in cost_lines %}<tr><td>{{ line.strategy }}</td><td>{{ line.item }}</td>
+<td>{{ line.monthly }}</td><td class="text">{{ line.detail }}</td></tr>{% endfor %}</table>
+
+<h2>Pairwise tests</h2>
+<table><tr><th>metric</th><th>pair</th><th>mean difference [95% CI]</th><th>p</th>
+<th>p (Holm)</th><th>n</th></tr>
+{% for test in tests %}<tr><td>{{ test.metric }}</td><td>{{ test.pair }}</td>
+<td>{{ test.difference }}</td><td>{{ test.p }}</td><td>{{ test.adjusted }}</td>
+<td>{{ test.n }}</td></tr>{% endfor %}</table>
+
+<h2>Failed samples ({{ failed|length }})</h2>
+{% if failed %}<table><tr><th>strategy</th><th>question</th><th>attempts</th><th>error</th></tr>
+{% for sample in failed %}<tr><td>{{ sample.strategy }}</td>
+<td class="text">{{ sample.question }}</td><td>{{ sample.attempts }}</td>
+<td class="text">{{ sample.error }}</td></tr>{% endfor %}
+</table>{% else %}<p>None.</p>{% endif %}
+<p class="muted">Backends: {{ manifest.backends }}</p>
+</body></html>
+"""

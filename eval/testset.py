@@ -1,0 +1,71 @@
+"""The question set: loading, validation, identity of each question and of the whole file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class QuestionSetError(ValueError):
+    """The test set file is missing or not in the expected shape."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvalQuestion:
+    """One question with its ground-truth answer; `product_name` names the gold product."""
+
+    index: int
+    question: str
+    answer: str
+    product_name: str = ""
+    section: str = ""
+
+    @property
+    def question_id(self) -> str:
+        """Stable across runs: position plus a hash of the text, so an edited file never matches."""
+        digest = hashlib.sha256(f"{self.question}\n{self.answer}".encode()).hexdigest()[:12]
+        return f"{self.index:05d}-{digest}"
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _question_from(index: int, item: object) -> EvalQuestion:
+    if not isinstance(item, dict):
+        raise QuestionSetError(f"item {index} is not an object")
+    question = item.get("question")
+    answer = item.get("answer", item.get("ground_truth"))
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionSetError(f"item {index} has no 'question' text")
+    if not isinstance(answer, str) or not answer.strip():
+        raise QuestionSetError(f"item {index} has no 'answer' text")
+    return EvalQuestion(
+        index=index,
+        question=question.strip(),
+        answer=answer.strip(),
+        product_name=str(item.get("product_name") or ""),
+        section=str(item.get("section") or ""),
+    )
+
+
+def load_testset(path: Path, limit: int | None = None) -> list[EvalQuestion]:
+    """Read a JSON list (or JSON lines) of {question, answer, product_name?, section?}."""
+    if not path.is_file():
+        raise QuestionSetError(f"test set {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as error:
+            raise QuestionSetError(f"{path} is neither JSON nor JSON lines: {error}") from error
+    if isinstance(items, dict) and isinstance(items.get("questions"), list):
+        items = items["questions"]
+    if not isinstance(items, list) or not items:
+        raise QuestionSetError(f"{path} holds no questions")
+    questions = [_question_from(index, item) for index, item in enumerate(items)]
+    return questions[:limit] if limit else questions

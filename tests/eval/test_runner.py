@@ -1,0 +1,146 @@
+"""The runner against the real app on fake backends, in process."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.errors import BackendError, BackendUnavailable
+from eval.client import ServiceClient
+from eval.collect import collect_answers, pending_work
+from eval.records import SampleRecord
+from eval.runner import RunConflict, RunOptions, run_evaluation
+from eval.settings import EvalSettings, HttpSettings
+from eval.store import JsonlStore
+from eval.testset import load_testset
+
+from .conftest import QUESTIONS, asgi, fake_app
+
+SettingsFactory = Callable[..., EvalSettings]
+
+
+def read_csv(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return {row["method"]: row for row in csv.DictReader(handle)}
+
+
+async def test_full_run_writes_every_output(make_settings: SettingsFactory) -> None:
+    settings = make_settings()
+    outputs = await run_evaluation(
+        settings, RunOptions(show_progress=False, transport=asgi(fake_app()))
+    )
+
+    out = settings.out
+    for strategy in ("rag", "finetuned", "hybrid"):
+        entries = json.loads((out / f"{strategy}_results.json").read_text())
+        assert len(entries) == len(QUESTIONS)
+        assert {e["input_text"] for e in entries} == {q["question"] for q in QUESTIONS}
+        assert all(e["llm_response"] and e["inference_time"] > 0 for e in entries)
+    rag = json.loads((out / "rag_results.json").read_text())
+    assert all(entry["gold_product_retrieved"] is True for entry in rag)
+    assert all(entry["context"].startswith("Document 1:") for entry in rag)
+
+    summary = read_csv(out / "summary_results.csv")
+    assert set(summary) == {"rag", "finetuned", "hybrid"}
+    assert summary["rag"]["samples"] == str(len(QUESTIONS))
+    assert summary["rag"]["failed"] == "0"
+    assert float(summary["rag"]["monthly_cost_usd"]) == pytest.approx(548.4, rel=0.01)
+    assert summary["rag"]["avg_llm_evaluator_score"] == ""  # no judge: no score, not a zero
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["backends"]["models"] == {"base": "fake-model", "tuned": "fake-tuned"}
+    assert len(manifest["testset_sha256"]) == 64
+    assert manifest["finished_at"]
+
+    report = (out / "report.html").read_text()
+    assert "No judge configured" in report
+    assert "<svg" in report
+    assert 'src="http' not in report and 'href="http' not in report  # self-contained
+    assert outputs.analysis.strategies[0].gold_hit_rate == 1.0
+
+
+async def test_failed_samples_are_recorded_and_counted(make_settings: SettingsFactory) -> None:
+    # The tuned generator fails on every call: finetuned and hybrid answer nothing.
+    app = fake_app(tuned_failures=lambda call: BackendError("model returned garbage"))
+    settings = make_settings()
+    outputs = await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    summary = read_csv(settings.out / "summary_results.csv")
+    assert summary["rag"]["failed"] == "0"
+    assert summary["finetuned"]["failed"] == str(len(QUESTIONS))
+    failed = json.loads((settings.out / "hybrid_results.json").read_text())
+    # 502 from the backend, or 503 once the service's circuit breaker stops calling it.
+    assert all(not entry["ok"] and entry["error"].startswith("HTTP 50") for entry in failed)
+    assert len(outputs.analysis.failed_samples) == 2 * len(QUESTIONS)
+    report = (settings.out / "report.html").read_text()
+    assert f"Failed samples ({2 * len(QUESTIONS)})" in report
+    assert "excluded from the figures" in report
+
+
+async def test_unavailable_backend_is_retried(make_settings: SettingsFactory) -> None:
+    # The first two calls of the base generator fail with a 503; retries get answers.
+    app = fake_app(base_failures=lambda call: BackendUnavailable("busy") if call < 2 else None)
+    settings = make_settings(strategies=["rag"])
+    await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    entries = json.loads((settings.out / "rag_results.json").read_text())
+    assert all(entry["ok"] for entry in entries)
+    assert sorted(entry["attempts"] for entry in entries)[-1] >= 2
+
+
+async def test_service_rate_limit_is_waited_out_not_failed(
+    make_settings: SettingsFactory,
+) -> None:
+    # 10 requests a second, 2 at once: 18 samples sent 6 at a time must hear 429 and wait.
+    app = fake_app(rate_limit_per_minute=600, burst=2)
+    settings = make_settings()
+    settings = settings.model_copy(
+        update={"http": settings.http.model_copy(update={"concurrency": 6, "max_attempts": 1})}
+    )
+    await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    samples = [
+        json.loads(line) for line in (settings.out / "samples.jsonl").read_text().splitlines()
+    ]
+    assert all(sample["ok"] for sample in samples)
+    assert sum(sample["throttled"] for sample in samples) > 0
+
+
+async def test_requests_run_concurrently(testset: Path, tmp_path: Path) -> None:
+    http_settings = HttpSettings(concurrency=6)
+    questions = load_testset(testset)
+    store = JsonlStore(tmp_path / "samples.jsonl", SampleRecord, lambda record: record.key)
+    transport = asgi(fake_app(delay_s=0.1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as http:
+        client = ServiceClient(http, http_settings)
+        work = pending_work(questions, ["rag", "finetuned", "hybrid"], {})
+        started = time.perf_counter()
+        totals = await collect_answers(client, store, work, 6, show_progress=False)
+        wall = time.perf_counter() - started
+    samples = store.load().values()
+    one_after_another = sum((sample.latency_ms or 0) for sample in samples) / 1000.0
+    assert totals.failures == 0 and len(samples) == 3 * len(QUESTIONS)
+    assert totals.sequential_s >= one_after_another
+    assert one_after_another >= 1.8  # 18 samples of at least 0.1 s
+    assert wall < one_after_another / 2
+
+
+async def test_existing_run_is_kept_unless_overwrite_is_asked(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings(strategies=["finetuned"])
+    options = RunOptions(show_progress=False, transport=asgi(fake_app()))
+    await run_evaluation(settings, options)
+    with pytest.raises(RunConflict):
+        await run_evaluation(settings, options)
+
+    fresh = RunOptions(overwrite=True, show_progress=False, transport=asgi(fake_app()))
+    await run_evaluation(settings, fresh)
+    lines = (settings.out / "samples.jsonl").read_text().splitlines()
+    assert len(lines) == len(QUESTIONS)  # the first run's records are gone, not appended to
