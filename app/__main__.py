@@ -16,6 +16,7 @@ def main() -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=30,
+        access_log=False,  # app.observability writes one JSON access line per request
     )
 
 

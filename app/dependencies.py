@@ -11,12 +11,13 @@ from app.errors import NotReady
 from app.settings import Settings
 
 
-def get_app_settings(request: Request) -> Settings:
+# Async on purpose: FastAPI runs plain `def` dependencies on its thread pool, a hop per request.
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_backends(request: Request) -> Backends:
+async def get_backends(request: Request) -> Backends:
     backends: Backends | None = request.app.state.backends
     if backends is None:
         failure: str | None = request.app.state.startup_error

