@@ -1,0 +1,1 @@
+"""`python -m tests.benchmarks`: the performance figures behind docs/performance.md (not tests)."""

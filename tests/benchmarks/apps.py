@@ -1,0 +1,65 @@
+"""The apps the service benchmarks serve, built by uvicorn's `--factory` in their own process.
+
+`service_app` is the real service on fake backends (no model work, so only our overhead is left);
+`bare_app` is one FastAPI endpoint returning the same JSON, the floor to compare it with.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.backends import Backends
+from app.fakes import FakeGenerator, FakeRetriever
+from app.main import create_app
+from app.retrievers.base import Passage
+from app.settings import LimitSettings, Settings
+
+GENERATOR_DELAY_ENV = "FMT_BENCH_GENERATOR_DELAY_S"
+RESPONSE_ENV = "FMT_BENCH_RESPONSE_JSON"
+IN_FLIGHT_CAP = 1024
+
+PASSAGES = [
+    Passage(
+        id=f"bench-{index}",
+        title=f"Bench Product {index}",
+        text=f"Bench product {index} runs at {200 + index} bar and weighs {index * 10} kg.",
+        score=1.0 / (index + 1),
+        location=f"catalog.txt#Bench Product {index}/Description/0",
+        section="Description",
+    )
+    for index in range(3)
+]
+ANSWER = "The press runs at 210 bar hydraulic pressure, as the catalog says."
+
+
+def service_app() -> FastAPI:
+    delay_s = float(os.environ.get(GENERATOR_DELAY_ENV, "0"))
+    # The default per-client rate limit and in-flight cap would refuse the load itself.
+    settings = Settings(
+        _env_file=None,
+        log_level="WARNING",
+        limits=LimitSettings(rate_limit_per_minute=0, max_in_flight_per_backend=IN_FLIGHT_CAP),
+    )
+    generator = FakeGenerator(answer=ANSWER, delay_s=delay_s, model_id="bench-fake")
+    backends = Backends.compose(settings, FakeRetriever(PASSAGES), generator, generator)
+    return create_app(settings, backends=backends)
+
+
+def bare_app() -> FastAPI:
+    import json
+
+    response: dict[str, Any] = json.loads(os.environ[RESPONSE_ENV])
+    app = FastAPI()
+
+    @app.post("/rag")
+    async def rag(body: dict[str, Any]) -> dict[str, Any]:
+        return response
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
