@@ -68,6 +68,14 @@ class LocalModelSettings(BaseModel):
     chat_format: str | None = Field(
         None, description="llama.cpp chat format; default: the template inside the GGUF."
     )
+    weights: Literal["f16", "as-shipped"] = Field(
+        "f16",
+        description="Run the shipped GGUF widened to F16 (see app/generators/local_weights.py), "
+        "or as shipped (Q4_1: smaller, but a 135M model's answers degrade).",
+    )
+    models_dir: Path = Field(
+        PROJECT_ROOT / "var" / "models", description="Where the widened GGUF is cached."
+    )
     require_adapter: bool = Field(
         True,
         description="Refuse to start when the tuned model has no adapter for this catalog; "

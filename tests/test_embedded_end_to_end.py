@@ -8,12 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from app.backends import build_backends
 from app.main import create_app
 from app.settings import PROJECT_ROOT, LocalModelSettings, RetrievalSettings, Settings
 
-pytestmark = pytest.mark.slow
+# One event loop for the module, so the models load once and serve every test.
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 OTHER_CATALOG = """=== PRODUCT: Zephyr ZQ-7 Ice Maker ===
 --- Description ---
@@ -43,7 +45,7 @@ async def _client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await backends.aclose()
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def sample_client(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[httpx.AsyncClient]:

@@ -21,6 +21,7 @@ from app.generators.base import (
     TextDelta,
     TokenUsage,
 )
+from app.generators.local_weights import import_llama_cpp, runnable_weights
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -173,10 +174,8 @@ class LocalLlamaGenerator:
 
 def load_llama(model_path: Path, settings: Settings, lora_path: Path | None = None) -> Any:
     """A llama.cpp model, with the LoRA adapter applied when one is given."""
-    from llama_cpp import Llama
-
     local = settings.local
-    return Llama(
+    return import_llama_cpp().Llama(
         model_path=str(model_path),
         lora_path=str(lora_path) if lora_path else None,
         n_ctx=local.n_ctx,
@@ -209,8 +208,9 @@ def resolve_adapter(settings: Settings) -> Path | None:
 
 
 def build_local_generator(settings: Settings, role: str) -> LocalLlamaGenerator:
-    model_path = settings.local.model_path or smollm2_gguf_path()
-    base_id = model_path.stem
+    shipped = settings.local.model_path or smollm2_gguf_path()
+    model_path = runnable_weights(shipped, settings.local.weights, settings.local.models_dir)
+    base_id = shipped.stem if model_path == shipped else f"{shipped.stem}@f16"
     timeout_s = settings.generation.timeout_s
     if role == "base":
         return LocalLlamaGenerator(load_llama(model_path, settings), base_id, timeout_s)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,12 @@ def settings_without_adapter(tmp_path_factory: pytest.TempPathFactory) -> Settin
 
 
 @pytest.fixture(scope="module")
-async def base(settings_without_adapter: Settings) -> AsyncIterator[LocalLlamaGenerator]:
+def base(settings_without_adapter: Settings) -> Iterator[LocalLlamaGenerator]:
+    # Synchronous on purpose: the generator owns threads, not event-loop resources, so one
+    # loaded model serves every test of the module whatever loop each test runs on.
     generator = build_local_generator(settings_without_adapter, "base")
     yield generator
-    await generator.aclose()
+    asyncio.run(generator.aclose())
 
 
 @pytest.mark.slow
@@ -40,7 +43,7 @@ async def test_generates_a_real_answer_with_token_counts(base: LocalLlamaGenerat
     generation = await base.generate(QUESTION, GREEDY)
 
     assert "Paris" in generation.text
-    assert generation.model == "SmolLM2-135M-Instruct.Q4_1"
+    assert generation.model == "SmolLM2-135M-Instruct.Q4_1@f16"
     assert generation.usage.input_tokens > 10
     assert 0 < generation.usage.output_tokens <= GREEDY.max_tokens
     assert not generation.usage.estimated
@@ -145,3 +148,19 @@ async def test_streaming_past_the_deadline_is_a_timeout() -> None:
         async for _ in generator.stream(QUESTION, GREEDY):
             pass
     await generator.aclose()
+
+
+@pytest.mark.slow
+def test_shipped_weights_are_widened_once_and_reused(tmp_path: Path) -> None:
+    from app.bundled_models import smollm2_gguf_path
+    from app.generators.local_weights import runnable_weights, widened_path
+
+    shipped = smollm2_gguf_path()
+    first = runnable_weights(shipped, "f16", tmp_path)
+    modified = first.stat().st_mtime_ns
+
+    assert first == widened_path(shipped, tmp_path)
+    assert first.stat().st_size > shipped.stat().st_size  # 16 bits a weight instead of ~5
+    assert runnable_weights(shipped, "f16", tmp_path).stat().st_mtime_ns == modified
+    assert runnable_weights(shipped, "as-shipped", tmp_path) == shipped
+    assert not list(tmp_path.glob("*.partial"))
