@@ -1,0 +1,1 @@
+"""Fine-tuning pipelines: LoRA on the CPU for the embedded model, and SageMaker JumpStart."""

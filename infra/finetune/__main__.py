@@ -1,0 +1,160 @@
+"""Command line: `python -m infra.finetune local | sagemaker-train | sagemaker-deploy | ...`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.settings import Settings
+from infra.finetune.settings import FinetuneSettings, LocalFinetuneSettings
+
+LOCAL_OVERRIDES = {
+    "method": "method",
+    "text_format": "text_format",
+    "qa_file": "qa_file",
+    "epochs": "epochs",
+    "learning_rate": "learning_rate",
+    "rank": "rank",
+    "batch_size": "batch_size",
+    "holdout_fraction": "holdout_fraction",
+}
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infra.finetune", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    local = commands.add_parser("local", help="LoRA-tune the embedded model on the catalog (CPU)")
+    local.add_argument("--if-missing", action="store_true", help="skip if the adapter exists")
+    local.add_argument("--catalog", type=Path, help="default: FMT_CATALOG")
+    local.add_argument("--method", choices=["domain", "instruct"])
+    local.add_argument("--text-format", choices=["chat", "plain"])
+    local.add_argument("--qa-file", type=Path, help="question/answer JSON for --method instruct")
+    local.add_argument("--epochs", type=int)
+    local.add_argument("--learning-rate", type=float)
+    local.add_argument("--rank", type=int)
+    local.add_argument("--batch-size", type=int)
+    local.add_argument("--holdout-fraction", type=float)
+    train = commands.add_parser("sagemaker-train", help="upload data, run the JumpStart job")
+    train.add_argument("--catalog", type=Path, help="default: FMT_CATALOG")
+    train.add_argument("--no-wait", action="store_true", help="return once the job has started")
+    train.add_argument("--deploy", action="store_true", help="deploy the model when it is done")
+    deploy = commands.add_parser("sagemaker-deploy", help="deploy a finished job to an endpoint")
+    deploy.add_argument("--job-name", required=True)
+    delete = commands.add_parser(
+        "sagemaker-delete", help="delete an endpoint, its config and its model"
+    )
+    delete.add_argument("--endpoint-name", required=True)
+    compare = commands.add_parser(
+        "compare", help="base vs tuned llama.cpp answers to reference questions, with BERTScore"
+    )
+    compare.add_argument("--questions", type=Path, required=True, help="JSON like test.json")
+    compare.add_argument("--limit", type=int, default=12)
+    compare.add_argument("--output", type=Path, help="write the answers and scores as JSON")
+    return parser
+
+
+def _local_settings(
+    arguments: argparse.Namespace, base: LocalFinetuneSettings
+) -> LocalFinetuneSettings:
+    changes = {
+        field: getattr(arguments, flag)
+        for flag, field in LOCAL_OVERRIDES.items()
+        if getattr(arguments, flag, None) is not None
+    }
+    return LocalFinetuneSettings.model_validate({**base.model_dump(), **changes})
+
+
+def _run_local(arguments: argparse.Namespace, settings: Settings, tune: FinetuneSettings) -> int:
+    from infra.finetune.local import run_local
+
+    outcome = run_local(settings, _local_settings(arguments, tune.local), arguments.if_missing)
+    if outcome.skipped:
+        _say(f"adapter for this catalog already exists: {outcome.adapter_path}")
+        return 0
+    assert outcome.manifest is not None
+    metrics = outcome.manifest.metrics
+    _say(f"adapter: {outcome.adapter_path}")
+    _say(
+        f"held-out perplexity: {metrics.holdout_perplexity_before} -> "
+        f"{metrics.holdout_perplexity_after}; training time {outcome.manifest.timings_s}"
+    )
+    return 0
+
+
+def _run_sagemaker(
+    arguments: argparse.Namespace, settings: Settings, tune: FinetuneSettings
+) -> int:
+    from infra.finetune import sagemaker_pipeline as pipeline
+
+    clients = pipeline.aws_clients(tune.sagemaker)
+    if arguments.command == "sagemaker-train":
+        job_name = pipeline.train_on_sagemaker(
+            clients, tune.sagemaker, settings.catalog, _say, wait=not arguments.no_wait
+        )
+        _say(f"training job: {job_name}")
+        if not arguments.deploy:
+            return 0
+        arguments.job_name = job_name
+    if arguments.command in {"sagemaker-train", "sagemaker-deploy"}:
+        endpoint = pipeline.deploy_on_sagemaker(clients, tune.sagemaker, arguments.job_name, _say)
+        _say("endpoint in service; point the service at it:")
+        _say(f"FMT_SAGEMAKER__ENDPOINT_NAME={endpoint}")
+        _say("it is billed every hour until you delete it:")
+        _say(f"python -m infra.finetune sagemaker-delete --endpoint-name {endpoint}")
+        return 0
+    pipeline.delete_on_sagemaker(clients, tune.sagemaker, arguments.endpoint_name, _say)
+    return 0
+
+
+def _run_compare(arguments: argparse.Namespace, settings: Settings) -> int:
+    from app.adapters import adapter_path_for
+    from infra.finetune.compare import bertscore_f1, compare_answers, read_questions
+
+    adapter = settings.local.lora_path or adapter_path_for(settings)
+    compared = compare_answers(
+        settings, adapter, read_questions(arguments.questions, arguments.limit)
+    )
+    references = [answer.reference for answer in compared]
+    scores = {
+        "base": bertscore_f1([answer.base for answer in compared], references),
+        "tuned": bertscore_f1([answer.tuned for answer in compared], references),
+    }
+    for answer in compared:
+        _say(f"Q: {answer.question}\n  base:  {answer.base}\n  tuned: {answer.tuned}")
+    _say(f"BERTScore F1 (MiniLM, {len(compared)} questions): {scores}")
+    if arguments.output is not None:
+        records = [
+            {"question": a.question, "reference": a.reference, "base": a.base, "tuned": a.tuned}
+            for a in compared
+        ]
+        payload = {"adapter": str(adapter), "bertscore_f1": scores, "answers": records}
+        arguments.output.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings()
+    if getattr(arguments, "catalog", None) is not None:
+        settings = settings.model_copy(update={"catalog": arguments.catalog})
+    tune = FinetuneSettings()
+    if arguments.command == "local":
+        return _run_local(arguments, settings, tune)
+    if arguments.command == "compare":
+        return _run_compare(arguments, settings)
+    return _run_sagemaker(arguments, settings, tune)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Training examples from a catalog (domain) or a question/answer file (instruct), and the split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.catalog import chunk_section, read_sections
+from app.generators.base import ChatMessage
+from app.prompts import PromptTemplate
+from app.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+EVAL_TEST_SET = PROJECT_ROOT / "data" / "test" / "test.json"
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingExample:
+    """One example: the prompt (no loss on it) and the text the model must learn to produce."""
+
+    key: str
+    prompt: tuple[ChatMessage, ...]
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class DataSplit:
+    train: list[TrainingExample]
+    holdout: list[TrainingExample]
+
+
+class TrainingDataError(ValueError):
+    """The training data is missing or malformed."""
+
+
+def domain_examples(
+    catalog: Path, template: PromptTemplate, topic_question: str, chunk_words: int
+) -> list[TrainingExample]:
+    """Catalog sections cut into chunks; each chunk answers "tell me about <section> of <product>".
+
+    Chunks do not overlap, so a held-out chunk is text the model never saw in training.
+    """
+    examples = []
+    for section in read_sections(catalog):
+        for chunk in chunk_section(section, chunk_words, 0):
+            question = topic_question.format(
+                product=chunk.product, section=chunk.section or "overview"
+            )
+            examples.append(
+                TrainingExample(
+                    key=chunk.location, prompt=tuple(template.render(question)), target=chunk.text
+                )
+            )
+    return examples
+
+
+def plain_examples(catalog: Path, chunk_words: int) -> list[TrainingExample]:
+    """Catalog chunks as raw text headed by product and section, with no prompt."""
+    examples = []
+    for section in read_sections(catalog):
+        for chunk in chunk_section(section, chunk_words, 0):
+            heading = f"{chunk.product} - {chunk.section}" if chunk.section else chunk.product
+            examples.append(
+                TrainingExample(key=chunk.location, prompt=(), target=f"{heading}\n{chunk.text}")
+            )
+    return examples
+
+
+def instruct_examples(qa_file: Path, template: PromptTemplate) -> list[TrainingExample]:
+    """Question/answer pairs from a JSON list of objects with `question` and `answer`."""
+    if qa_file.resolve() == EVAL_TEST_SET.resolve():
+        logger.warning(
+            "training on the evaluation test set %s: its scores will no longer measure anything",
+            qa_file,
+        )
+    try:
+        records = json.loads(qa_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise TrainingDataError(f"FMT_FINETUNE__LOCAL__QA_FILE {qa_file}: {error}") from error
+    if not isinstance(records, list) or not records:
+        raise TrainingDataError(f"{qa_file} must hold a non-empty JSON list")
+    examples = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict) or not {"question", "answer"} <= record.keys():
+            raise TrainingDataError(f"{qa_file} item {index} lacks 'question' or 'answer'")
+        question, answer = str(record["question"]), str(record["answer"])
+        examples.append(
+            TrainingExample(
+                key=f"{index}:{question}", prompt=tuple(template.render(question)), target=answer
+            )
+        )
+    return examples
+
+
+def split_examples(
+    examples: Sequence[TrainingExample], holdout_fraction: float, seed: int
+) -> DataSplit:
+    """A held-out share chosen by a seeded hash of each key: stable when examples are reordered."""
+    if not examples:
+        raise TrainingDataError("no training examples")
+    holdout_count = math.ceil(len(examples) * holdout_fraction) if holdout_fraction > 0 else 0
+    holdout_count = min(holdout_count, len(examples) - 1)
+
+    def rank(example: TrainingExample) -> str:
+        return hashlib.sha256(f"{seed}:{example.key}".encode()).hexdigest()
+
+    held_keys = {example.key for example in sorted(examples, key=rank)[:holdout_count]}
+    return DataSplit(
+        train=[example for example in examples if example.key not in held_keys],
+        holdout=[example for example in examples if example.key in held_keys],
+    )

@@ -1,0 +1,206 @@
+"""The local pipeline: catalog -> sequences -> LoRA on the CPU -> llama.cpp adapter + manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from app.adapters import adapter_dir_for, adapter_path_for, manifest_path_for
+from app.bundled_models import smollm2_gguf_path
+from app.catalog import catalog_hash
+from app.prompts import templates_from_settings
+from app.settings import Settings
+from infra.finetune.examples import (
+    TrainingExample,
+    domain_examples,
+    instruct_examples,
+    plain_examples,
+    split_examples,
+)
+from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
+from infra.finetune.manifest import (
+    FinetuneManifest,
+    FinetuneMetrics,
+    file_sha256,
+    package_versions,
+    summarize_losses,
+)
+from infra.finetune.model import attach_lora, llama_shape, load_base_model, lora_state
+from infra.finetune.perplexity import perplexity
+from infra.finetune.sequences import TokenSequence, tokenize_examples
+from infra.finetune.settings import LocalFinetuneSettings
+from infra.finetune.training import (
+    StepCallback,
+    TrainingPlan,
+    TrainingResult,
+    steps_per_epoch,
+    train,
+)
+
+logger = logging.getLogger(__name__)
+
+# Perplexity of the training split is a memorization check; a sample keeps it cheap.
+TRAIN_PERPLEXITY_SAMPLE = 32
+
+
+@dataclass(frozen=True, slots=True)
+class LocalOutcome:
+    adapter_path: Path
+    manifest: FinetuneManifest | None
+    skipped: bool = False
+
+
+def build_examples(settings: Settings, tune: LocalFinetuneSettings) -> list[TrainingExample]:
+    """The examples the configured method trains on."""
+    template = templates_from_settings(settings.prompts)["finetuned"]
+    if tune.method == "instruct":
+        if tune.qa_file is None:
+            raise ValueError("method=instruct needs FMT_FINETUNE__LOCAL__QA_FILE (or --qa-file)")
+        return instruct_examples(tune.qa_file, template)
+    if tune.text_format == "plain":
+        return plain_examples(settings.catalog, tune.chunk_words)
+    return domain_examples(settings.catalog, template, tune.topic_question, tune.chunk_words)
+
+
+def run_fingerprint(base_sha: str, catalog_sha: str, tune: LocalFinetuneSettings) -> str:
+    """Identifies a run: a checkpoint only resumes the run it was written by."""
+    hyper = tune.model_dump(
+        mode="json", exclude={"work_dir", "threads", "checkpoint_every_steps", "device"}
+    )
+    payload = json.dumps({"base": base_sha, "catalog": catalog_sha, "hyper": hyper}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Measurements:
+    """Perplexity of the held-out split and of a sample of the training split."""
+
+    holdout: float | None
+    train: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedData:
+    base_path: Path
+    base_sha: str
+    catalog_sha: str
+    train: list[TokenSequence]
+    holdout: list[TokenSequence]
+    pad_id: int
+
+    def measure(self, model: Any) -> Measurements:
+        return Measurements(
+            holdout=perplexity(model, self.holdout, self.pad_id),
+            train=perplexity(model, self.train[:TRAIN_PERPLEXITY_SAMPLE], self.pad_id),
+        )
+
+
+def _plan(tune: LocalFinetuneSettings) -> TrainingPlan:
+    return TrainingPlan(
+        epochs=tune.epochs,
+        batch_size=tune.batch_size,
+        learning_rate=tune.learning_rate,
+        warmup_steps=tune.warmup_steps,
+        weight_decay=tune.weight_decay,
+        seed=tune.seed,
+        checkpoint_every_steps=tune.checkpoint_every_steps,
+    )
+
+
+def _prepare(settings: Settings, tune: LocalFinetuneSettings) -> tuple[PreparedData, Any]:
+    """Hash the inputs, split the examples, load the model and tokenize; returns data and model."""
+    base_path = settings.local.model_path or smollm2_gguf_path()
+    split = split_examples(build_examples(settings, tune), tune.holdout_fraction, tune.seed)
+    if tune.threads is not None:
+        torch.set_num_threads(tune.threads)
+    model, tokenizer = load_base_model(base_path, tune.device)
+    data = PreparedData(
+        base_path=base_path,
+        base_sha=file_sha256(base_path),
+        catalog_sha=catalog_hash(settings.catalog),
+        train=tokenize_examples(tokenizer, split.train, tune.max_sequence_tokens),
+        holdout=tokenize_examples(tokenizer, split.holdout, tune.max_sequence_tokens),
+        pad_id=int(tokenizer.pad_token_id),
+    )
+    return data, model
+
+
+def _manifest(
+    settings: Settings,
+    tune: LocalFinetuneSettings,
+    data: PreparedData,
+    before_after: tuple[Measurements, Measurements],
+    result: TrainingResult,
+    timings_s: dict[str, float],
+) -> FinetuneManifest:
+    before, after = before_after
+    return FinetuneManifest(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        base_model_path=str(data.base_path),
+        base_model_sha256=data.base_sha,
+        catalog_path=str(settings.catalog),
+        catalog_sha256=data.catalog_sha,
+        method=tune.method if tune.method == "instruct" else f"domain/{tune.text_format}",
+        hyperparameters=tune.model_dump(mode="json", exclude={"work_dir"}),
+        train_sequences=len(data.train),
+        holdout_sequences=len(data.holdout),
+        train_target_tokens=sum(sequence.target_tokens for sequence in data.train),
+        metrics=FinetuneMetrics(
+            holdout_perplexity_before=before.holdout,
+            holdout_perplexity_after=after.holdout,
+            train_perplexity_before=before.train,
+            train_perplexity_after=after.train,
+            loss=summarize_losses(result.losses, steps_per_epoch(len(data.train), tune.batch_size)),
+        ),
+        resumed_from_step=result.resumed_from_step,
+        timings_s=timings_s,
+        versions=package_versions(),
+    )
+
+
+def run_local(
+    settings: Settings,
+    tune: LocalFinetuneSettings,
+    if_missing: bool = False,
+    on_step: StepCallback | None = None,
+) -> LocalOutcome:
+    """Fine-tune the embedded model on the catalog and write the adapter the service loads."""
+    adapter_path = adapter_path_for(settings)
+    if if_missing and adapter_path.is_file() and manifest_path_for(settings).is_file():
+        logger.info("adapter for this catalog exists: %s", adapter_path)
+        return LocalOutcome(adapter_path, None, skipped=True)
+    started = time.perf_counter()
+    data, model = _prepare(settings, tune)
+    loaded = time.perf_counter()
+    before = data.measure(model)
+    logger.info("perplexity before: %s", before)
+    peft_model = attach_lora(model, tune)
+    checkpoint = tune.work_dir / data.catalog_sha[:16] / "checkpoint.pt"
+    fingerprint = run_fingerprint(data.base_sha, data.catalog_sha, tune)
+    result = train(
+        peft_model, data.train, data.pad_id, _plan(tune), checkpoint, fingerprint, on_step
+    )
+    after = data.measure(peft_model)
+    logger.info("perplexity after: %s", after)
+    tensors = lora_tensors(lora_state(peft_model), llama_shape(model))
+    write_lora_gguf(adapter_path, tensors, tune.alpha)
+    peft_model.save_pretrained(str(adapter_dir_for(settings) / "peft"))
+    timings = {
+        "load": round(loaded - started, 1),
+        "train": round(result.seconds, 1),
+        "total": round(time.perf_counter() - started, 1),
+    }
+    manifest = _manifest(settings, tune, data, (before, after), result, timings)
+    manifest.write(manifest_path_for(settings))
+    shutil.rmtree(checkpoint.parent, ignore_errors=True)
+    logger.info("adapter written: %s", adapter_path)
+    return LocalOutcome(adapter_path, manifest)

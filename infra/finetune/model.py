@@ -1,0 +1,70 @@
+"""The base model loaded by transformers from its GGUF (dequantized), and the LoRA put on it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from infra.finetune.gguf_export import LlamaShape
+from infra.finetune.settings import LocalFinetuneSettings
+
+logger = logging.getLogger(__name__)
+
+
+def load_base_model(gguf_path: Path, device: str = "cpu") -> tuple[Any, Any]:
+    """Model (float32, eval mode) and tokenizer from a llama GGUF; transformers dequantizes it."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = str(gguf_path.parent), gguf_path.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    model: Any = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    # The weights are plain float32 now; these marks would only make peft and saving refuse.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.eval()
+    return model.to(device), tokenizer
+
+
+def llama_shape(model: Any) -> LlamaShape:
+    config = model.config
+    if config.model_type != "llama":
+        raise ValueError(f"only llama models can be exported, not {config.model_type}")
+    return LlamaShape(
+        block_count=int(config.num_hidden_layers),
+        head_count=int(config.num_attention_heads),
+        head_count_kv=int(config.num_key_value_heads or config.num_attention_heads),
+    )
+
+
+def attach_lora(model: Any, settings: LocalFinetuneSettings) -> Any:
+    """The model wrapped by peft with fresh LoRA layers (seeded) on the target modules."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(settings.seed)
+    block_count = int(model.config.num_hidden_layers)
+    layers = None
+    if settings.lora_layers is not None and settings.lora_layers < block_count:
+        layers = list(range(block_count - settings.lora_layers, block_count))
+    config = LoraConfig(
+        r=settings.rank,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
+        target_modules=list(settings.target_modules),
+        layers_to_transform=layers,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def lora_state(peft_model: Any) -> dict[str, torch.Tensor]:
+    """The adapter's A and B matrices under peft's saved names."""
+    from peft import get_peft_model_state_dict
+
+    return dict(get_peft_model_state_dict(peft_model))

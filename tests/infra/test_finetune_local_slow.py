@@ -1,0 +1,160 @@
+"""Local fine-tuning with the real SmolLM2: the adapter as llama.cpp applies it, and end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gguf
+import pytest
+import torch
+
+from app.adapters import adapter_dir_for, manifest_path_for
+from app.settings import Settings
+from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
+from infra.finetune.manifest import FinetuneManifest
+from infra.finetune.model import attach_lora
+from infra.finetune.settings import LocalFinetuneSettings
+from tests.infra.test_finetune_local import CATALOG
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    path = tmp_path / "catalog.txt"
+    path.write_text(CATALOG, encoding="utf-8")
+    return path
+
+
+PROMPT = "The Kestrel KX-420 hydraulic press delivers a rated force of"
+
+
+def float32_copy(source: Path, target: Path) -> Path:
+    """The base GGUF dequantized: Q4_1 rounding noise would hide how exactly the adapter applies."""
+    import numpy as np
+
+    reader = gguf.GGUFReader(str(source))
+    writer = gguf.GGUFWriter(str(target), reader.fields["general.architecture"].contents())
+    for field in reader.fields.values():
+        if field.name.startswith("GGUF.") or field.name in {
+            "general.architecture",
+            "general.file_type",
+        }:
+            continue
+        value_type = field.types[0]
+        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(field.name, field.contents(), value_type, sub_type=sub_type)
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    for tensor in reader.tensors:
+        values = gguf.quants.dequantize(tensor.data, tensor.tensor_type)
+        writer.add_tensor(tensor.name, values.astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return target
+
+
+def llama_cpp_last_logits(base: Path, tokens: list[int], lora: Path | None = None) -> torch.Tensor:
+    from llama_cpp import Llama
+
+    llm = Llama(
+        model_path=str(base),
+        lora_path=str(lora) if lora else None,
+        n_ctx=256,
+        n_threads=2,
+        logits_all=True,
+        verbose=False,
+    )
+    llm.eval(tokens)
+    return torch.tensor(llm.scores[len(tokens) - 1]).float()
+
+
+def cosine(left: torch.Tensor, right: torch.Tensor) -> float:
+    return float(torch.nn.functional.cosine_similarity(left, right, dim=0))
+
+
+@pytest.mark.slow
+def test_llama_cpp_applies_the_exported_adapter_as_peft_does(tmp_path: Path) -> None:
+    from app.bundled_models import smollm2_gguf_path
+    from infra.finetune.model import llama_shape, load_base_model, lora_state
+
+    model, tokenizer = load_base_model(smollm2_gguf_path())
+    shape = llama_shape(model)
+    tune = LocalFinetuneSettings(rank=8, alpha=16, dropout=0.0, lora_layers=None)
+    peft_model = attach_lora(model, tune)
+    generator = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    tokens = [int(t) for t in tokenizer(PROMPT)["input_ids"]]
+    with torch.inference_mode():
+        tuned = peft_model(input_ids=torch.tensor([tokens])).logits[0, -1].float()
+        with peft_model.disable_adapter():
+            base = peft_model(input_ids=torch.tensor([tokens])).logits[0, -1].float()
+    state = lora_state(peft_model)
+    right, wrong = tmp_path / "right.gguf", tmp_path / "unpermuted.gguf"
+    write_lora_gguf(right, lora_tensors(state, shape), 16)
+    write_lora_gguf(wrong, lora_tensors(state, shape, permute_qk=False), 16)
+    base_f32 = float32_copy(smollm2_gguf_path(), tmp_path / "base-f32.gguf")
+
+    cpp_base = llama_cpp_last_logits(base_f32, tokens)
+    cpp_tuned = llama_cpp_last_logits(base_f32, tokens, right)
+    cpp_unpermuted = llama_cpp_last_logits(base_f32, tokens, wrong)
+
+    assert float((tuned - base).abs().max()) > 1.0  # the adapter really moves the logits
+    assert float((cpp_tuned - tuned).abs().max()) < 0.05
+    assert cosine(cpp_tuned - cpp_base, tuned - base) > 0.999
+    assert cosine(cpp_unpermuted - cpp_base, tuned - base) < 0.5
+
+
+@pytest.mark.slow
+def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
+    catalog: Path, tmp_path: Path
+) -> None:
+    from llama_cpp import Llama
+
+    from app.bundled_models import smollm2_gguf_path
+    from infra.finetune.local import run_local
+
+    settings = Settings(_env_file=None, catalog=catalog)  # type: ignore[call-arg]
+    settings.local.adapters_dir = tmp_path / "adapters"
+    tune = LocalFinetuneSettings(
+        epochs=12,
+        batch_size=4,
+        learning_rate=3e-3,
+        warmup_steps=1,
+        rank=8,
+        alpha=16,
+        holdout_fraction=0.0,
+        checkpoint_every_steps=5,
+        work_dir=tmp_path / "work",
+    )
+    outcome = run_local(settings, tune)
+
+    manifest = FinetuneManifest.read(manifest_path_for(settings))
+    assert manifest == outcome.manifest
+    assert manifest.catalog_sha256.startswith(adapter_dir_for(settings).name)
+    metrics = manifest.metrics
+    assert metrics.train_perplexity_after < metrics.train_perplexity_before / 2  # type: ignore[operator]
+    assert not (tmp_path / "work" / manifest.catalog_sha256[:16]).exists()
+
+    question = "Tell me about the Safety Instructions of the Kestrel KX-420 Hydraulic Press."
+    messages = [
+        {"role": "system", "content": settings.prompts.finetuned_system},
+        {"role": "user", "content": settings.prompts.finetuned_user.format(question=question)},
+    ]
+    answers = {}
+    for label, lora in (("base", None), ("tuned", str(outcome.adapter_path))):
+        llm = Llama(
+            model_path=str(smollm2_gguf_path()),
+            lora_path=lora,
+            n_ctx=512,
+            n_threads=2,
+            verbose=False,
+        )
+        reply = llm.create_chat_completion(messages=messages, max_tokens=40, temperature=0.0)
+        answers[label] = reply["choices"][0]["message"]["content"]
+    assert answers["tuned"] != answers["base"]
+    assert "PG2" in answers["tuned"] or "5 minutes" in answers["tuned"], answers
