@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install prepare finetune run test pytest lint fmt eval bench synth browser clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml infra/scripts/build_llama_wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	bash infra/scripts/build_llama_wheel.sh $(LLAMA_CPP_VERSION) $(BIN)/pip
@@ -52,9 +52,11 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## Evaluate the running service; e.g. `make eval EVAL_ARGS=--resume` or `EVAL_ARGS="--judge bedrock"`.
+EVAL_ARGS ?=
 eval: install
 	$(BIN)/python -m eval run --url http://127.0.0.1:$${FMT_PORT:-8000} \
-		--testset data/test/test.json --out var/eval/latest
+		--testset data/test/test.json --out var/eval/latest $(EVAL_ARGS)
 
 bench: install
 	$(BIN)/python -m tests.benchmarks

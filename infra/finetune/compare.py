@@ -28,16 +28,14 @@ def read_questions(path: Path, limit: int) -> list[tuple[str, str]]:
 
 
 def _answers(settings: Settings, lora_path: Path | None, questions: list[str]) -> list[str]:
-    from llama_cpp import Llama
+    # The same weights the service runs (F16-widened by default), so the comparison is its own.
+    from app.generators.local import load_llama
+    from app.generators.local_weights import runnable_weights
 
     template = templates_from_settings(settings.prompts)["finetuned"]
-    llm: Any = Llama(
-        model_path=str(settings.local.model_path or smollm2_gguf_path()),
-        lora_path=str(lora_path) if lora_path else None,
-        n_ctx=1024,
-        n_threads=settings.local.n_threads,
-        verbose=False,
-    )
+    shipped = settings.local.model_path or smollm2_gguf_path()
+    weights = runnable_weights(shipped, settings.local.weights, settings.local.models_dir)
+    llm: Any = load_llama(weights, settings, lora_path)
     replies = []
     for question in questions:
         messages = [
