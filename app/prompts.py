@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,17 +38,8 @@ class PromptTemplate:
 
 def _fill(template: str, fields: dict[str, str]) -> str:
     # One pass over the template, so a question containing "{context}" is not expanded again.
-    out, index = [], 0
-    while index < len(template):
-        for key, value in fields.items():
-            if template.startswith(key, index):
-                out.append(value)
-                index += len(key)
-                break
-        else:
-            out.append(template[index])
-            index += 1
-    return "".join(out)
+    pattern = re.compile("|".join(re.escape(key) for key in fields))
+    return pattern.sub(lambda match: fields[match.group(0)], template)
 
 
 def format_context(passage_template: str, passages: Sequence[Passage]) -> str:

@@ -103,9 +103,13 @@ class LocalRetriever:
         # Shielded so one cancelled caller does not cancel the search others wait on.
         return list(await asyncio.shield(pending))
 
+    def forget_queries(self) -> None:
+        """Drop the cached query vectors (benchmarks time new questions with it)."""
+        self._query_vector.cache_clear()
+
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self._query_vector.cache_clear()
+        self.forget_queries()
 
 
 def prepare_index(settings: Settings) -> Path:

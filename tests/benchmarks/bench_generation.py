@@ -7,16 +7,34 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from app.catalog import chunk_catalog
 from app.generators.base import GenerationParams, TextDelta
 from app.generators.local import AdapterMissing, LocalLlamaGenerator, build_local_generator
 from app.prompts import templates_from_settings
+from app.retrievers.base import Passage
 from app.settings import Settings
-from tests.benchmarks.apps import PASSAGES
 from tests.benchmarks.results import Measurement
 
 NAME = "generation"
-QUESTION = "What hydraulic pressure does the press run at, and how heavy is it?"
+QUESTIONS = (
+    "What hydraulic pressure does the press run at, and how heavy is it?",
+    "Which wire feed speed suits 1 mm steel on the welder?",
+    "How often should the press's return filter be replaced?",
+    "What does fault code E-21 mean?",
+    "Which PPE is required at the press?",
+    "What is the welder's duty cycle at 350 A?",
+)
 PARAMS = GenerationParams(max_tokens=128, temperature=0.0)
+_DEFAULTS = Settings(_env_file=None)
+# Real catalog chunks of the default size: a RAG prompt of the length the service sends.
+CATALOG_PASSAGES = [
+    Passage(chunk.id, chunk.product, chunk.text, 1.0, chunk.location, chunk.section)
+    for chunk in chunk_catalog(
+        _DEFAULTS.catalog,
+        _DEFAULTS.retrieval.chunk_words,
+        _DEFAULTS.retrieval.chunk_overlap_words,
+    )
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +44,14 @@ class StreamTiming:
     decode_s: float
 
 
-async def _timed_stream(generator: LocalLlamaGenerator, settings: Settings) -> StreamTiming:
-    messages = templates_from_settings(settings.prompts)["rag"].render(QUESTION, PASSAGES)
+async def _timed_stream(
+    generator: LocalLlamaGenerator, settings: Settings, run: int
+) -> StreamTiming:
+    # New passages and a new question each run, as in real traffic: llama.cpp reuses the cached
+    # prefix of a repeated prompt, which would make the first token look nearly free.
+    passages = CATALOG_PASSAGES[3 * run : 3 * run + 3]
+    question = QUESTIONS[run % len(QUESTIONS)]
+    messages = templates_from_settings(settings.prompts)["rag"].render(question, passages)
     started = time.perf_counter()
     first: float | None = None
     output_tokens = 0
@@ -44,8 +68,8 @@ async def _timed_stream(generator: LocalLlamaGenerator, settings: Settings) -> S
 async def _measure(
     generator: LocalLlamaGenerator, settings: Settings, runs: int
 ) -> list[StreamTiming]:
-    await _timed_stream(generator, settings)  # warm-up: the first call maps the weights in
-    timings = [await _timed_stream(generator, settings) for _ in range(runs)]
+    await _timed_stream(generator, settings, 0)  # warm-up: the first call maps the weights in
+    timings = [await _timed_stream(generator, settings, run) for run in range(1, runs + 1)]
     await generator.aclose()
     return timings
 
