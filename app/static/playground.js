@@ -12,6 +12,13 @@ function part(column, role) {
   return column.querySelector(`[data-role="${role}"]`);
 }
 
+function fillColumns() {
+  const body = document.getElementById("column-body");
+  for (const column of document.querySelectorAll(".column")) {
+    column.append(body.content.cloneNode(true));
+  }
+}
+
 function announce(text) {
   document.getElementById("announcer").textContent = text;
 }
@@ -267,6 +274,7 @@ async function watchReadiness() {
 }
 
 function setUp() {
+  fillColumns();
   const form = document.getElementById("ask-form");
   const question = document.getElementById("question");
   const key = document.getElementById("api-key");
