@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from app.settings import Settings
@@ -35,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--if-missing", action="store_true", help="skip if the adapter exists")
     local.add_argument("--catalog", type=Path, help="default: FMT_CATALOG")
     local.add_argument("--method", choices=["domain", "instruct"])
-    local.add_argument("--text-format", choices=["chat", "plain"])
+    local.add_argument("--text-format", choices=["qa", "chat", "plain"])
     local.add_argument("--qa-file", type=Path, help="question/answer JSON for --method instruct")
     local.add_argument("--epochs", type=int)
     local.add_argument("--learning-rate", type=float)
@@ -56,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         "compare", help="base vs tuned llama.cpp answers to reference questions, with BERTScore"
     )
     compare.add_argument("--questions", type=Path, required=True, help="JSON like test.json")
-    compare.add_argument("--limit", type=int, default=12)
+    compare.add_argument("--limit", type=int, help="the first N questions; default: all")
     compare.add_argument("--output", type=Path, help="write the answers and scores as JSON")
     return parser
 
@@ -116,26 +117,60 @@ def _run_sagemaker(
 
 def _run_compare(arguments: argparse.Namespace, settings: Settings) -> int:
     from app.adapters import adapter_path_for
-    from infra.finetune.compare import bertscore_f1, compare_answers, read_questions
+    from eval.settings import EvalSettings
+    from infra.finetune.compare import (
+        compare_answers,
+        minilm_f1_scorer,
+        read_questions,
+        score_comparison,
+    )
 
     adapter = settings.local.lora_path or adapter_path_for(settings)
     compared = compare_answers(
         settings, adapter, read_questions(arguments.questions, arguments.limit)
     )
-    references = [answer.reference for answer in compared]
-    scores = {
-        "base": bertscore_f1([answer.base for answer in compared], references),
-        "tuned": bertscore_f1([answer.tuned for answer in compared], references),
-    }
+    statistics = EvalSettings().statistics
+    scores = score_comparison(compared, minilm_f1_scorer(), statistics.resamples, statistics.seed)
     for answer in compared:
         _say(f"Q: {answer.question}\n  base:  {answer.base}\n  tuned: {answer.tuned}")
-    _say(f"BERTScore F1 (MiniLM, {len(compared)} questions): {scores}")
+    difference = scores.difference
+    _say(f"BERTScore F1 (MiniLM), {len(compared)} questions, 95% bootstrap intervals:")
+    _say(f"  base   {scores.base.mean:.3f} [{scores.base.low:.3f}, {scores.base.high:.3f}]")
+    _say(f"  tuned  {scores.tuned.mean:.3f} [{scores.tuned.low:.3f}, {scores.tuned.high:.3f}]")
+    _say(
+        f"  tuned - base {difference.mean_difference:+.3f} "
+        f"[{difference.low:+.3f}, {difference.high:+.3f}], paired sign-flip p = "
+        f"{difference.p_value:.4f}"
+    )
+    _say(
+        f"Figures of the references recalled (numbers and codes the question lacks), of "
+        f"{scores.figures}: base {scores.base_figures}, tuned {scores.tuned_figures}"
+    )
     if arguments.output is not None:
         records = [
-            {"question": a.question, "reference": a.reference, "base": a.base, "tuned": a.tuned}
-            for a in compared
+            {
+                "question": answer.question,
+                "reference": answer.reference,
+                "base": answer.base,
+                "tuned": answer.tuned,
+                "base_f1": base_f1,
+                "tuned_f1": tuned_f1,
+            }
+            for answer, base_f1, tuned_f1 in zip(
+                compared, scores.base_f1, scores.tuned_f1, strict=True
+            )
         ]
-        payload = {"adapter": str(adapter), "bertscore_f1": scores, "answers": records}
+        summary = {
+            "base": asdict(scores.base),
+            "tuned": asdict(scores.tuned),
+            "tuned_minus_base": asdict(difference),
+            "figures_recalled": {
+                "of": scores.figures,
+                "base": scores.base_figures,
+                "tuned": scores.tuned_figures,
+            },
+        }
+        payload = {"adapter": str(adapter), "bertscore_f1": summary, "answers": records}
         arguments.output.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return 0
 

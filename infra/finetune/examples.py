@@ -14,6 +14,7 @@ from app.catalog import chunk_section, read_sections
 from app.generators.base import ChatMessage
 from app.prompts import PromptTemplate
 from app.settings import PROJECT_ROOT
+from infra.finetune.catalog_qa import catalog_qa
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,20 @@ def domain_examples(
                 )
             )
     return examples
+
+
+def catalog_qa_examples(
+    catalog: Path, template: PromptTemplate, seed: int
+) -> list[TrainingExample]:
+    """Questions built from the catalog's own sentences, each answered by its sentence."""
+    return [
+        TrainingExample(
+            key=f"{pair.product}:{pair.section}:{pair.answer}",
+            prompt=tuple(template.render(pair.question)),
+            target=pair.answer,
+        )
+        for pair in catalog_qa(catalog, seed)
+    ]
 
 
 def plain_examples(catalog: Path, chunk_words: int) -> list[TrainingExample]:

@@ -21,6 +21,7 @@ from app.prompts import templates_from_settings
 from app.settings import Settings
 from infra.finetune.examples import (
     TrainingExample,
+    catalog_qa_examples,
     domain_examples,
     instruct_examples,
     plain_examples,
@@ -33,7 +34,13 @@ from infra.finetune.manifest import (
     package_versions,
     summarize_losses,
 )
-from infra.finetune.model import attach_lora, llama_shape, load_base_model, lora_state
+from infra.finetune.model import (
+    attach_lora,
+    autocast_dtype,
+    llama_shape,
+    load_base_model,
+    lora_state,
+)
 from infra.finetune.perplexity import perplexity
 from infra.finetune.sequences import TokenSequence, tokenize_examples
 from infra.finetune.settings import LocalFinetuneSettings
@@ -65,6 +72,8 @@ def build_examples(settings: Settings, tune: LocalFinetuneSettings) -> list[Trai
         if tune.qa_file is None:
             raise ValueError("method=instruct needs FMT_FINETUNE__LOCAL__QA_FILE (or --qa-file)")
         return instruct_examples(tune.qa_file, template)
+    if tune.text_format == "qa":
+        return catalog_qa_examples(settings.catalog, template, tune.seed)
     if tune.text_format == "plain":
         return plain_examples(settings.catalog, tune.chunk_words)
     return domain_examples(settings.catalog, template, tune.topic_question, tune.chunk_words)
@@ -112,6 +121,7 @@ def _plan(tune: LocalFinetuneSettings) -> TrainingPlan:
         weight_decay=tune.weight_decay,
         seed=tune.seed,
         checkpoint_every_steps=tune.checkpoint_every_steps,
+        autocast=autocast_dtype(tune.precision, tune.device),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from infra.finetune.gguf_export import LlamaShape
-from infra.finetune.settings import LocalFinetuneSettings
+from infra.finetune.settings import LocalFinetuneSettings, Precision
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,19 @@ def load_base_model(gguf_path: Path, device: str = "cpu") -> tuple[Any, Any]:
         tokenizer.pad_token = tokenizer.eos_token
     model.eval()
     return model.to(device), tokenizer
+
+
+def autocast_dtype(precision: Precision, device: str) -> torch.dtype | None:
+    """The dtype to autocast training to, or None for plain float32."""
+    if precision == "float32":
+        return None
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    # Private but stable since torch 2.1; without native bf16 it would be slower, not faster.
+    native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+    return torch.bfloat16 if native else None
 
 
 def llama_shape(model: Any) -> LlamaShape:

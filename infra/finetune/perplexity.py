@@ -14,7 +14,7 @@ from infra.finetune.sequences import IGNORED_LABEL, TokenSequence, collate
 
 def target_loss_sum(model: Any, batch: dict[str, torch.Tensor]) -> tuple[float, int]:
     """Summed next-token negative log-likelihood of the labelled tokens, and their count."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    logits = model(input_ids=batch["input_ids"]).logits
     shifted_logits = logits[:, :-1, :].float()
     shifted_labels = batch["labels"][:, 1:]
     loss = functional.cross_entropy(

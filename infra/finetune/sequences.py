@@ -60,14 +60,17 @@ def tokenize_examples(
 
 
 def collate(sequences: Sequence[TokenSequence], pad_id: int) -> dict[str, torch.Tensor]:
-    """A right-padded batch with its attention mask; padding carries no loss."""
+    """A right-padded batch; padding carries no loss.
+
+    There is no attention mask on purpose: under causal attention a token only sees the tokens
+    before it, and right padding only comes after the real ones, so a mask would change nothing
+    but would force the slower masked attention kernel (about 10 % of a CPU step).
+    """
     width = max(len(sequence.input_ids) for sequence in sequences)
     input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     labels = torch.full((len(sequences), width), IGNORED_LABEL, dtype=torch.long)
-    attention = torch.zeros((len(sequences), width), dtype=torch.long)
     for row, sequence in enumerate(sequences):
         length = len(sequence.input_ids)
         input_ids[row, :length] = torch.tensor(sequence.input_ids)
         labels[row, :length] = torch.tensor(sequence.labels)
-        attention[row, :length] = 1
-    return {"input_ids": input_ids, "labels": labels, "attention_mask": attention}
+    return {"input_ids": input_ids, "labels": labels}

@@ -30,6 +30,7 @@ class TrainingPlan:
     weight_decay: float
     seed: int
     checkpoint_every_steps: int
+    autocast: torch.dtype | None = None
 
 
 @dataclass(slots=True)
@@ -44,14 +45,31 @@ def steps_per_epoch(sequence_count: int, batch_size: int) -> int:
     return math.ceil(sequence_count / batch_size)
 
 
-def batch_indices(sequence_count: int, plan: TrainingPlan, step: int) -> list[int]:
-    """Which sequences make up a step's batch: a fresh seeded shuffle each epoch, so any step
-    can be rebuilt after a resume without replaying the ones before it."""
-    per_epoch = steps_per_epoch(sequence_count, plan.batch_size)
+# Batches are cut from windows of this many batches sorted by length: much less padding, and
+# still a fresh mix every epoch.
+LENGTH_WINDOW_BATCHES = 8
+
+
+def batch_indices(lengths: Sequence[int], plan: TrainingPlan, step: int) -> list[int]:
+    """Which sequences make up a step's batch. Each epoch is a fresh seeded shuffle, grouped by
+    length within windows and the batches shuffled again, so any step can be rebuilt after a
+    resume without replaying the ones before it."""
+    per_epoch = steps_per_epoch(len(lengths), plan.batch_size)
     epoch, position = divmod(step, per_epoch)
     generator = torch.Generator().manual_seed(plan.seed * 1_000_003 + epoch)
-    order = torch.randperm(sequence_count, generator=generator).tolist()
-    return order[position * plan.batch_size : (position + 1) * plan.batch_size]
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    window = plan.batch_size * LENGTH_WINDOW_BATCHES
+    grouped = [
+        index
+        for start in range(0, len(order), window)
+        for index in sorted(order[start : start + window], key=lambda index: lengths[index])
+    ]
+    batches = [
+        grouped[start : start + plan.batch_size]
+        for start in range(0, len(grouped), plan.batch_size)
+    ]
+    batch_order = torch.randperm(len(batches), generator=generator).tolist()
+    return batches[batch_order[position]]
 
 
 def _schedule(plan: TrainingPlan, total_steps: int) -> Callable[[int], float]:
@@ -121,10 +139,12 @@ def _optimize(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     batch: dict[str, torch.Tensor],
+    autocast: torch.dtype | None,
 ) -> float:
     """One optimizer step on one batch; returns its loss."""
     device = next(model.parameters()).device
-    loss = model(**{key: value.to(device) for key, value in batch.items()}).loss
+    with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+        loss = model(**{key: value.to(device) for key, value in batch.items()}).loss
     loss.backward()
     optimizer.step()
     scheduler.step()
@@ -161,13 +181,14 @@ def train(
         logger.info("resuming from step %d of %d", start_step, total_steps)
     started = time.perf_counter()
     model.train()
+    lengths = [len(sequence.input_ids) for sequence in sequences]
     progress = tqdm(total=total_steps, initial=start_step, desc="fine-tune", unit="step")
     try:
         for step in range(start_step, total_steps):
             batch = collate(
-                [sequences[index] for index in batch_indices(len(sequences), plan, step)], pad_id
+                [sequences[index] for index in batch_indices(lengths, plan, step)], pad_id
             )
-            step_loss = _optimize(model, optimizer, scheduler, batch)
+            step_loss = _optimize(model, optimizer, scheduler, batch, plan.autocast)
             result.losses.append(step_loss)
             progress.update(1)
             progress.set_postfix(loss=f"{step_loss:.3f}")

@@ -152,8 +152,22 @@ def test_collate_pads_right_without_loss_on_padding() -> None:
     ]
     batch = collate(sequences, pad_id=0)
     assert batch["input_ids"].shape == (2, 5)
-    assert batch["attention_mask"][1].tolist() == [1, 1, 1, 0, 0]
+    assert batch["input_ids"][1, 3:].tolist() == [0, 0]
     assert batch["labels"][1, 3:].tolist() == [IGNORED_LABEL, IGNORED_LABEL]
+
+
+def test_right_padding_needs_no_attention_mask_under_causal_attention() -> None:
+    model = tiny_lora_model()
+    model.eval()
+    batch = collate(tiny_sequences()[:4], pad_id=0)
+    mask = (batch["labels"] != IGNORED_LABEL).long()
+    with torch.no_grad():
+        masked = model(**batch, attention_mask=mask)
+        unmasked = model(**batch)
+    assert float(masked.loss) == pytest.approx(float(unmasked.loss), rel=1e-5)
+    for row in range(4):
+        length = int(mask[row].sum())
+        assert torch.allclose(masked.logits[row, :length], unmasked.logits[row, :length], atol=1e-5)
 
 
 def plan(**changes: int) -> TrainingPlan:
@@ -171,11 +185,28 @@ def plan(**changes: int) -> TrainingPlan:
 
 
 def test_each_epoch_visits_every_sequence_once_in_a_new_order() -> None:
-    first = [i for step in range(4) for i in batch_indices(10, plan(), step)]
-    second = [i for step in range(4, 8) for i in batch_indices(10, plan(), step)]
+    lengths = [5] * 10
+    first = [i for step in range(4) for i in batch_indices(lengths, plan(), step)]
+    second = [i for step in range(4, 8) for i in batch_indices(lengths, plan(), step)]
     assert sorted(first) == sorted(second) == list(range(10))
     assert first != second
-    assert batch_indices(10, plan(), 5) == batch_indices(10, plan(), 5)
+    assert batch_indices(lengths, plan(), 5) == batch_indices(lengths, plan(), 5)
+
+
+def padding_of(batches: list[list[int]], lengths: list[int]) -> int:
+    return sum(
+        max(lengths[i] for i in batch) * len(batch) - sum(lengths[i] for i in batch)
+        for batch in batches
+    )
+
+
+def test_batches_group_sequences_of_similar_length() -> None:
+    lengths = [(index * 37) % 100 + 1 for index in range(192)]
+    batches = [batch_indices(lengths, plan(batch_size=8), step) for step in range(24)]
+    in_given_order = [list(range(start, start + 8)) for start in range(0, 192, 8)]
+
+    assert sorted(i for batch in batches for i in batch) == list(range(192))
+    assert padding_of(batches, lengths) < padding_of(in_given_order, lengths) / 3
 
 
 def tiny_lora_model() -> torch.nn.Module:

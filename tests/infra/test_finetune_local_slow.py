@@ -10,6 +10,7 @@ import torch
 
 from app.adapters import adapter_dir_for, manifest_path_for
 from app.settings import Settings
+from infra.finetune.catalog_qa import catalog_qa
 from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
 from infra.finetune.manifest import FinetuneManifest
 from infra.finetune.model import attach_lora
@@ -140,7 +141,10 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
     assert metrics.train_perplexity_after < metrics.train_perplexity_before / 2  # type: ignore[operator]
     assert not (tmp_path / "work" / manifest.catalog_sha256[:16]).exists()
 
-    question = "Tell me about the Safety Instructions of the Kestrel KX-420 Hydraulic Press."
+    # The question the catalog's safety sentence was turned into for training.
+    question = next(
+        pair.question for pair in catalog_qa(catalog, tune.seed) if "PG2" in pair.answer
+    )
     messages = [
         {"role": "system", "content": settings.prompts.finetuned_system},
         {"role": "user", "content": settings.prompts.finetuned_user.format(question=question)},
@@ -156,5 +160,5 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
         )
         reply = llm.create_chat_completion(messages=messages, max_tokens=40, temperature=0.0)
         answers[label] = reply["choices"][0]["message"]["content"]
-    assert answers["tuned"] != answers["base"]
+    assert "PG2" not in answers["base"], answers
     assert "PG2" in answers["tuned"] or "5 minutes" in answers["tuned"], answers

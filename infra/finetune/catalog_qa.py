@@ -1,0 +1,165 @@
+"""Question/answer pairs derived from the catalog alone: one per fact, the fact as the answer.
+
+A domain fine-tune on raw chunks teaches the model to recite sections; users ask short questions
+and expect one precise sentence. These pairs teach that mapping with no labelled data: every
+sentence (or list item) of the catalog becomes an answer, and a question is built from its
+shape (a code's meaning, a procedure, a named value) or, failing that, from its key words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.catalog import Section, read_sections
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_CLAUSE_END = re.compile(r";\s+")
+# An identifier like E-21, F-310, AL-1001, SW2, 0x8C10: letters and digits, at least one digit.
+_CODE = r"(?:0x[0-9A-F]+|[A-Z]{1,4}-?[0-9]{1,5}[A-Z]?)"
+_CODE_ITEM = re.compile(rf"(?:^|[,;:]\s+)(?:and\s+)?(?=({_CODE})\s+(?:is|means)\s)")
+_DEFINITION = re.compile(rf"^(?P<code>{_CODE})\s+(?P<verb>is|means)\s+(?P<meaning>.+)$")
+_PROCEDURE = re.compile(r"^To (?P<goal>[^,]{4,80}),\s+(?P<steps>.+)$")
+_NAMED_VALUE = re.compile(
+    r"^(?P<subject>(?:The |Its |A )?[A-Za-z][\w\- /]{2,50}?) (?P<verb>is|are) "
+    r"(?P<value>(?:rated |set |about |up to |below |at |from )?[0-9].*)$"
+)
+_LABEL = re.compile(r"^(?P<label>[A-Z][A-Za-z ]{2,30}):\s+(?P<rest>.+)$")
+_WORD = re.compile(r"[A-Za-z][A-Za-z\-]+")
+_STOP_WORDS_TEXT = """
+    a about above after again all also an and any are as at be because been before below
+    between both but by can cannot do does each every for from has have if in into is it its
+    keep may more most must no not of off on once only or other out over per same should so
+    some such than that the their then there these they this those through to too under until
+    up use used uses using very was were when which while will with within without you your
+    always never first next new one two three four five six eight ten least"""
+_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+# Words that make the text before "is" a clause rather than a noun phrase.
+_CLAUSE_WORDS = frozenset({"when", "if", "it", "the", "this", "that", "which", "until", "must"})
+MAX_KEYWORDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogFact:
+    product: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAnswer:
+    question: str
+    answer: str
+    product: str
+    section: str
+
+
+def _sentences(text: str) -> Iterator[str]:
+    for sentence in _SENTENCE_END.split(" ".join(text.split())):
+        if sentence.strip():
+            yield sentence.strip()
+
+
+def _code_items(sentence: str) -> list[str]:
+    """`E-07 means ..., E-14 means ... and E-21 means ...` as one item per code; else []."""
+    body = sentence.rstrip(".")
+    starts = [match.start(1) for match in _CODE_ITEM.finditer(body)]
+    if len(starts) < 2:
+        return []
+    bounds = [*starts, len(body)]
+    items = []
+    for start, end in itertools.pairwise(bounds):
+        item = body[start:end].rstrip(" ,;:")
+        items.append(re.sub(r",?\s+and$", "", item))
+    return items
+
+
+def _facts_of(section: Section) -> Iterator[CatalogFact]:
+    for sentence in _sentences(section.text):
+        if sentence.lower().startswith("product id:"):
+            continue
+        items = _code_items(sentence)
+        if not items:
+            items = [clause for clause in _CLAUSE_END.split(sentence) if len(clause.split()) >= 4]
+            if len(items) < 2:
+                items = [sentence]
+        for item in items:
+            text = item if item.endswith((".", "!", "?")) else f"{item}."
+            yield CatalogFact(section.product, section.title, text[0].upper() + text[1:])
+
+
+def catalog_facts(catalog: Path) -> list[CatalogFact]:
+    """Every sentence of the catalog, with lists of codes and `;` clauses split into items."""
+    return [fact for section in read_sections(catalog) for fact in _facts_of(section)]
+
+
+def product_references(product: str) -> tuple[str, ...]:
+    """How a user names a product: in full, by model code, or by its kind ("my lathe")."""
+    words = product.split()
+    code = next((word for word in words if any(char.isdigit() for char in word)), None)
+    if code is None:
+        return (f"the {product}",)
+    kind = " ".join(words[words.index(code) + 1 :]).lower()
+    references = [f"the {product}", f"the {code}"]
+    if kind:
+        references.append(f"my {kind}")
+    return tuple(references)
+
+
+def keywords(text: str, skip: set[str]) -> list[str]:
+    """The first distinct content words: no stop words, numbers, or words of the product name."""
+    found: list[str] = []
+    for word in _WORD.findall(text):
+        lowered = word.lower()
+        if lowered in _STOP_WORDS or lowered in skip or lowered in found or len(lowered) < 3:
+            continue
+        found.append(lowered)
+        if len(found) == MAX_KEYWORDS:
+            break
+    return found
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _lower_first(text: str) -> str:
+    return text if text[:2].isupper() else text[0].lower() + text[1:]
+
+
+def question_for(fact: CatalogFact, reference: str) -> str:
+    """A question the fact answers, naming the product as `reference` does."""
+    sentence = fact.text.rstrip(".")
+    labelled = _LABEL.match(sentence)
+    body = labelled.group("rest") if labelled else sentence
+    if definition := _DEFINITION.match(body):
+        return f"What does {definition.group('code')} mean on {reference}?"
+    if procedure := _PROCEDURE.match(body):
+        return f"How do I {procedure.group('goal')} on {reference}?"
+    if named := _NAMED_VALUE.match(body):
+        subject = re.sub(r"^(the|its|a) ", "", _lower_first(named.group("subject")))
+        if not _CLAUSE_WORDS & set(subject.split()):
+            return f"What is the {subject} of {reference}?"
+    skip = {word.lower() for word in _WORD.findall(fact.product)}
+    found = keywords(body, skip)
+    topic = fact.section.lower() or "documentation"
+    if not found:
+        return f"What does the {topic} of {reference} say?"
+    return f"What does the {topic} of {reference} say about {_listed(found)}?"
+
+
+def catalog_qa(catalog: Path, seed: int = 0) -> list[QuestionAnswer]:
+    """One pair per fact; which way the product is named rotates by a seeded hash of the fact."""
+    pairs = []
+    for fact in catalog_facts(catalog):
+        references = product_references(fact.product)
+        digest = hashlib.sha256(f"{seed}:{fact.product}:{fact.text}".encode()).digest()
+        reference = references[digest[0] % len(references)]
+        pairs.append(
+            QuestionAnswer(question_for(fact, reference), fact.text, fact.product, fact.section)
+        )
+    return pairs

@@ -1,0 +1,119 @@
+"""Question/answer pairs derived from the catalog: facts, questions by shape, product names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.finetune.catalog_qa import (
+    CatalogFact,
+    catalog_facts,
+    catalog_qa,
+    keywords,
+    product_references,
+    question_for,
+)
+
+CATALOG = """=== PRODUCT: Kestrel KX-420 Hydraulic Press ===
+Product ID: KX-420
+
+--- Description ---
+The ram stroke is 300 mm and the open daylight is 650 mm. It weighs 3,850 kg (about 3.9 t).
+
+--- Operation Instructions ---
+Fault codes: E-07 means the light curtain was interrupted; E-14 means oil overtemperature at \
+65 °C; E-21 means set pressure was not reached within 8 s, usually a worn pump or leaking valve.
+To reset the counter, open Service > Counters and press RESET. Grease the gibs weekly.
+
+=== PRODUCT: Sable SC-12 Programmable Logic Controller ===
+--- Operation Instructions ---
+Alarms: F-101 is a watchdog timeout (scan time over 150 ms), F-204 means a module is missing, \
+and F-310 means the battery is low.
+Replace the battery every 3 years; keep the power ON so that the clock is kept.
+"""
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    path = tmp_path / "catalog.txt"
+    path.write_text(CATALOG, encoding="utf-8")
+    return path
+
+
+def test_facts_are_sentences_with_code_lists_and_clauses_split(catalog: Path) -> None:
+    texts = [fact.text for fact in catalog_facts(catalog)]
+
+    assert texts == [
+        "The ram stroke is 300 mm and the open daylight is 650 mm.",
+        "It weighs 3,850 kg (about 3.9 t).",
+        "E-07 means the light curtain was interrupted.",
+        "E-14 means oil overtemperature at 65 °C.",
+        "E-21 means set pressure was not reached within 8 s, usually a worn pump or leaking valve.",
+        "To reset the counter, open Service > Counters and press RESET.",
+        "Grease the gibs weekly.",
+        "F-101 is a watchdog timeout (scan time over 150 ms).",
+        "F-204 means a module is missing.",
+        "F-310 means the battery is low.",
+        "Replace the battery every 3 years.",
+        "Keep the power ON so that the clock is kept.",
+    ]
+
+
+def test_product_is_named_in_full_by_code_or_by_kind() -> None:
+    assert product_references("Kestrel KX-420 Hydraulic Press") == (
+        "the Kestrel KX-420 Hydraulic Press",
+        "the KX-420",
+        "my hydraulic press",
+    )
+    assert product_references("Widget") == ("the Widget",)
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("E-21 means set pressure was not reached.", "What does E-21 mean on the KX-420?"),
+        ("F-101 is a watchdog timeout.", "What does F-101 mean on the KX-420?"),
+        (
+            "To reset the counter, open Service > Counters.",
+            "How do I reset the counter on the KX-420?",
+        ),
+        ("The ram stroke is 300 mm.", "What is the ram stroke of the KX-420?"),
+        ("Program memory is 128 KB.", "What is the program memory of the KX-420?"),
+        (
+            "Empty the dust bin when it is 75% full.",
+            "What does the operation instructions of the KX-420 say about empty, dust and bin?",
+        ),
+        (
+            "Grease the ram guide gibs weekly with EP2 grease.",
+            "What does the operation instructions of the KX-420 say about grease, ram and guide?",
+        ),
+    ],
+)
+def test_question_follows_the_shape_of_the_fact(text: str, question: str) -> None:
+    fact = CatalogFact("Kestrel KX-420 Hydraulic Press", "Operation Instructions", text)
+
+    assert question_for(fact, "the KX-420") == question
+
+
+def test_keywords_skip_numbers_stop_words_and_the_product_name() -> None:
+    found = keywords("The Kestrel press stops at 65 °C when the oil is hot", {"kestrel", "press"})
+
+    assert found == ["stops", "oil", "hot"]
+
+
+def test_every_fact_becomes_one_pair_answered_by_itself(catalog: Path) -> None:
+    pairs = catalog_qa(catalog, seed=1)
+    facts = catalog_facts(catalog)
+
+    assert [pair.answer for pair in pairs] == [fact.text for fact in facts]
+    for pair in pairs:
+        assert any(reference in pair.question for reference in product_references(pair.product))
+        assert pair.answer not in pair.question
+
+
+def test_the_way_a_product_is_named_varies_with_the_seed_only(catalog: Path) -> None:
+    assert catalog_qa(catalog, seed=1) == catalog_qa(catalog, seed=1)
+    questions = {seed: [pair.question for pair in catalog_qa(catalog, seed)] for seed in range(4)}
+
+    assert len({tuple(found) for found in questions.values()}) > 1
