@@ -53,9 +53,11 @@ class CatalogFact:
 @dataclass(frozen=True, slots=True)
 class QuestionAnswer:
     question: str
-    answer: str
-    product: str
-    section: str
+    fact: CatalogFact
+
+    @property
+    def answer(self) -> str:
+        return self.fact.text
 
 
 def _sentences(text: str) -> Iterator[str]:
@@ -159,7 +161,5 @@ def catalog_qa(catalog: Path, seed: int = 0) -> list[QuestionAnswer]:
         references = product_references(fact.product)
         digest = hashlib.sha256(f"{seed}:{fact.product}:{fact.text}".encode()).digest()
         reference = references[digest[0] % len(references)]
-        pairs.append(
-            QuestionAnswer(question_for(fact, reference), fact.text, fact.product, fact.section)
-        )
+        pairs.append(QuestionAnswer(question_for(fact, reference), fact))
     return pairs

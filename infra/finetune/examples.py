@@ -67,7 +67,7 @@ def catalog_qa_examples(
     """Questions built from the catalog's own sentences, each answered by its sentence."""
     return [
         TrainingExample(
-            key=f"{pair.product}:{pair.section}:{pair.answer}",
+            key=f"{pair.fact.product}:{pair.fact.section}:{pair.answer}",
             prompt=tuple(template.render(pair.question)),
             target=pair.answer,
         )

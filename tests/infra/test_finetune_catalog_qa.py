@@ -108,7 +108,9 @@ def test_every_fact_becomes_one_pair_answered_by_itself(catalog: Path) -> None:
 
     assert [pair.answer for pair in pairs] == [fact.text for fact in facts]
     for pair in pairs:
-        assert any(reference in pair.question for reference in product_references(pair.product))
+        assert any(
+            reference in pair.question for reference in product_references(pair.fact.product)
+        )
         assert pair.answer not in pair.question
 
 
