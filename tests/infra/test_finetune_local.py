@@ -209,21 +209,26 @@ def test_batches_group_sequences_of_similar_length() -> None:
     assert padding_of(batches, lengths) < padding_of(in_given_order, lengths) / 3
 
 
-def tiny_lora_model() -> torch.nn.Module:
+def tiny_llama(blocks: int) -> torch.nn.Module:
+    """A randomly initialised llama small enough to train in a test."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=64,
         hidden_size=32,
         intermediate_size=64,
-        num_hidden_layers=2,
+        num_hidden_layers=blocks,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=64,
     )
+    return LlamaForCausalLM(config)
+
+
+def tiny_lora_model() -> torch.nn.Module:
+    torch.manual_seed(0)
     settings = LocalFinetuneSettings(rank=4, dropout=0.1, target_modules=["q_proj", "v_proj"])
-    return attach_lora(LlamaForCausalLM(config), settings)  # type: ignore[no-any-return]
+    return attach_lora(tiny_llama(blocks=2), settings)  # type: ignore[no-any-return]
 
 
 def tiny_sequences() -> list:  # type: ignore[type-arg]
@@ -246,17 +251,7 @@ def lora_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def test_lora_goes_only_on_the_last_blocks_asked_for() -> None:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    config = LlamaConfig(
-        vocab_size=64,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-    )
-    model = attach_lora(LlamaForCausalLM(config), LocalFinetuneSettings(rank=4, lora_layers=2))
+    model = attach_lora(tiny_llama(blocks=4), LocalFinetuneSettings(rank=4, lora_layers=2))
     blocks = {name.split(".layers.")[1].split(".")[0] for name in lora_weights(model)}
     assert blocks == {"2", "3"}
 
