@@ -1,4 +1,4 @@
-"""Domain errors by backends and the service; mapped to HTTP once, in app.error_handlers."""
+"""Domain errors by backends and the service; mapped to HTTP once, in app.http.error_handlers."""
 
 from __future__ import annotations
 

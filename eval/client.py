@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import ValidationError
 
-from app.schemas import AnswerResponse, ReadyResponse
+from app.http.schemas import AnswerResponse, ReadyResponse
 from eval.settings import HttpSettings
 
 RETRIED_STATUS = frozenset({429, 502, 503, 504})

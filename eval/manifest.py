@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from app.schemas import ReadyResponse
+from app.http.schemas import ReadyResponse
 
 PACKAGES = ("fm-tailor", "httpx", "bert-score", "torch", "transformers", "numpy", "boto3")
 

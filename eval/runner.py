@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from app.schemas import ReadyResponse
+from app.http.schemas import ReadyResponse
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work
 from eval.finalize import Outputs, write_outputs

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.aws_clients import bedrock_runtime_client
-from app.blocking import BlockingPool, shared_pool
+from app.backends.aws_clients import bedrock_runtime_client
+from app.backends.token_count import estimated_usage
 from app.errors import BackendError
 from app.generators.base import (
     ChatMessage,
@@ -19,9 +19,9 @@ from app.generators.base import (
     TextDelta,
     TokenUsage,
 )
-from app.retry import RetryPolicy, call_with_retries, within_deadline
+from app.resilience.blocking import BlockingPool, shared_pool
+from app.resilience.retry import RetryPolicy, call_with_retries, within_deadline
 from app.settings import Settings
-from app.token_count import estimated_usage
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from app.bundled_models import smollm2_gguf_path
+from app.backends.bundled_models import smollm2_gguf_path
 from app.errors import BackendError, BackendTimeout
 from app.generators.base import (
     ChatMessage,
@@ -192,7 +192,7 @@ def resolve_adapter(settings: Settings) -> Path | None:
         if not settings.local.lora_path.is_file():
             raise AdapterMissing(f"FMT_LOCAL__LORA_PATH {settings.local.lora_path} does not exist")
         return settings.local.lora_path
-    from app.adapters import adapter_path_for
+    from app.backends.lora_adapters import adapter_path_for
 
     trained = adapter_path_for(settings)
     if trained.is_file():

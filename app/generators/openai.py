@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import httpx
 
+from app.backends.token_count import estimated_usage
 from app.errors import BackendError
 from app.generators.base import (
     ChatMessage,
@@ -20,9 +21,8 @@ from app.generators.base import (
     TextDelta,
     TokenUsage,
 )
-from app.retry import RetryPolicy, call_with_retries, within_deadline
+from app.resilience.retry import RetryPolicy, call_with_retries, within_deadline
 from app.settings import OpenAISettings, Settings
-from app.token_count import estimated_usage
 
 COMPLETIONS_PATH = "/chat/completions"
 DONE = "[DONE]"

@@ -10,8 +10,8 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.aws_clients import sagemaker_runtime_client
-from app.blocking import BlockingPool, shared_pool
+from app.backends.aws_clients import sagemaker_runtime_client
+from app.backends.token_count import estimate_prompt_tokens, estimate_text_tokens
 from app.errors import BackendError
 from app.generators.base import (
     ChatMessage,
@@ -21,9 +21,9 @@ from app.generators.base import (
     TextDelta,
     TokenUsage,
 )
-from app.retry import RetryPolicy, call_with_retries, within_deadline
+from app.resilience.blocking import BlockingPool, shared_pool
+from app.resilience.retry import RetryPolicy, call_with_retries, within_deadline
 from app.settings import SageMakerSettings, Settings
-from app.token_count import estimate_prompt_tokens, estimate_text_tokens
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient

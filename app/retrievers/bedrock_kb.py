@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from app.aws_clients import bedrock_agent_runtime_client
-from app.blocking import BlockingPool, shared_pool
+from app.backends.aws_clients import bedrock_agent_runtime_client
 from app.errors import BackendError
+from app.resilience.blocking import BlockingPool, shared_pool
+from app.resilience.retry import RetryPolicy, call_with_retries
 from app.retrievers.base import Passage
-from app.retry import RetryPolicy, call_with_retries
 from app.settings import Settings
 
 if TYPE_CHECKING:

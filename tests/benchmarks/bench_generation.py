@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from app.catalog import chunk_catalog
 from app.generators.base import GenerationParams, TextDelta
 from app.generators.local import AdapterMissing, LocalLlamaGenerator, build_local_generator
-from app.prompts import templates_from_settings
 from app.retrievers.base import Passage
 from app.settings import Settings
+from app.strategies.prompts import templates_from_settings
 from tests.benchmarks.results import Measurement
 
 NAME = "generation"

@@ -23,9 +23,9 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
 from botocore.client import BaseClient
 from botocore.exceptions import ReadTimeoutError
 
-from app.aws_clients import client_config
-from app.blocking import BlockingPool
-from app.retry import RetryPolicy
+from app.backends.aws_clients import client_config
+from app.resilience.blocking import BlockingPool
+from app.resilience.retry import RetryPolicy
 from app.settings import BedrockSettings, SageMakerSettings
 
 REGION = "us-east-1"

@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from app.backends import Backends
-from app.fakes import FailurePlan, FakeGenerator, FakeRetriever, never_fail
+from app.backends.compose import Backends
+from app.backends.fakes import FailurePlan, FakeGenerator, FakeRetriever, never_fail
 from app.generators.base import ChatMessage
 from app.main import create_app
 from app.retrievers.base import Passage

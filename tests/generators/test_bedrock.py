@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from app.errors import BackendError, BackendThrottled, BackendTimeout
 from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
 from app.generators.bedrock import BedrockGenerator, build_bedrock_generator, parse_converse_reply
-from app.retry import RetryPolicy
+from app.resilience.retry import RetryPolicy
 from app.settings import BedrockSettings, Settings
 from tests.contract.aws_stubs import (
     FAST_POLICY,

@@ -152,7 +152,7 @@ async def test_streaming_past_the_deadline_is_a_timeout() -> None:
 
 @pytest.mark.slow
 def test_shipped_weights_are_widened_once_and_reused(tmp_path: Path) -> None:
-    from app.bundled_models import smollm2_gguf_path
+    from app.backends.bundled_models import smollm2_gguf_path
     from app.generators.local_weights import runnable_weights, widened_path
 
     shipped = smollm2_gguf_path()

@@ -1,0 +1,111 @@
+"""The three strategies as data (retriever or none, template, generator) and one runner for all."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+from app.errors import BackendError
+from app.generators.base import Generation, GenerationParams, Generator, TextDelta
+from app.retrievers.base import Passage, Retriever
+from app.strategies.prompts import PromptTemplate
+
+StrategyName = Literal["rag", "finetuned", "hybrid"]
+STRATEGY_NAMES: tuple[StrategyName, ...] = ("rag", "finetuned", "hybrid")
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    name: StrategyName
+    retriever: Retriever | None
+    template: PromptTemplate
+    generator: Generator
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyQuery:
+    question: str
+    top_k: int
+    params: GenerationParams
+
+
+@dataclass(frozen=True, slots=True)
+class StageTimings:
+    """Milliseconds spent retrieving, generating and in all."""
+
+    retrieve_ms: float
+    generate_ms: float
+    total_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyResult:
+    strategy: StrategyName
+    passages: list[Passage]
+    generation: Generation
+    timings: StageTimings
+
+
+@dataclass(frozen=True, slots=True)
+class PassagesFound:
+    """Streamed first by strategies that retrieve."""
+
+    passages: list[Passage]
+
+
+StrategyEvent = PassagesFound | TextDelta | StrategyResult
+
+
+def _finish(
+    strategy: Strategy,
+    passages: list[Passage],
+    generation: Generation,
+    started: float,
+    retrieved: float,
+) -> StrategyResult:
+    finished = time.perf_counter()
+    return StrategyResult(
+        strategy=strategy.name,
+        passages=passages,
+        generation=generation,
+        timings=StageTimings(
+            retrieve_ms=(retrieved - started) * 1000.0,
+            generate_ms=(finished - retrieved) * 1000.0,
+            total_ms=(finished - started) * 1000.0,
+        ),
+    )
+
+
+async def _retrieve(strategy: Strategy, query: StrategyQuery) -> list[Passage]:
+    if strategy.retriever is None:
+        return []
+    return await strategy.retriever.retrieve(query.question, query.top_k)
+
+
+async def run_strategy(strategy: Strategy, query: StrategyQuery) -> StrategyResult:
+    """Retrieve (if the strategy does), fill the template, generate the whole answer."""
+    started = time.perf_counter()
+    passages = await _retrieve(strategy, query)
+    retrieved = time.perf_counter()
+    messages = strategy.template.render(query.question, passages)
+    generation = await strategy.generator.generate(messages, query.params)
+    return _finish(strategy, passages, generation, started, retrieved)
+
+
+async def stream_strategy(strategy: Strategy, query: StrategyQuery) -> AsyncIterator[StrategyEvent]:
+    """Like `run_strategy`, as events: passages first, then text deltas, then the result."""
+    started = time.perf_counter()
+    passages = await _retrieve(strategy, query)
+    retrieved = time.perf_counter()
+    if strategy.retriever is not None:
+        yield PassagesFound(passages)
+    messages = strategy.template.render(query.question, passages)
+    async for event in strategy.generator.stream(messages, query.params):
+        if isinstance(event, TextDelta):
+            yield event
+            continue
+        yield _finish(strategy, passages, event, started, retrieved)
+        return
+    raise BackendError(f"{strategy.generator.name} stream ended without a final answer")
