@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.cdk.service_settings import ServiceSettings
+
 VectorStoreName = Literal["s3-vectors", "opensearch-serverless"]
 ChunkingStrategy = Literal["FIXED_SIZE", "SEMANTIC", "HIERARCHICAL", "NONE"]
 
@@ -85,7 +87,7 @@ class OpenSearchSettings(BaseModel):
 
 
 class InfraSettings(BaseSettings):
-    """Everything the CDK app reads when it synthesizes the stack."""
+    """Everything the CDK app reads when it synthesizes the stacks."""
 
     model_config = SettingsConfigDict(
         env_prefix="FMT_INFRA_",
@@ -115,6 +117,7 @@ class InfraSettings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     s3_vectors: S3VectorsSettings = S3VectorsSettings()
     opensearch: OpenSearchSettings = OpenSearchSettings()
+    service: ServiceSettings = ServiceSettings()
 
     @field_validator("catalog_prefix")
     @classmethod
