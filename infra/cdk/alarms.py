@@ -55,8 +55,9 @@ def create_alarms(
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         ),
-        load_balancer.metrics.target_response_time(statistic="p95", period=FIVE_MINUTES)
-        .create_alarm(
+        load_balancer.metrics.target_response_time(
+            statistic="p95", period=FIVE_MINUTES
+        ).create_alarm(
             scope,
             "LatencyAlarm",
             alarm_description="p95 time for a replica to answer, at the load balancer",

@@ -1,4 +1,4 @@
-"""`python -m infra.cdk.app`: synthesize the stacks into cdk.out/ offline and print what they hold."""
+"""`python -m infra.cdk.app`: synthesize the stacks into cdk.out/ offline, print what they hold."""
 
 from __future__ import annotations
 

@@ -44,9 +44,7 @@ def create_dashboard(
     log_metrics: LogMetrics,
 ) -> cloudwatch.Dashboard:
     """One row per view: per-strategy latency, per-strategy traffic, then the fleet."""
-    dashboard = cloudwatch.Dashboard(
-        scope, "Dashboard", default_interval=Duration.hours(3)
-    )
+    dashboard = cloudwatch.Dashboard(scope, "Dashboard", default_interval=Duration.hours(3))
     columns = [_strategy_column(strategy, log_metrics) for strategy in STRATEGY_NAMES]
     for row in zip(*columns, strict=True):
         dashboard.add_widgets(*row)

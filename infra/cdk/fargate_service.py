@@ -60,9 +60,7 @@ def _api_key_digests(scope: Construct, settings: ServiceSettings) -> secretsmana
     )
 
 
-def service_environment(
-    settings: ServiceSettings, knowledge_base_id: str | None
-) -> dict[str, str]:
+def service_environment(settings: ServiceSettings, knowledge_base_id: str | None) -> dict[str, str]:
     """The FMT_* variables of a replica: backends, JSON logs, the address behind the ALB."""
     environment = {
         "FMT_HOST": "0.0.0.0",
@@ -164,18 +162,20 @@ def _autoscale(
     tasks = service.auto_scale_task_count(
         min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks
     )
-    cooldowns = {
-        "scale_in_cooldown": Duration.seconds(scaling.scale_in_cooldown_s),
-        "scale_out_cooldown": Duration.seconds(scaling.scale_out_cooldown_s),
-    }
+    scale_in = Duration.seconds(scaling.scale_in_cooldown_s)
+    scale_out = Duration.seconds(scaling.scale_out_cooldown_s)
     tasks.scale_on_request_count(
         "RequestsPerTask",
         requests_per_target=scaling.requests_per_target,
         target_group=target_group,
-        **cooldowns,
+        scale_in_cooldown=scale_in,
+        scale_out_cooldown=scale_out,
     )
     tasks.scale_on_cpu_utilization(
-        "CpuUtilization", target_utilization_percent=scaling.cpu_percent, **cooldowns
+        "CpuUtilization",
+        target_utilization_percent=scaling.cpu_percent,
+        scale_in_cooldown=scale_in,
+        scale_out_cooldown=scale_out,
     )
 
 
@@ -187,11 +187,13 @@ def create_fargate_fleet(
 ) -> FargateFleet:
     """VPC, cluster, task, service, load balancer, health checks and task autoscaling."""
     vpc = ec2.Vpc(scope, "Vpc", max_azs=2, nat_gateways=settings.nat_gateways)
-    cluster = ecs.Cluster(scope, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+    cluster = ecs.Cluster(
+        scope, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+    )
     log_group = logs.LogGroup(
         scope,
         "ServiceLog",
-        retention=logs.RetentionDays(_retention(settings.log_retention_days)),
+        retention=_retention(settings.log_retention_days),
         removal_policy=RemovalPolicy.DESTROY,
     )
     api_key_digests = _api_key_digests(scope, settings)
@@ -239,9 +241,21 @@ def create_fargate_fleet(
     return FargateFleet(service, load_balancer, target_group, log_group, api_key_digests, url)
 
 
-def _retention(days: int) -> int:
-    """The closest CloudWatch Logs retention at or above `days` (it takes a fixed set)."""
-    allowed = sorted(
-        member.value for member in logs.RetentionDays if member != logs.RetentionDays.INFINITE
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    """The shortest of these retentions that keeps `days` (CloudWatch takes a fixed set)."""
+    return next(
+        (retention for kept, retention in sorted(_RETENTION.items()) if kept >= days),
+        logs.RetentionDays.ONE_YEAR,
     )
-    return next((value for value in allowed if value >= days), allowed[-1])

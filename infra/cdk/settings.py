@@ -119,6 +119,18 @@ class InfraSettings(BaseSettings):
     opensearch: OpenSearchSettings = OpenSearchSettings()
     service: ServiceSettings = ServiceSettings()
 
+    @model_validator(mode="after")
+    def _stack_names_cdk_accepts(self) -> InfraSettings:
+        # CDK leaves a construct called "Default" out of its paths: a cross-stack reference to
+        # it has no name to export under.
+        names = (self.stack_name, self.service.stack_name)
+        if "Default" in names or self.stack_name == self.service.stack_name:
+            raise ValueError(
+                "FMT_INFRA_STACK_NAME and FMT_INFRA_SERVICE__STACK_NAME must differ, "
+                "and neither may be 'Default'"
+            )
+        return self
+
     @field_validator("catalog_prefix")
     @classmethod
     def _prefix_ends_with_slash(cls, value: str) -> str:

@@ -70,7 +70,9 @@ def task_statements(
     if settings.tuned_generator == "bedrock" and settings.tuned_model_id is not None:
         model_ids.append(settings.tuned_model_id)
     if model_ids:
-        resources = list(dict.fromkeys(arn for model in model_ids for arn in model_resources(model)))
+        resources = list(
+            dict.fromkeys(arn for model in model_ids for arn in model_resources(model))
+        )
         statements.append(
             iam.PolicyStatement(
                 sid="ConverseWithTheConfiguredModels",

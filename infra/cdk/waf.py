@@ -38,9 +38,7 @@ def _header_present(header: str) -> wafv2.CfnWebACL.StatementProperty:
     # A missing header does not match a size constraint, so "size > 0" means "sent".
     return wafv2.CfnWebACL.StatementProperty(
         size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
-            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
-                single_header={"Name": header}
-            ),
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": header}),
             comparison_operator="GT",
             size=0,
             text_transformations=[
