@@ -100,19 +100,20 @@ def engine() -> str:
 @pytest.fixture(scope="module")
 def served(engine: str) -> Iterator[str]:
     """The built image running on the host's network, listening on 127.0.0.1 only."""
+    build = [engine, "build", "--network", "host", "--build-arg", "TRAIN_ADAPTER=false"]
     subprocess.run(
-        [engine, "build", "--network", "host", "--build-arg", "TRAIN_ADAPTER=false"]
-        + ["-t", IMAGE, str(ROOT)],
+        [*build, "-t", IMAGE, str(ROOT)],
         check=True,
         timeout=BUILD_TIMEOUT_S,
     )
     port = free_port()
     name = f"fm-tailor-test-{uuid.uuid4().hex[:8]}"
+    run = [engine, "run", "-d", "--rm", "--network", "host", "--name", name]
+    environment = ["-e", "FMT_HOST=127.0.0.1", "-e", f"FMT_PORT={port}"]
+    # No adapter was trained at build time: the tuned model is the base, labelled so.
+    untuned = ["-e", "FMT_LOCAL__REQUIRE_ADAPTER=false"]
     subprocess.run(
-        [engine, "run", "-d", "--rm", "--network", "host", "--name", name]
-        + ["-e", "FMT_HOST=127.0.0.1", "-e", f"FMT_PORT={port}"]
-        # No adapter was trained at build time: the tuned model is the base, labelled so.
-        + ["-e", "FMT_LOCAL__REQUIRE_ADAPTER=false", IMAGE],
+        [*run, *environment, *untuned, IMAGE],
         check=True,
         timeout=120,
     )
