@@ -20,11 +20,16 @@ from infra.cdk.service_settings import ServiceSettings
 
 CONTAINER_PORT = 8000
 CONTAINER_NAME = "api"
-# The same probe as docker-compose's: a replica takes traffic once its models are loaded.
-READY_PROBE = (
-    "import urllib.request; "
-    f"urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}/ready', timeout=4)"
-)
+# /ready as ECS's container health check: healthy once the models are loaded. /ready also
+# answers 503 while a backend's circuit is open, but that is the backend's failure: replacing
+# the task would not mend it, so the probe counts "circuit open" as healthy.
+READY_PROBE = f"""import json, urllib.error, urllib.request
+try:
+    urllib.request.urlopen('http://127.0.0.1:{CONTAINER_PORT}/ready', timeout=4)
+except urllib.error.HTTPError as refused:
+    detail = json.load(refused).get('detail') or ''
+    raise SystemExit(0 if detail.startswith('circuit open') else 1)
+"""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ import re
 import string
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +21,13 @@ import pytest
 
 pytest.importorskip("aws_cdk", reason="the infra extra (aws-cdk-lib) is not installed")
 
+from app.schemas import ReadyResponse
 from app.settings import Settings
 from infra.cdk import app as cdk_app
 from infra.cdk.log_metrics import CIRCUIT_PATTERN, ERRORS_PATTERN, LATENCY_PATTERN
 from infra.cdk.settings import InfraSettings
 from tests.api.test_observability import access_lines, make_client
 from tests.infra.test_cdk_stack import as_list, render
-from tests.infra.test_docker import serving
 
 DEPLOYER = "arn:aws:iam::123456789012:role/Deployer"
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
@@ -186,6 +189,32 @@ def test_tasks_scale_on_requests_per_target_and_cpu_between_the_settings(
         assert one(template, "AWS::ECS::Service")["Properties"]["DesiredCount"] == expected[0]
 
 
+@contextlib.contextmanager
+def answering_ready(status: int, body: ReadyResponse) -> Iterator[int]:
+    """A server on 127.0.0.1 answering GET /ready as the service does; yields its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            payload = body.model_dump_json().encode()
+            self.send_response(status if self.path == "/ready" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_load_balancer_checks_health_and_the_container_checks_readiness(
     synthesized: dict[str, Any],
 ) -> None:
@@ -194,16 +223,31 @@ def test_load_balancer_checks_health_and_the_container_checks_readiness(
     assert group["HealthCheckPath"] == "/health" and group["Port"] == 8000
     command = container(template)["HealthCheck"]["Command"]
     assert command[:2] == ["CMD", "python"]
-    probe = [sys.executable, *command[2:]]
-    with serving({"/health": 200, "/ready": 200}) as port:
-        ready = subprocess.run([*probe[:-1], probe[-1].replace(":8000/", f":{port}/")], check=False)
-    with serving({"/health": 200, "/ready": 503}) as port:
-        loading = subprocess.run(
-            [*probe[:-1], probe[-1].replace(":8000/", f":{port}/")],
-            capture_output=True,
-            check=False,
-        )
-    assert ready.returncode == 0 and loading.returncode != 0
+    *probe, script = [sys.executable, *command[2:]]
+    answers = {
+        "ready": (200, ReadyResponse(ready=True)),
+        "loading": (503, ReadyResponse(ready=False, detail="loading")),
+        "failed to start": (503, ReadyResponse(ready=False, detail="FMT_BEDROCK__X missing")),
+        "a backend's circuit open": (
+            503,
+            ReadyResponse(ready=False, detail="circuit open: base", circuits={"base": "open"}),
+        ),
+    }
+    healthy = {}
+    for name, (status, body) in answers.items():
+        with answering_ready(status, body) as port:
+            result = subprocess.run(
+                [*probe, script.replace(":8000/", f":{port}/")], capture_output=True, check=False
+            )
+        healthy[name] = result.returncode == 0
+    # ECS replaces an unhealthy task: right for one that never loaded, useless for a backend
+    # outage, which a new task would meet again.
+    assert healthy == {
+        "ready": True,
+        "loading": False,
+        "failed to start": False,
+        "a backend's circuit open": True,
+    }
 
 
 def test_replicas_log_json_to_cloudwatch_and_trust_the_load_balancers_forwarding(
