@@ -232,7 +232,9 @@ def create_fargate_fleet(
         port=CONTAINER_PORT,
         protocol=elbv2.ApplicationProtocol.HTTP,
         targets=[service],
-        deregistration_delay=Duration.seconds(30),
+        # A replica leaving (scale-in, deployment) gets this long to finish its requests; an
+        # answer may stream for up to FMT_GENERATION__TIMEOUT_S (60 s).
+        deregistration_delay=Duration.seconds(75),
         health_check=elbv2.HealthCheck(
             path="/health",
             healthy_http_codes="200",
