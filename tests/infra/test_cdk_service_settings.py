@@ -19,7 +19,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def settings(**service: Any) -> InfraSettings:
-    return InfraSettings(_env_file=None, service=service)  # type: ignore[call-arg]
+    return InfraSettings(_env_file=None, service=service)
 
 
 def test_nested_environment_variables_reach_the_service_settings(
@@ -29,7 +29,7 @@ def test_nested_environment_variables_reach_the_service_settings(
     monkeypatch.setenv("FMT_INFRA_SERVICE__WAF__REQUESTS_PER_CLIENT", "3000")
     monkeypatch.setenv("FMT_INFRA_SERVICE__TUNED_GENERATOR", "sagemaker")
     monkeypatch.setenv("FMT_INFRA_SERVICE__ENDPOINT__NAME", "my-endpoint")
-    loaded = InfraSettings(_env_file=None)  # type: ignore[call-arg]
+    loaded = InfraSettings(_env_file=None)
     assert loaded.service.scaling.max_tasks == 40
     assert loaded.service.waf.requests_per_client == 3000
     assert loaded.service.endpoint.name == "my-endpoint"
@@ -68,6 +68,4 @@ def test_fargate_cpu_must_be_a_fargate_size() -> None:
 )
 def test_stack_names_must_differ_and_avoid_cdks_default(knowledge_base: str, service: str) -> None:
     with pytest.raises(ValidationError, match="must differ"):
-        InfraSettings(  # type: ignore[call-arg]
-            _env_file=None, stack_name=knowledge_base, service={"stack_name": service}
-        )
+        InfraSettings(_env_file=None, stack_name=knowledge_base, service={"stack_name": service})
