@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install prepare finetune run test pytest lint fmt eval bench synth browser clean
+.PHONY: install prepare finetune run test pytest lint fmt eval bench synth capacity browser clean
 
 $(STAMP): pyproject.toml infra/scripts/build_llama_wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,10 +52,12 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Evaluate the running service; e.g. `make eval EVAL_ARGS=--resume` or `EVAL_ARGS="--judge bedrock"`.
+## Evaluate the running service; e.g. `make eval EVAL_ARGS=--resume` or `EVAL_ARGS="--judge bedrock"`;
+## `make eval EVAL_URL=https://<ServiceUrl output>` evaluates the fleet on AWS.
 EVAL_ARGS ?=
+EVAL_URL ?= http://127.0.0.1:$${FMT_PORT:-8000}
 eval: install
-	$(BIN)/python -m eval run --url http://127.0.0.1:$${FMT_PORT:-8000} \
+	$(BIN)/python -m eval run --url $(EVAL_URL) \
 		--testset data/test/test.json --out var/eval/latest $(EVAL_ARGS)
 
 bench: install
@@ -63,6 +65,10 @@ bench: install
 
 synth: install
 	$(BIN)/python -m infra.cdk.app
+
+## The fleet's capacity table (requests/s per task, tasks and cost per load) into docs/capacity.md.
+capacity: install
+	$(BIN)/python -m infra.capacity --write
 
 clean:
 	rm -rf var/index cdk.out .pytest_cache .mypy_cache .ruff_cache
