@@ -52,6 +52,12 @@ class StatisticsSettings(BaseModel):
     resamples: int = Field(10_000, ge=100, description="Bootstrap and permutation resamples.")
     seed: int = 20240531
     confidence: float = Field(0.95, gt=0, lt=1)
+    min_judged: int = Field(
+        10,
+        ge=1,
+        description="Judged answers a strategy needs before its judge score, interval and "
+        "tests are shown.",
+    )
 
 
 class EvalSettings(BaseSettings):

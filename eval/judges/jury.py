@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from eval.judges.base import REMINDER, Judge, JudgeCallError, grading_prompt, parse_verdict
+from eval.judges.base import (
+    REMINDER,
+    Judge,
+    JudgeCallError,
+    grading_prompt,
+    parse_verdict,
+    quoted_reply,
+)
 from eval.judges.bedrock import REFERENCE_JUDGE_MODELS, BedrockJudge, make_bedrock_client
 from eval.judges.openai import OpenAICompatibleJudge
 from eval.records import JudgementRecord, SampleRecord
@@ -81,7 +88,7 @@ async def judge_one(judge: Judge, sample: SampleRecord) -> JudgementRecord:
         replies.append(await judge.complete(prompt))
         verdict = parse_verdict(replies[-1])
         if verdict is None:
-            retry = f"{prompt}\n\nYour previous reply:\n{replies[-1]}\n\n{REMINDER}"
+            retry = f"{prompt}\n\n{quoted_reply(replies[-1])}\n\n{REMINDER}"
             replies.append(await judge.complete(retry))
             verdict = parse_verdict(replies[-1])
     except JudgeCallError as error:
@@ -98,7 +105,7 @@ async def judge_one(judge: Judge, sample: SampleRecord) -> JudgementRecord:
             key=sample.key,
             judge=judge.name,
             score=None,
-            error="reply had no score in [0, 1], twice",
+            error="reply was not one JSON object of reasons and a score in [0, 1], twice",
             raw_reply=replies[-1][:2000],
             attempts=len(replies),
         )

@@ -14,6 +14,7 @@ import pytest
 from app.errors import BackendError, BackendUnavailable
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work
+from eval.paths import RunFiles
 from eval.records import SampleRecord
 from eval.runner import RunConflict, RunOptions, run_evaluation
 from eval.settings import EvalSettings, HttpSettings
@@ -80,7 +81,7 @@ async def test_failed_samples_are_recorded_and_counted(make_settings: SettingsFa
     assert len(outputs.analysis.failed_samples) == 2 * len(QUESTIONS)
     report = (settings.out / "report.html").read_text()
     assert f"Failed samples ({2 * len(QUESTIONS)})" in report
-    assert "excluded from the figures" in report
+    assert "excluded from the quality figures" in report
 
 
 async def test_unavailable_backend_is_retried(make_settings: SettingsFactory) -> None:
@@ -144,3 +145,67 @@ async def test_existing_run_is_kept_unless_overwrite_is_asked(
     await run_evaluation(settings, fresh)
     lines = (settings.out / "samples.jsonl").read_text().splitlines()
     assert len(lines) == len(QUESTIONS)  # the first run's records are gone, not appended to
+
+
+def numbered_testset(path: Path, count: int) -> Path:
+    questions = [
+        {"question": f"What is the rated pressure of unit {n}?", "answer": "210 bar."}
+        for n in range(count)
+    ]
+    path.write_text(json.dumps(questions), encoding="utf-8")
+    return path
+
+
+async def test_a_strategy_failing_one_time_in_five_shows_it_in_latency_and_failures(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    # The tuned generator takes 0.2 s and fails every fifth call, only after that time.
+    app = fake_app(
+        delay_s=0.2,
+        tuned_failures=lambda call: BackendError("garbage") if call % 5 == 4 else None,
+    )
+    settings = make_settings(
+        strategies=["rag", "finetuned"], testset=numbered_testset(tmp_path / "t.json", 10)
+    )
+    settings = settings.model_copy(
+        update={"http": settings.http.model_copy(update={"max_attempts": 1, "concurrency": 1})}
+    )
+    outputs = await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    figures = {f.strategy: f for f in outputs.analysis.strategies}
+    assert figures["finetuned"].failure_rate == pytest.approx(0.2)
+    assert figures["rag"].failure_rate == 0.0
+    assert len(figures["finetuned"].values["latency_s"]) == 10  # the failures are in it
+    assert len(figures["finetuned"].values["latency_ok_s"]) == 8
+    assert min(figures["finetuned"].values["latency_s"].values()) >= 0.2
+    summary = read_csv(settings.out / "summary_results.csv")
+    assert summary["finetuned"]["failure_rate"] == "0.2"
+    assert summary["finetuned"]["failed"] == "2"
+    report = (settings.out / "report.html").read_text()
+    assert "finetuned: 20% of requests failed" in report
+    latency_table = report.split("<h2>Latency</h2>")[1].split("</table>")[0]
+    assert "<td>20%</td>" in latency_table
+
+
+async def test_a_retried_answer_is_as_slow_as_all_its_attempts(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    app = fake_app(
+        delay_s=0.15,
+        tuned_failures=lambda call: BackendUnavailable("busy") if call % 5 == 4 else None,
+    )
+    settings = make_settings(
+        strategies=["finetuned"], testset=numbered_testset(tmp_path / "t.json", 10)
+    )
+    settings = settings.model_copy(
+        update={"http": settings.http.model_copy(update={"concurrency": 1})}
+    )
+    outputs = await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    figures = outputs.analysis.strategies[0]
+    assert figures.failure_rate == 0.0 and figures.retry_rate == pytest.approx(0.2)
+    retried = [s for s in RunFiles(settings.out).samples().load().values() if s.attempts > 1]
+    assert len(retried) == 2
+    for sample in retried:
+        assert sample.outcome_ms >= (sample.latency_ms or 0) + 140  # the failed attempt too
+    assert figures.intervals["latency_s"].mean > figures.intervals["latency_ok_s"].mean
