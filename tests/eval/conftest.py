@@ -78,6 +78,7 @@ def fake_app(
     tuned_failures: FailurePlan = never_fail,
     rate_limit_per_minute: float = 0.0,
     burst: int = 30,
+    tuned_model_id: str = "fake-tuned",
 ) -> FastAPI:
     """The real app on fake backends; its per-client rate limit is off unless asked for."""
     limits = LimitSettings(rate_limit_per_minute=rate_limit_per_minute, burst=burst)
@@ -90,7 +91,7 @@ def fake_app(
             answer="It is rated at 100 units.",
             delay_s=delay_s,
             failures=tuned_failures,
-            model_id="fake-tuned",
+            model_id=tuned_model_id,
         ),
     )
     return create_app(settings, backends=backends)

@@ -127,8 +127,7 @@ async def test_requests_run_concurrently(testset: Path, tmp_path: Path) -> None:
     samples = store.load().values()
     one_after_another = sum((sample.latency_ms or 0) for sample in samples) / 1000.0
     assert totals.failures == 0 and len(samples) == 3 * len(QUESTIONS)
-    assert totals.sequential_s >= one_after_another
-    assert one_after_another >= 1.8  # 18 samples of at least 0.1 s
+    assert all((sample.latency_ms or 0) >= 100 for sample in samples)  # each waited 0.1 s
     assert wall < one_after_another / 2
 
 
