@@ -21,7 +21,7 @@ from eval.judges.base import (
     quoted_reply,
 )
 from eval.judges.bedrock import REFERENCE_JUDGE_MODELS, BedrockJudge, make_bedrock_client
-from eval.judges.openai import OpenAICompatibleJudge
+from eval.judges.openai import OpenAICompatibleJudge, response_format
 from eval.records import JudgementRecord, SampleRecord
 from eval.settings import JudgeSettings
 from eval.store import JsonlStore
@@ -70,7 +70,12 @@ def build_jury(settings: JudgeSettings, bedrock_client: Any = None) -> Jury:
                 jury.http = httpx.AsyncClient(timeout=settings.timeout_s)
             jury.judges.append(
                 OpenAICompatibleJudge(
-                    model, base_url, jury.http, settings.openai_api_key, settings.max_tokens
+                    model,
+                    base_url,
+                    jury.http,
+                    settings.openai_api_key,
+                    settings.max_tokens,
+                    response_format=response_format(settings.openai_structured_output),
                 )
             )
         else:
