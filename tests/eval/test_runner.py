@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -12,6 +14,7 @@ import httpx
 import pytest
 
 from app.errors import BackendError, BackendUnavailable
+from eval.cli import main
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work
 from eval.paths import RunFiles
@@ -21,7 +24,7 @@ from eval.settings import EvalSettings, HttpSettings
 from eval.store import JsonlStore
 from eval.testset import load_testset
 
-from .conftest import QUESTIONS, asgi, fake_app
+from .conftest import PASSAGES, QUESTIONS, asgi, fake_app
 
 SettingsFactory = Callable[..., EvalSettings]
 
@@ -64,6 +67,48 @@ async def test_full_run_writes_every_output(make_settings: SettingsFactory) -> N
     assert "<svg" in report
     assert 'src="http' not in report and 'href="http' not in report  # self-contained
     assert outputs.analysis.strategies[0].gold_hit_rate == 1.0
+    # RAG repeats the passage, which states the fact; the tuned fake says "100 units".
+    assert summary["rag"]["fact_recall"] == "1.0" and summary["rag"]["fact_questions"] == "6"
+    assert summary["finetuned"]["fact_recall"] == "0.0"
+    assert "fact recall" in report and "Read this first" in report  # the no-judge banner
+
+
+async def test_untuned_model_and_unknown_gold_hit_rate_are_said(
+    make_settings: SettingsFactory,
+) -> None:
+    unnamed = [
+        dataclasses.replace(p, title="catalog.txt", location="catalog.txt#1") for p in PASSAGES
+    ]
+    app = fake_app(tuned_model_id="fake-model (untuned)", passages=unnamed)
+    settings = make_settings()
+    outputs = await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    assert outputs.analysis.gold_unknown
+    summary = read_csv(settings.out / "summary_results.csv")
+    assert summary["rag"]["gold_product_hit_rate"] == ""  # unknown, not 0.00
+    assert summary["finetuned"]["untuned_model"] == "True"
+    assert summary["rag"]["untuned_model"] == "False"
+    banner = (settings.out / "report.html").read_text().split("Read this first")[1]
+    banner = banner.split("</section>")[0]
+    assert "finetuned ran an untuned model" in banner and "hybrid ran an untuned model" in banner
+    assert "Gold product hit rate unknown" in banner
+
+
+def test_facts_command_prints_recall_and_misses(
+    make_settings: SettingsFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings()
+    asyncio.run(
+        run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(fake_app())))
+    )
+    capsys.readouterr()
+    assert main(["facts", "--out", str(settings.out), "--misses"]) == 0
+    printed = capsys.readouterr().out
+    table = printed.split("\n\n")[1]  # header, table, misses
+    rows = {line.split()[0]: line for line in table.splitlines()}
+    assert "1.000 [1.000, 1.000]" in rows["rag"] and rows["rag"].endswith("6/6")
+    assert "0.000 [0.000, 0.000]" in rows["finetuned"] and rows["finetuned"].endswith("0/6")
+    assert "missing: 210 bar" in printed and "missing: 400 V" in printed
 
 
 async def test_failed_samples_are_recorded_and_counted(make_settings: SettingsFactory) -> None:
