@@ -31,7 +31,9 @@ class RunFiles:
         return JsonlStore(self.out / "samples.jsonl", SampleRecord, lambda r: r.key)
 
     def bertscores(self) -> JsonlStore[BertScoreRecord]:
-        return JsonlStore(self.out / "bertscores.jsonl", BertScoreRecord, lambda r: r.key)
+        return JsonlStore(
+            self.out / "bertscores.jsonl", BertScoreRecord, lambda r: (r.key, r.backbone)
+        )
 
     def judgements(self) -> JsonlStore[JudgementRecord]:
         return JsonlStore(self.out / "judgements.jsonl", JudgementRecord, judgement_key)

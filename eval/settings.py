@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,12 +47,23 @@ class JudgeSettings(BaseModel):
     max_tokens: int = Field(200, ge=16)
     region: str | None = Field(None, description="Bedrock region; default: the AWS profile's.")
     openai_api_key: str | None = Field(None, description="Bearer key for OpenAI-compatible judges.")
+    openai_structured_output: Literal["off", "json_object", "json_schema"] = Field(
+        "off",
+        description="Constrain OpenAI-compatible judges to the verdict's JSON schema: "
+        "`json_object` for llama.cpp's server, `json_schema` for OpenAI and vLLM.",
+    )
 
 
 class StatisticsSettings(BaseModel):
     resamples: int = Field(10_000, ge=100, description="Bootstrap and permutation resamples.")
     seed: int = 20240531
     confidence: float = Field(0.95, gt=0, lt=1)
+    min_judged: int = Field(
+        10,
+        ge=1,
+        description="Judged answers a strategy needs before its judge score, interval and "
+        "tests are shown.",
+    )
 
 
 class EvalSettings(BaseSettings):

@@ -70,9 +70,11 @@ async def score_samples(
     settings: BertScoreSettings,
     chunk: int = 64,
 ) -> int:
-    """Score the successful answers that have no BERTScore yet; returns how many were scored."""
+    """Score the successful answers that have no BERTScore on this backbone yet; returns how
+    many were scored. Scores are kept per backbone: another backbone never reuses them."""
     done = store.load()
-    todo = [sample for sample in samples if sample.ok and sample.key not in done]
+    label = resolve_backbone(settings).label
+    todo = [sample for sample in samples if sample.ok and (sample.key, label) not in done]
     if not todo:
         return 0
     scorer = await asyncio.to_thread(BertScorer, settings)
