@@ -11,7 +11,7 @@ import pytest
 from app.errors import BackendError, BackendTimeout, BackendUnavailable
 from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
 from app.generators.openai import OpenAIGenerator
-from app.retry import RetryPolicy
+from app.resilience.retry import RetryPolicy
 from tests.llama_server import llama_server
 from tests.uvicorn_process import free_port
 

@@ -21,7 +21,7 @@ import pytest
 
 pytest.importorskip("aws_cdk", reason="the infra extra (aws-cdk-lib) is not installed")
 
-from app.schemas import ReadyResponse
+from app.http.schemas import ReadyResponse
 from app.settings import Settings
 from infra.cdk import app as cdk_app
 from infra.cdk.log_metrics import CIRCUIT_PATTERN, ERRORS_PATTERN, LATENCY_PATTERN
@@ -513,7 +513,7 @@ async def test_metric_filters_read_fields_the_service_really_logs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from app.errors import BackendThrottled
-    from app.fakes import FakeGenerator
+    from app.backends.fakes import FakeGenerator
 
     failing = FakeGenerator(failures=lambda call: BackendThrottled("slow down"))
     async with make_client(base=failing, circuit={"failure_threshold": 1}) as client:
