@@ -11,7 +11,7 @@ from app.catalog.chunking import ChunkSizes
 from app.catalog.files import CatalogError
 from app.catalog.inspection import inspect_catalog
 from app.catalog.reading import read_catalog
-from app.settings import get_settings
+from app.settings import Settings
 
 EXIT_OK, EXIT_EMPTY = 0, 2
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     # Warnings are in the report; the reader's log lines would only repeat them.
     logging.getLogger("app.catalog").setLevel(logging.ERROR)
-    settings = get_settings()
+    settings = Settings()
     path = arguments.path or settings.catalog
     try:
         catalog = read_catalog(path, settings.documents)

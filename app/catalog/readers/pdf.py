@@ -14,10 +14,12 @@ from app.catalog.readers.base import UnreadableFile, text_lines
 def _open(path: Path) -> PdfReader:
     try:
         reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise UnreadableFile("encrypted PDF that needs a password")
+        # An owner password alone (printing or copying restricted) still opens with "".
+        locked = reader.is_encrypted and not reader.decrypt("")
     except (PyPdfError, ValueError, KeyError, TypeError) as error:
         raise UnreadableFile(f"not a readable PDF ({error})") from error
+    if locked:
+        raise UnreadableFile("encrypted PDF that needs a password")
     return reader
 
 
