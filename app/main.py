@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.backends.compose import Backends, build_backends
+from app.catalog import CatalogError
 from app.http.error_handlers import install_error_handlers
 from app.http.playground import playground_router
 from app.http.routes import router
@@ -30,6 +31,10 @@ async def _load_backends(app: FastAPI, settings: Settings, builder: BackendsBuil
         built = await asyncio.to_thread(builder, settings)
         app.state.backends = guard_backends(built, settings, app.state.metrics)
         logger.info("backends ready")
+    except CatalogError as error:
+        # The user's catalog, not a bug: the message names each file and why; no traceback.
+        app.state.startup_error = f"backends failed to load: {error}"
+        logger.error("backends failed to load: %s", error)
     except Exception as error:
         # The process stays up so /ready can say why; every answer is a 503 with this message.
         app.state.startup_error = f"backends failed to load: {error}"

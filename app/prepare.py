@@ -14,9 +14,14 @@ def main() -> int:
     if settings.retriever != "local":
         logging.info("retriever is %s: no local index to build", settings.retriever)
         return 0
+    from app.catalog import CatalogError
     from app.retrievers.local import prepare_index
 
-    path = prepare_index(settings)
+    try:
+        path = prepare_index(settings)
+    except CatalogError as error:
+        logging.error("%s", error)
+        return 2
     logging.info("retrieval index ready at %s", path)
     return 0
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.catalog.naming import names_product
 from app.retrievers.base import Passage
 
 Search = Callable[[str, int], list[Passage]]
@@ -70,10 +71,6 @@ def read_test_questions(path: Path) -> list[GoldQuestion]:
     ]
 
 
-def _same_product(left: str, right: str) -> bool:
-    return left.casefold().strip() == right.casefold().strip()
-
-
 def measure_hit_rate(
     search: Search, questions: Sequence[GoldQuestion], top_k: int = 3
 ) -> HitRateReport:
@@ -85,7 +82,7 @@ def measure_hit_rate(
         report.latencies_ms.append((time.perf_counter() - started) * 1000)
         report.questions += 1
         titles = [passage.title for passage in passages]
-        if any(_same_product(title, item.product_name) for title in titles):
+        if any(names_product(title, item.product_name) for title in titles):
             report.hits += 1
         else:
             report.misses.append(Miss(item.question, item.product_name, titles))

@@ -7,7 +7,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from app.catalog import chunk_catalog
+from app.catalog import ChunkSizes, chunk_catalog
 from app.generators.base import GenerationParams, TextDelta
 from app.generators.local import AdapterMissing, LocalLlamaGenerator, build_local_generator
 from app.retrievers.base import Passage
@@ -29,11 +29,7 @@ _DEFAULTS = Settings(_env_file=None)
 # Real catalog chunks of the default size: a RAG prompt of the length the service sends.
 CATALOG_PASSAGES = [
     Passage(chunk.id, chunk.product, chunk.text, 1.0, chunk.location, chunk.section)
-    for chunk in chunk_catalog(
-        _DEFAULTS.catalog,
-        _DEFAULTS.retrieval.chunk_words,
-        _DEFAULTS.retrieval.chunk_overlap_words,
-    )
+    for chunk in chunk_catalog(_DEFAULTS.catalog, ChunkSizes.of(_DEFAULTS), _DEFAULTS.documents)
 ]
 
 
