@@ -56,8 +56,19 @@ _UNAVAILABLE_CODES = {
     "internaldependencyexception",
     "internalstreamfailure",
     "modelnotreadyexception",
+    # AWS documents these as "retry your request" (Retrieve, ConverseStream, SageMaker streams).
+    "dependencyfailedexception",
+    "badgatewayexception",
+    "modelstreamerrorexception",
+    "modelstreamerror",
+    "streambroken",
 }
-_TIMEOUT_CODES = {"modeltimeoutexception", "requesttimeout", "requesttimeoutexception"}
+_TIMEOUT_CODES = {
+    "modeltimeoutexception",
+    "requesttimeout",
+    "requesttimeoutexception",
+    "modelinvocationtimeexceeded",
+}
 _HINTS = {
     "accessdeniedexception": "check the IAM permissions listed in docs/aws-backends.md",
     "unrecognizedclientexception": "check the AWS credentials",
@@ -99,6 +110,8 @@ def _client_error_failure(error: ClientError, backend: str) -> Failure:
     message = str(details.get("Message", "")) or str(error)
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     key = code.lower()
+    # SageMaker's ModelStreamError says what happened in ErrorCode (app.generators.streaming).
+    key = str(details.get("ErrorCode", "")).lower() or key
     said = f"{backend}: {code}: {message}"
     # Codes before statuses: SageMaker's ModelNotReadyException comes with a 429.
     if key in _THROTTLING_CODES:
