@@ -70,11 +70,15 @@ _TIMEOUT_CODES = {
     "modelinvocationtimeexceeded",
 }
 _HINTS = {
-    "accessdeniedexception": "check the IAM permissions listed in docs/aws-backends.md",
+    "accessdeniedexception": "check the IAM permissions listed in docs/aws-backends.md; "
+    "`make doctor` names the missing ones",
     "unrecognizedclientexception": "check the AWS credentials",
-    "resourcenotfoundexception": "check the model id, knowledge base id or endpoint name",
-    "validationexception": "check the model id and the request settings",
-    "validationerror": "check the endpoint name and the payload format",
+    "resourcenotfoundexception": "check the model id (FMT_BEDROCK__MODEL_ID), knowledge base id "
+    "(FMT_BEDROCK__KNOWLEDGE_BASE_ID) or endpoint name; `make doctor` says which",
+    "validationexception": "check FMT_BEDROCK__MODEL_ID (an inference profile id where the "
+    "model has no on-demand throughput) and the request settings; `make doctor` checks it",
+    "validationerror": "check FMT_SAGEMAKER__ENDPOINT_NAME (is the endpoint InService?) and the "
+    "payload format; `make doctor` checks it",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -91,19 +92,21 @@ class Aws:
                 stubber.activate()
 
 
+AWS_SETTINGS: dict[str, Any] = {
+    "retriever": "bedrock-kb",
+    "generator": "bedrock",
+    "tuned_generator": "sagemaker",
+    "bedrock": {"knowledge_base_id": KB_ID},
+    "sagemaker": {"endpoint_name": ENDPOINT},
+    "retry": {"max_attempts": 2, "base_delay_s": 0.0, "max_delay_s": 0.0},
+    "generation": {"timeout_s": DEADLINE_S},
+}
+
+
 @pytest.fixture
 def aws_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     use_fake_aws_credentials(monkeypatch)
-    return Settings(
-        _env_file=None,
-        retriever="bedrock-kb",
-        generator="bedrock",
-        tuned_generator="sagemaker",
-        bedrock={"knowledge_base_id": KB_ID},
-        sagemaker={"endpoint_name": ENDPOINT},
-        retry={"max_attempts": 2, "base_delay_s": 0.0, "max_delay_s": 0.0},
-        generation={"timeout_s": DEADLINE_S},
-    )
+    return Settings(_env_file=None, **AWS_SETTINGS)
 
 
 @pytest.fixture
@@ -369,3 +372,37 @@ def test_the_openapi_schema_documents_each_backends_limits(aws_settings: Setting
 
     assert "bedrock: 0 to 1" in fields["temperature"]["description"]
     assert "FMT_BEDROCK__MAX_OUTPUT_TOKENS" in fields["max_tokens"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        # The bare id Bedrock refuses for on-demand use in us-east-1 (issue 12).
+        (
+            {"bedrock": {"model_id": BASE_MODEL.removeprefix("us."), "knowledge_base_id": KB_ID}},
+            "FMT_BEDROCK__MODEL_ID=us.meta.llama3-1-8b-instruct-v1:0",
+        ),
+        ({"bedrock": {}}, "FMT_BEDROCK__KNOWLEDGE_BASE_ID"),
+        ({"sagemaker": {}}, "FMT_SAGEMAKER__ENDPOINT_NAME"),
+        ({"generation": {"temperature": 1.5, "timeout_s": DEADLINE_S}}, "TEMPERATURE"),
+    ],
+)
+async def test_a_setting_aws_cannot_serve_is_named_by_ready(
+    aws_settings: Settings, changes: dict[str, Any], named: str
+) -> None:
+    settings = Settings(_env_file=None, **{**AWS_SETTINGS, **changes})
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        for _ in range(200):
+            ready = await client.get("/ready")
+            if ready.json()["detail"] != "loading":
+                break
+            await asyncio.sleep(0.02)
+
+    assert ready.status_code == 503
+    assert named in ready.json()["detail"]
+    assert "Traceback" not in ready.text
