@@ -341,3 +341,28 @@ def test_a_default_temperature_converse_refuses_fails_at_start_up(
 
     with pytest.raises(ValueError, match="FMT_GENERATION__TEMPERATURE"):
         build_bedrock_generator(settings, "base")
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "named"),
+    [
+        (
+            "ValidationException",
+            "Invocation of model ID meta.llama3-1-8b-instruct-v1:0 with on-demand throughput "
+            "isn't supported. Retry your request with the ID or ARN of an inference profile.",
+            "FMT_BEDROCK__MODEL_ID",
+        ),
+        ("AccessDeniedException", "not authorized to perform bedrock:InvokeModel", "make doctor"),
+        ("ResourceNotFoundException", "model not found", "FMT_BEDROCK__MODEL_ID"),
+    ],
+)
+async def test_a_refusal_names_what_to_change(
+    generator: BedrockGenerator, code: str, message: str, named: str
+) -> None:
+    with Stubber(generator.client) as stubber:
+        stubber.add_client_error("converse", code, message, 400)
+        with pytest.raises(BackendError) as refused:
+            await generator.generate(MESSAGES, PARAMS)
+
+    assert refused.value.status_code == 502
+    assert named in refused.value.message
