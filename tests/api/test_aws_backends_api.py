@@ -406,3 +406,27 @@ async def test_a_setting_aws_cannot_serve_is_named_by_ready(
     assert ready.status_code == 503
     assert named in ready.json()["detail"]
     assert "Traceback" not in ready.text
+
+
+async def test_an_lmi_stream_failing_midway_ends_with_an_error_event_not_done(
+    aws_client: httpx.AsyncClient, aws: Aws
+) -> None:
+    # issue 12: the partial text used to come back as a success.
+    lines = [
+        {"token": {"id": 1, "text": "210", "log_prob": -0.1}},
+        {
+            "token": {"id": -1, "text": "", "log_prob": -1, "special_token": True},
+            "generated_text": "",
+            "details": {"finish_reason": "error", "generated_tokens": None, "inputs": None},
+        },
+    ]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    serve_event_stream(
+        aws.sagemaker.client, "InvokeEndpointWithResponseStream", payload_parts(data, [])
+    )
+
+    response = await aws_client.post("/finetuned", json={**QUESTION, "stream": True})
+
+    names = [name for name, _ in sse_events(response.text)]
+    assert names == ["delta", "error"]
+    assert sse_events(response.text)[-1][1]["error"]["code"] == "backend_error"
