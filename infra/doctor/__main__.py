@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from app.aws_clients import aws_session
 from app.settings import Settings, get_settings
 from infra.doctor.checks import AwsClients, run_checks
@@ -45,7 +47,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         description="Read-only preflight of the AWS account the FMT_* settings point at: "
         "credentials, Bedrock models, Knowledge Base, SageMaker endpoint, IAM permissions.",
     ).parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:  # the message names each variable; no traceback
+        print(f"[FAIL] settings: {error}\n       fix: correct the variables named above", file=out)
+        return EXIT_FAILED
     try:
         clients = aws_clients(settings)
     except ValueError as error:  # no region

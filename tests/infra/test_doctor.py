@@ -497,3 +497,20 @@ def test_clients_are_built_in_the_services_regions(monkeypatch: pytest.MonkeyPat
     assert clients.bedrock.meta.region_name == REGION
     assert clients.sagemaker.meta.region_name == "us-west-2"
     assert (clients.bedrock_region, clients.sagemaker_region) == (REGION, "us-west-2")
+
+
+def test_settings_the_service_would_refuse_are_reported_not_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_fake_aws_credentials(monkeypatch)
+    monkeypatch.setenv("FMT_SAGEMAKER__TOP_P", "1.0")  # TGI refuses it
+    from app.settings import get_settings
+
+    get_settings.cache_clear()
+    out = io.StringIO()
+    code = main([], out)
+    get_settings.cache_clear()
+
+    assert code == 1
+    assert out.getvalue().startswith("[FAIL] settings:")
+    assert "sagemaker.top_p" in out.getvalue()
