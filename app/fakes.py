@@ -65,7 +65,7 @@ class FakeGenerator:
     failures: FailurePlan = never_fail
     name: str = "fake"
     model_id: str = "fake-model"
-    limits: GenerationLimits = field(default_factory=lambda: FAKE_LIMITS)
+    limits: GenerationLimits = FAKE_LIMITS
     calls: int = 0
     prompts: list[list[ChatMessage]] = field(default_factory=list)
 
