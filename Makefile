@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install prepare finetune run test pytest lint fmt eval bench synth capacity browser clean
+.PHONY: install prepare finetune run doctor test pytest lint fmt eval bench synth capacity browser clean
 
 $(STAMP): pyproject.toml infra/scripts/build_llama_wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,16 +20,20 @@ $(STAMP): pyproject.toml infra/scripts/build_llama_wheel.sh
 
 install: $(STAMP)
 
-## Build the retrieval index and, when this catalog has none, train the local LoRA fine-tune.
+## Prepare what the configured backends use: the local retriever's index, and the local tuned
+## model's LoRA fine-tune when this catalog has none (nothing for bedrock-kb + sagemaker).
 prepare: install
 	$(BIN)/python -m app.prepare
-	$(BIN)/python -m infra.finetune local --if-missing
 
 finetune: install
 	$(BIN)/python -m infra.finetune local
 
 run: prepare
 	$(BIN)/python -m app
+
+## Read-only preflight of the AWS account the settings point at; exits non-zero on a failure.
+doctor: install
+	$(BIN)/python -m infra.doctor
 
 ## Headless Chromium for the playground's browser test, where apt is available (skipped otherwise).
 browser:

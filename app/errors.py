@@ -50,6 +50,13 @@ class NotReady(ServiceError):
     code = "not_ready"
 
 
+class ParameterOutOfRange(ServiceError):
+    """A request's generation parameter is outside what the serving backend accepts."""
+
+    status_code = 422
+    code = "parameter_out_of_range"
+
+
 class Unauthorized(ServiceError):
     status_code = 401
     code = "unauthorized"

@@ -156,10 +156,29 @@ class BedrockSettings(BaseModel):
     metadata_filter: dict[str, object] | None = Field(
         None, description="A Retrieve `filter` object, as JSON."
     )
-    model_id: str = "meta.llama3-1-8b-instruct-v1:0"
+    model_id: str | None = Field(
+        None,
+        description="Model id, inference profile id or ARN; default: Llama 3.1 8B Instruct "
+        "through the region's cross-region inference profile (us.meta.llama3-1-8b-instruct-v1:0 "
+        "from a us-* region).",
+    )
     tuned_model_id: str | None = Field(
         None,
         description="Model (e.g. a custom-model ARN) used when the tuned generator is bedrock.",
+    )
+    max_output_tokens: int = Field(
+        2048, ge=1, description="Longest answer the model gives (Llama 3.x on Bedrock: 2048)."
+    )
+    context_tokens: int = Field(
+        128000, ge=2, description="The model's context window, prompt and answer (Llama 3.1: 128k)."
+    )
+    rerank_model_arn: str | None = Field(
+        None,
+        description="Rerank retrieved passages with this Bedrock reranking model ARN, e.g. "
+        "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0; default: no reranking.",
+    )
+    rerank_candidates: int = Field(
+        20, ge=1, le=100, description="Passages retrieved for the reranker to choose from."
     )
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0
@@ -189,7 +208,18 @@ class SageMakerSettings(BaseModel):
         None,
         description="Sent as CustomAttributes, e.g. accept_eula=true for some JumpStart models.",
     )
-    top_p: float = Field(0.9, gt=0, le=1.0, description="Nucleus sampling when temperature > 0.")
+    top_p: float = Field(
+        0.9,
+        gt=0,
+        lt=1.0,
+        description="Nucleus sampling when temperature > 0 (TGI refuses 1.0: above 0, below 1).",
+    )
+    context_tokens: int = Field(
+        8192,
+        ge=2,
+        description="The container's context window, prompt and answer (TGI MAX_TOTAL_TOKENS, "
+        "LMI OPTION_MAX_MODEL_LEN).",
+    )
     stop: list[str] = Field(
         default_factory=lambda: ["<|eot_id|>"], description="Stop sequences of the Llama 3 format."
     )
@@ -204,6 +234,9 @@ class OpenAISettings(BaseModel):
     tuned_model: str | None = None
     timeout_s: float = 60.0
     max_connections: int = 512
+    context_tokens: int = Field(
+        8192, ge=2, description="The served model's context window, prompt and answer."
+    )
 
 
 def _split_list(value: object) -> object:

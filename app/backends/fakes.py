@@ -10,11 +10,16 @@ from app.generators.base import (
     ChatMessage,
     Generation,
     GenerationEvent,
+    GenerationLimits,
     GenerationParams,
+    Interval,
     TextDelta,
     TokenUsage,
 )
 from app.retrievers.base import Passage
+
+# The widest ranges the API accepts: a fake refuses nothing the request schema lets through.
+FAKE_LIMITS = GenerationLimits(Interval(0.0, 2.0), Interval(0.0, 1.0), 1_000_000, 1_000_001)
 
 FailurePlan = Callable[[int], Exception | None]
 """Given the call number (0-based), the error to raise on that call, or None to answer."""
@@ -60,6 +65,7 @@ class FakeGenerator:
     failures: FailurePlan = never_fail
     name: str = "fake"
     model_id: str = "fake-model"
+    limits: GenerationLimits = FAKE_LIMITS
     calls: int = 0
     prompts: list[list[ChatMessage]] = field(default_factory=list)
 

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
+from app.backends.token_count import estimate_text_tokens
 from app.catalog.model import Chunk, Section
 from app.settings import Settings
-from app.backends.token_count import estimate_text_tokens
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 

@@ -21,6 +21,7 @@ from app.generators.base import (
     TextDelta,
     TokenUsage,
 )
+from app.generators.limits import llama_cpp_limits
 from app.generators.local_weights import import_llama_cpp, runnable_weights
 from app.settings import Settings
 
@@ -43,9 +44,12 @@ class LocalLlamaGenerator:
 
     name = "local"
 
-    def __init__(self, llama: Any, model_id: str, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, llama: Any, model_id: str, timeout_s: float = 60.0, context_tokens: int = 2048
+    ) -> None:
         self._llama = llama
         self.model_id = model_id
+        self.limits = llama_cpp_limits(context_tokens)
         self._timeout_s = timeout_s
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{model_id}")
 
@@ -211,12 +215,13 @@ def build_local_generator(settings: Settings, role: str) -> LocalLlamaGenerator:
     shipped = settings.local.model_path or smollm2_gguf_path()
     model_path = runnable_weights(shipped, settings.local.weights, settings.local.models_dir)
     base_id = shipped.stem if model_path == shipped else f"{shipped.stem}@f16"
-    timeout_s = settings.generation.timeout_s
+    timeout_s, n_ctx = settings.generation.timeout_s, settings.local.n_ctx
     if role == "base":
-        return LocalLlamaGenerator(load_llama(model_path, settings), base_id, timeout_s)
+        return LocalLlamaGenerator(load_llama(model_path, settings), base_id, timeout_s, n_ctx)
     adapter = resolve_adapter(settings)
     if adapter is None:
         untuned_id = f"{base_id} (untuned)"
-        return LocalLlamaGenerator(load_llama(model_path, settings), untuned_id, timeout_s)
+        return LocalLlamaGenerator(load_llama(model_path, settings), untuned_id, timeout_s, n_ctx)
     model_id = f"{base_id}+lora:{adapter.parent.name}"
-    return LocalLlamaGenerator(load_llama(model_path, settings, adapter), model_id, timeout_s)
+    llama = load_llama(model_path, settings, adapter)
+    return LocalLlamaGenerator(llama, model_id, timeout_s, n_ctx)

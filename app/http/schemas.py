@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.generators.limits import describe_max_tokens_limits, describe_temperature_limits
 from app.strategies.runner import StrategyName, StrategyResult
 
 QUESTION_EXAMPLE = "What hydraulic pressure does the press run at?"
@@ -33,8 +34,10 @@ class AnswerRequest(BaseModel):
     top_k: int | None = Field(
         None, ge=1, le=20, description="Passages to retrieve (rag and hybrid)."
     )
-    max_tokens: int | None = Field(None, ge=1, le=2048, description="Longest answer, in tokens.")
-    temperature: float | None = Field(None, ge=0.0, le=2.0, description="0 is deterministic.")
+    max_tokens: int | None = Field(None, ge=1, le=2048, description=describe_max_tokens_limits())
+    temperature: float | None = Field(
+        None, ge=0.0, le=2.0, description=describe_temperature_limits()
+    )
     stream: bool = Field(
         False, description="Answer as Server-Sent Events (also: Accept: text/event-stream)."
     )

@@ -128,6 +128,7 @@ class GuardedGenerator:
         self.log_prompts = log_prompts
         self.name = inner.name
         self.model_id = inner.model_id
+        self.limits = inner.limits
 
     async def generate(
         self, messages: Sequence[ChatMessage], params: GenerationParams

@@ -56,14 +56,29 @@ _UNAVAILABLE_CODES = {
     "internaldependencyexception",
     "internalstreamfailure",
     "modelnotreadyexception",
+    # AWS documents these as "retry your request" (Retrieve, ConverseStream, SageMaker streams).
+    "dependencyfailedexception",
+    "badgatewayexception",
+    "modelstreamerrorexception",
+    "modelstreamerror",
+    "streambroken",
 }
-_TIMEOUT_CODES = {"modeltimeoutexception", "requesttimeout", "requesttimeoutexception"}
+_TIMEOUT_CODES = {
+    "modeltimeoutexception",
+    "requesttimeout",
+    "requesttimeoutexception",
+    "modelinvocationtimeexceeded",
+}
 _HINTS = {
-    "accessdeniedexception": "check the IAM permissions listed in docs/aws-backends.md",
+    "accessdeniedexception": "check the IAM permissions listed in docs/aws-backends.md; "
+    "`make doctor` names the missing ones",
     "unrecognizedclientexception": "check the AWS credentials",
-    "resourcenotfoundexception": "check the model id, knowledge base id or endpoint name",
-    "validationexception": "check the model id and the request settings",
-    "validationerror": "check the endpoint name and the payload format",
+    "resourcenotfoundexception": "check the model id (FMT_BEDROCK__MODEL_ID), knowledge base id "
+    "(FMT_BEDROCK__KNOWLEDGE_BASE_ID) or endpoint name; `make doctor` says which",
+    "validationexception": "check FMT_BEDROCK__MODEL_ID (an inference profile id where the "
+    "model has no on-demand throughput) and the request settings; `make doctor` checks it",
+    "validationerror": "check FMT_SAGEMAKER__ENDPOINT_NAME (is the endpoint InService?) and the "
+    "payload format; `make doctor` checks it",
 }
 
 
@@ -99,6 +114,8 @@ def _client_error_failure(error: ClientError, backend: str) -> Failure:
     message = str(details.get("Message", "")) or str(error)
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     key = code.lower()
+    # SageMaker's ModelStreamError says what happened in ErrorCode (app.generators.streaming).
+    key = str(details.get("ErrorCode", "")).lower() or key
     said = f"{backend}: {code}: {message}"
     # Codes before statuses: SageMaker's ModelNotReadyException comes with a 429.
     if key in _THROTTLING_CODES:

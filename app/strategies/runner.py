@@ -9,6 +9,7 @@ from typing import Literal
 
 from app.errors import BackendError
 from app.generators.base import Generation, GenerationParams, Generator, TextDelta
+from app.generators.limits import check_request
 from app.retrievers.base import Passage, Retriever
 from app.strategies.prompts import PromptTemplate
 
@@ -79,6 +80,7 @@ def _finish(
 
 
 async def _retrieve(strategy: Strategy, query: StrategyQuery) -> list[Passage]:
+    check_request(strategy.generator, query.params)  # a 422 before any backend call
     if strategy.retriever is None:
         return []
     return await strategy.retriever.retrieve(query.question, query.top_k)

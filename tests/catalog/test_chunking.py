@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from app.catalog import ChunkSizes, Section, chunk_section, chunk_sections, split_text
 from app.backends.token_count import estimate_text_tokens
+from app.catalog import ChunkSizes, Section, chunk_section, chunk_sections, split_text
 
 
 def _sentences(count: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -31,7 +32,8 @@ from tests.contract.aws_stubs import (
 
 KB_ID = "KBCATALOG1"
 ENDPOINT = "catalog-llama3-tuned"
-BASE_MODEL = "meta.llama3-1-8b-instruct-v1:0"
+# The default model, called through the region's cross-region inference profile.
+BASE_MODEL = "us.meta.llama3-1-8b-instruct-v1:0"
 DEADLINE_S = 0.5
 CONTRACT_KEYS = {"strategy", "answer", "sources", "model", "usage", "timings_ms", "request_id"}
 QUESTION = {"question": "What pressure does the KX-420 run at?"}
@@ -90,19 +92,21 @@ class Aws:
                 stubber.activate()
 
 
+AWS_SETTINGS: dict[str, Any] = {
+    "retriever": "bedrock-kb",
+    "generator": "bedrock",
+    "tuned_generator": "sagemaker",
+    "bedrock": {"knowledge_base_id": KB_ID},
+    "sagemaker": {"endpoint_name": ENDPOINT},
+    "retry": {"max_attempts": 2, "base_delay_s": 0.0, "max_delay_s": 0.0},
+    "generation": {"timeout_s": DEADLINE_S},
+}
+
+
 @pytest.fixture
 def aws_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     use_fake_aws_credentials(monkeypatch)
-    return Settings(
-        _env_file=None,
-        retriever="bedrock-kb",
-        generator="bedrock",
-        tuned_generator="sagemaker",
-        bedrock={"knowledge_base_id": KB_ID},
-        sagemaker={"endpoint_name": ENDPOINT},
-        retry={"max_attempts": 2, "base_delay_s": 0.0, "max_delay_s": 0.0},
-        generation={"timeout_s": DEADLINE_S},
-    )
+    return Settings(_env_file=None, **AWS_SETTINGS)
 
 
 @pytest.fixture
@@ -314,3 +318,115 @@ async def test_a_stream_refused_after_the_sources_ends_with_an_error_event(
     events = sse_events(response.text)
     assert [name for name, _ in events] == ["sources", "error"]
     assert events[-1][1]["error"]["code"] == "backend_throttled"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "named"),
+    [
+        # Converse takes temperature 0 to 1; the API's 2.0 used to reach it and come back 502.
+        ("/rag", {"temperature": 1.5}, "the bedrock generator"),
+        ("/rag", {"max_tokens": 2048, "temperature": 1.01}, "temperature must be 0 to 1"),
+        # The endpoint's context window (8192 by default) bounds the answer.
+        ("/finetuned", {"max_tokens": 2048, "temperature": 2.0}, None),
+    ],
+)
+async def test_a_parameter_the_backend_refuses_is_a_422_before_any_aws_call(
+    aws_client: httpx.AsyncClient,
+    aws: Aws,
+    path: str,
+    body: dict[str, Any],
+    named: str | None,
+) -> None:
+    aws.answers(invokes=1)  # the active stubbers refuse any call they were not told of
+    aws.kb.activate()
+    aws.runtime.activate()
+
+    response = await aws_client.post(path, json={**QUESTION, **body})
+
+    if named is None:  # within TGI's range: answered
+        assert response.status_code == 200, response.text
+        return
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "parameter_out_of_range"
+    assert named in error["message"]
+    aws.kb.assert_no_pending_responses()
+
+
+async def test_streaming_refuses_an_out_of_range_parameter_before_the_first_event(
+    aws_client: httpx.AsyncClient, aws: Aws
+) -> None:
+    aws.kb.activate()
+    aws.runtime.activate()
+
+    refused = await aws_client.post("/rag", json={**QUESTION, "stream": True, "temperature": 1.2})
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/json")
+    assert "bedrock" in refused.json()["error"]["message"]
+
+
+def test_the_openapi_schema_documents_each_backends_limits(aws_settings: Settings) -> None:
+    schema = create_app(aws_settings, backends=None).openapi()
+    fields = schema["components"]["schemas"]["AnswerRequest"]["properties"]
+
+    assert "bedrock: 0 to 1" in fields["temperature"]["description"]
+    assert "FMT_BEDROCK__MAX_OUTPUT_TOKENS" in fields["max_tokens"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        # The bare id Bedrock refuses for on-demand use in us-east-1 (issue 12).
+        (
+            {"bedrock": {"model_id": BASE_MODEL.removeprefix("us."), "knowledge_base_id": KB_ID}},
+            "FMT_BEDROCK__MODEL_ID=us.meta.llama3-1-8b-instruct-v1:0",
+        ),
+        ({"bedrock": {}}, "FMT_BEDROCK__KNOWLEDGE_BASE_ID"),
+        ({"sagemaker": {}}, "FMT_SAGEMAKER__ENDPOINT_NAME"),
+        ({"generation": {"temperature": 1.5, "timeout_s": DEADLINE_S}}, "TEMPERATURE"),
+    ],
+)
+async def test_a_setting_aws_cannot_serve_is_named_by_ready(
+    aws_settings: Settings, changes: dict[str, Any], named: str
+) -> None:
+    settings = Settings(_env_file=None, **{**AWS_SETTINGS, **changes})
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        for _ in range(200):
+            ready = await client.get("/ready")
+            if ready.json()["detail"] != "loading":
+                break
+            await asyncio.sleep(0.02)
+
+    assert ready.status_code == 503
+    assert named in ready.json()["detail"]
+    assert "Traceback" not in ready.text
+
+
+async def test_an_lmi_stream_failing_midway_ends_with_an_error_event_not_done(
+    aws_client: httpx.AsyncClient, aws: Aws
+) -> None:
+    # issue 12: the partial text used to come back as a success.
+    lines = [
+        {"token": {"id": 1, "text": "210", "log_prob": -0.1}},
+        {
+            "token": {"id": -1, "text": "", "log_prob": -1, "special_token": True},
+            "generated_text": "",
+            "details": {"finish_reason": "error", "generated_tokens": None, "inputs": None},
+        },
+    ]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    serve_event_stream(
+        aws.sagemaker.client, "InvokeEndpointWithResponseStream", payload_parts(data, [])
+    )
+
+    response = await aws_client.post("/finetuned", json={**QUESTION, "stream": True})
+
+    names = [name for name, _ in sse_events(response.text)]
+    assert names == ["delta", "error"]
+    assert sse_events(response.text)[-1][1]["error"]["code"] == "backend_error"
