@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Literal
 
@@ -268,11 +269,10 @@ def guard_backends(backends: Backends, settings: Settings, metrics: Metrics) -> 
     for name, strategy in backends.strategies.items():
         role = "base" if strategy.generator is backends.base_generator else "tuned"
         retriever = strategy.retriever
-        strategies[name] = Strategy(
-            name,
-            GuardedRetriever(retriever, guards["retriever"], name) if retriever else None,
-            strategy.template,
-            GuardedGenerator(strategy.generator, guards[role], name, settings.log_prompts),
+        strategies[name] = replace(
+            strategy,
+            retriever=GuardedRetriever(retriever, guards["retriever"], name) if retriever else None,
+            generator=GuardedGenerator(strategy.generator, guards[role], name, settings.log_prompts),
         )
     return Backends(
         backends.retriever,
