@@ -35,9 +35,12 @@ def _chosen_spans(
     chosen: list[Span] = []
     opened: set[int] = set()
     used = 0
+    # When no sentence shares anything with the question (words only, and the question is
+    # phrased unlike the catalog) the retriever's order is all there is to go by.
+    related_only = bool(scores) and max(scores) > 0
     for index in order:
         span = spans[index]
-        if scores[index] <= 0:
+        if related_only and scores[index] <= 0:
             break  # nothing in common with the question: no place in the prompt
         cost = count(span.text) + 1
         if span.passage not in opened:

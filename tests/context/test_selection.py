@@ -120,3 +120,9 @@ def test_sentence_vectors_are_encoded_once_across_requests() -> None:
     ranker.scores("first question", ["a sentence.", "another one."])
     ranker.scores("second question", ["a sentence.", "another one."])
     assert encoder.calls[1] == ["second question"]
+
+
+def test_with_nothing_in_common_the_retrievers_order_decides() -> None:
+    kept = select_sentences("lubricant?", [OIL, FAULTS], LEXICAL, 40, estimate_text_tokens)
+    assert [passage.id for _, passage in kept] == ["kx-oil"]
+    assert kept[0][1].text.startswith("Change the hydraulic oil")
