@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from typing import Literal
 
 from app.backends import Backends
@@ -272,7 +272,9 @@ def guard_backends(backends: Backends, settings: Settings, metrics: Metrics) -> 
         strategies[name] = replace(
             strategy,
             retriever=GuardedRetriever(retriever, guards["retriever"], name) if retriever else None,
-            generator=GuardedGenerator(strategy.generator, guards[role], name, settings.log_prompts),
+            generator=GuardedGenerator(
+                strategy.generator, guards[role], name, settings.log_prompts
+            ),
         )
     return Backends(
         backends.retriever,

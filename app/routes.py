@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from app.answering import answer, answer_streaming, compare, query_from_request, wants_stream
 from app.circuit import circuit_states
 from app.dependencies import BackendsDep, SettingsDep
+from app.disconnect import cancel_on_disconnect
 from app.limits import admit_request
 from app.request_id import request_id_of
 from app.schemas import (
@@ -81,9 +82,12 @@ def _strategy_route(name: StrategyName) -> StrategyRoute:
     ) -> AnswerResponse | StreamingResponse:
         query = query_from_request(body, settings)
         request_id = request_id_of(request)
-        if wants_stream(body, accept):
-            return await answer_streaming(name, query, backends, request_id)
-        return await answer(name, query, backends, request_id)
+        work = (
+            answer_streaming(name, query, backends, request_id)
+            if wants_stream(body, accept)
+            else answer(name, query, backends, request_id)
+        )
+        return await cancel_on_disconnect(request, work)
 
     route.__name__ = f"answer_{name}"
     return route
@@ -114,7 +118,8 @@ for _name in STRATEGY_NAMES:
 async def compare_strategies(
     body: AnswerRequest, request: Request, settings: SettingsDep, backends: BackendsDep
 ) -> CompareResponse:
-    return await compare(query_from_request(body, settings), backends, request_id_of(request))
+    query = query_from_request(body, settings)
+    return await cancel_on_disconnect(request, compare(query, backends, request_id_of(request)))
 
 
 @router.get("/health", response_model=HealthResponse, tags=["operations"], summary="Process is up")

@@ -17,8 +17,51 @@ Scores = npt.NDArray[np.float64]
 # Codes and part numbers ("E-21", "KX-420", "4,000") stay whole: they are what answers hinge on.
 _TERMS = re.compile(r"[a-z0-9]+(?:[-.,/][a-z0-9]+)*")
 _STOPWORDS = frozenset(
-    "a an and are at be by can do does for from how i in is it of on or the to what when where "
-    "which who why with my me we you your our this that there these those should much many".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "with",
+        "my",
+        "me",
+        "we",
+        "you",
+        "your",
+        "our",
+        "this",
+        "that",
+        "there",
+        "these",
+        "those",
+        "should",
+        "much",
+        "many",
+    ]
 )
 SPAN_VECTOR_CACHE = 8192
 # A code, model number or figure named in the question ("E-21", "KX-420", "8 s") is what the

@@ -52,7 +52,8 @@ def prompt_counter(llama: Any) -> PromptCounter:
     )
 
     def exact(messages: Sequence[ChatMessage]) -> int:
-        rendered = formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        chat: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
+        rendered = formatter(messages=chat)
         # As the chat handler does: the template adds its own special tokens, no extra BOS.
         return tokens(rendered.prompt, not rendered.added_special, True)
 

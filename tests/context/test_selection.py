@@ -48,7 +48,11 @@ LEXICAL = SpanRanker(dense=None)
 
 def test_sentences_split_at_full_stops_and_line_breaks_not_inside_numbers() -> None:
     text = "Set 7.5 m/min for steel.\nUse 0.8 mm wire. Check E-21 first!"
-    assert split_sentences(text) == ["Set 7.5 m/min for steel.", "Use 0.8 mm wire.", "Check E-21 first!"]
+    assert split_sentences(text) == [
+        "Set 7.5 m/min for steel.",
+        "Use 0.8 mm wire.",
+        "Check E-21 first!",
+    ]
 
 
 def test_a_code_in_the_question_outranks_words_every_sentence_shares() -> None:
@@ -66,7 +70,10 @@ def test_keeps_the_answering_sentence_with_its_passage_id_and_drops_the_rest() -
         count=estimate_text_tokens,
     )
     assert [(rank, passage.id) for rank, passage in kept] == [(0, "kx-faults")]
-    assert kept[0][1].text == "E-21 means pressure not reached within 8 s; check the pump and the oil level."
+    assert (
+        kept[0][1].text
+        == "E-21 means pressure not reached within 8 s; check the pump and the oil level."
+    )
 
 
 def test_kept_sentences_stay_in_their_original_order_and_passages_in_rank_order() -> None:
@@ -87,7 +94,9 @@ def test_kept_sentences_stay_in_their_original_order_and_passages_in_rank_order(
 def test_the_budget_is_never_exceeded() -> None:
     passages = [FAULTS, OIL] * 5
     for budget in (20, 40, 80, 160):
-        kept = select_sentences("oil pressure fault", passages, LEXICAL, budget, estimate_text_tokens)
+        kept = select_sentences(
+            "oil pressure fault", passages, LEXICAL, budget, estimate_text_tokens
+        )
         used = sum(estimate_text_tokens(p.text) for _, p in kept)
         assert used <= budget
 

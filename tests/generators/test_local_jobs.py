@@ -10,6 +10,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -26,7 +27,7 @@ class TickingLlama:
     """Stands in for llama_cpp.Llama: streams `max_tokens` tokens, one every `token_s`."""
 
     chat_format = None
-    metadata: dict[str, str] = {}
+    metadata: ClassVar[dict[str, str]] = {}
 
     def __init__(self, token_s: float = TOKEN_S) -> None:
         self.token_s = token_s
