@@ -9,7 +9,6 @@ window comes from the model's own n_ctx) is the one that serves n_ctx 2048.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
