@@ -67,3 +67,19 @@ class RateLimited(ServiceError):
 
     status_code = 429
     code = "rate_limited"
+
+
+class QuestionTooLong(ServiceError):
+    """The question alone does not fit the generator's context with the answer asked for; a
+    client's error, so it never counts against a backend's circuit."""
+
+    status_code = 422
+    code = "question_too_long"
+
+
+class ModelBusy(ServiceError):
+    """An in-process model's queue is too long: overload, shed with Retry-After; never counted
+    against the model's circuit (the model is healthy, just busy)."""
+
+    status_code = 503
+    code = "overloaded"

@@ -107,6 +107,21 @@ class LocalModelSettings(BaseModel):
     models_dir: Path = Field(
         PROJECT_ROOT / "var" / "models", description="Where the widened GGUF is cached."
     )
+    max_waiting: int = Field(
+        64, ge=1, description="Requests that may wait for a local model; more get 503 at once."
+    )
+    max_queue_wait_s: float = Field(
+        60.0,
+        gt=0,
+        description="Longest wait for a local model's turn before a 503 with Retry-After; the "
+        "generation deadline (FMT_GENERATION__TIMEOUT_S) starts when its turn comes.",
+    )
+    prompt_cache_mb: int = Field(
+        64,
+        ge=0,
+        description="RAM for llama.cpp states of recent prompts, so a prompt sharing a prefix "
+        "(system prompt, template head) with an earlier one skips evaluating it; 0: off.",
+    )
     require_adapter: bool = Field(
         True,
         description="Refuse to start when the tuned model has no adapter for this catalog; "
@@ -134,6 +149,50 @@ class PromptSettings(BaseModel):
     )
     hybrid_user: str = "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:"
     context_passage: str = "[{index}] {title} ({section}):\n{text}"
+
+
+def _known_context_windows() -> dict[str, int]:
+    # Published context lengths (prompt and answer together), matched as parts of a model id.
+    return {
+        "llama3-1": 128000,
+        "llama3-2": 128000,
+        "llama3-3": 128000,
+        "llama3-": 8192,
+        "claude": 200000,
+        "nova": 300000,
+        "mistral": 32000,
+        "titan-text": 8192,
+    }
+
+
+class ContextSettings(BaseModel):
+    """What reaches the generator between retrieval and generation (see app/context/)."""
+
+    selection: bool = Field(
+        True,
+        description="Keep only the retrieved sentences most relevant to the question, "
+        "within budget_tokens; false: whole passages (still cut to the model's context).",
+    )
+    budget_tokens: int = Field(
+        160, ge=16, description="Tokens of catalog text the selected sentences may take."
+    )
+    dense_weight: float = Field(
+        1.0, ge=0, description="Weight of MiniLM similarity in a sentence's rank (local only)."
+    )
+    lexical_weight: float = Field(
+        1.0, ge=0, description="Weight of the question's words found in a sentence."
+    )
+    margin_tokens: int = Field(
+        16, ge=0, description="Tokens kept free for chat-template markers counted approximately."
+    )
+    default_window_tokens: int = Field(
+        8192, ge=256, description="Context length of a remote model not in model_windows."
+    )
+    model_windows: dict[str, int] = Field(
+        default_factory=_known_context_windows,
+        description="Context length (tokens) of remote models, by a part of their id, as JSON; "
+        "the longest matching part wins. The local model's comes from its n_ctx.",
+    )
 
 
 class AwsRetrySettings(BaseModel):
@@ -340,6 +399,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = GenerationSettings()
     local: LocalModelSettings = LocalModelSettings()
     prompts: PromptSettings = PromptSettings()
+    context: ContextSettings = ContextSettings()
     retry: AwsRetrySettings = AwsRetrySettings()
     bedrock: BedrockSettings = BedrockSettings()
     sagemaker: SageMakerSettings = SageMakerSettings()

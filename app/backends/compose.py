@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.context import build_context_policy, build_span_ranker
 from app.generators.base import Generator
 from app.retrievers.base import Retriever
 from app.settings import Settings
@@ -87,10 +88,16 @@ class Backends:
         tuned_generator: Generator,
     ) -> Backends:
         templates = templates_from_settings(settings.prompts)
+        # One sentence ranker for every strategy, on the retriever's own embedder when it has one.
+        ranker = build_span_ranker(settings.context, getattr(retriever, "encoder", None))
+        base = build_context_policy(settings.context, base_generator, ranker)
+        tuned = build_context_policy(settings.context, tuned_generator, ranker)
         strategies: dict[StrategyName, Strategy] = {
-            "rag": Strategy("rag", retriever, templates["rag"], base_generator),
-            "finetuned": Strategy("finetuned", None, templates["finetuned"], tuned_generator),
-            "hybrid": Strategy("hybrid", retriever, templates["hybrid"], tuned_generator),
+            "rag": Strategy("rag", retriever, templates["rag"], base_generator, base),
+            "finetuned": Strategy(
+                "finetuned", None, templates["finetuned"], tuned_generator, tuned
+            ),
+            "hybrid": Strategy("hybrid", retriever, templates["hybrid"], tuned_generator, tuned),
         }
         return cls(retriever, base_generator, tuned_generator, strategies)
 

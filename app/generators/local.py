@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.backends.bundled_models import smollm2_gguf_path
-from app.errors import BackendError, BackendTimeout
+from app.context.window import ContextWindow
+from app.errors import QuestionTooLong
 from app.generators.base import (
     ChatMessage,
     Generation,
@@ -22,12 +22,16 @@ from app.generators.base import (
     TokenUsage,
 )
 from app.generators.limits import llama_cpp_limits
+from app.generators.local_jobs import Job, JobControl, JobStopped, ModelWorker, QueueLimits
+from app.generators.local_prompt import PromptCounter, prompt_counter
 from app.generators.local_weights import import_llama_cpp, runnable_weights
+from app.observability import current_record
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 _END_OF_STREAM = object()
+DEFAULT_QUEUE = QueueLimits(max_waiting=64, max_wait_s=60.0)
 
 
 class AdapterMissing(RuntimeError):
@@ -38,139 +42,155 @@ def _to_llama_messages(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
     return [{"role": message.role, "content": message.content} for message in messages]
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    text: str
+    finish_reason: str | None
+    output_tokens: int
+
+
 class LocalLlamaGenerator:
-    """One llama.cpp model. A llama.cpp context is not thread-safe, so each model owns a
-    one-thread executor: calls queue there and the event loop never blocks."""
+    """One llama.cpp model. A llama.cpp context is not thread-safe, so each model owns one worker
+    thread (`ModelWorker`): calls queue there, the event loop never blocks, and a call whose
+    client left or whose deadline passed stops at its next token."""
 
     name = "local"
 
     def __init__(
-        self, llama: Any, model_id: str, timeout_s: float = 60.0, context_tokens: int = 2048
+        self,
+        llama: Any,
+        model_id: str,
+        timeout_s: float = 60.0,
+        queue: QueueLimits = DEFAULT_QUEUE,
     ) -> None:
         self._llama = llama
         self.model_id = model_id
-        self.limits = llama_cpp_limits(context_tokens)
-        self._timeout_s = timeout_s
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{model_id}")
+        self.limits = llama_cpp_limits(int(llama.n_ctx()))
+        self.worker = ModelWorker(model_id, timeout_s, queue)
+        self._prompt_counter: PromptCounter = prompt_counter(llama)
+        # Read by app.context: this model's own length and tokenizer decide what fits.
+        self.context_window = ContextWindow(
+            tokens=int(llama.n_ctx()),
+            count=self.count_tokens,
+            count_prompt=self._prompt_counter.count,
+            exact=self._prompt_counter.exact,
+        )
 
-    def _complete(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Generation:
-        try:
-            reply = self._llama.create_chat_completion(
-                messages=_to_llama_messages(messages),
-                max_tokens=params.max_tokens,
-                temperature=params.temperature,
-            )
-        except ValueError as error:  # llama.cpp's way of saying the prompt does not fit
-            raise BackendError(f"local model refused the prompt: {error}") from error
-        choice = reply["choices"][0]
-        usage = reply.get("usage") or {}
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` by the model's own tokenizer (reads the vocabulary only: any thread)."""
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _answer(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        control: JobControl,
+        on_text: Callable[[str], None] | None,
+    ) -> Generation:
+        """One whole generation, run on the worker thread; stops when `control` says so."""
+        answer = self._run(messages, params, control, on_text)
+        if control.timed_out:
+            raise self.worker.timed_out()
+        if control.should_stop():
+            raise JobStopped
+        # Counted here, in the same job, so the answer never waits on another request's turn.
+        prompt_tokens = self._prompt_counter.count(messages)
         return Generation(
-            text=(choice["message"].get("content") or "").strip(),
+            text=answer.text.strip(),
             model=self.model_id,
             usage=TokenUsage(
-                input_tokens=int(usage.get("prompt_tokens", 0)),
-                output_tokens=int(usage.get("completion_tokens", 0)),
+                prompt_tokens, answer.output_tokens, estimated=not self._prompt_counter.exact
             ),
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=answer.finish_reason,
         )
+
+    def _run(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        control: JobControl,
+        on_text: Callable[[str], None] | None,
+    ) -> _Answer:
+        # Always streamed inside: between two tokens is where a generation can be stopped.
+        chunks = self._llama.create_chat_completion(
+            messages=_to_llama_messages(messages),
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            stream=True,
+        )
+        parts: list[str] = []
+        finish_reason = None
+        try:
+            for chunk in chunks:
+                choice = chunk["choices"][0]
+                text = choice["delta"].get("content") or ""
+                if text:
+                    parts.append(text)
+                    if on_text is not None:
+                        on_text(text)
+                finish_reason = choice.get("finish_reason") or finish_reason
+                if control.should_stop():
+                    break
+        except ValueError as error:  # llama.cpp's way of saying the prompt does not fit
+            raise QuestionTooLong(
+                f"the prompt does not fit the model's context of {self.context_window.tokens} "
+                "tokens with the answer asked for; shorten the question or lower max_tokens"
+            ) from error
+        finally:
+            chunks.close()
+        # One streamed chunk carries one token (a multi-byte character may take two).
+        return _Answer("".join(parts), finish_reason, len(parts))
+
+    def _note_wait(self, job: Job[Generation]) -> None:
+        record = current_record.get()
+        if record is not None:
+            record.stages_ms[f"{self.model_id}.queue_wait"] = round(job.waited_s * 1000.0, 3)
 
     async def generate(
         self, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> Generation:
-        loop = asyncio.get_running_loop()
-        job = loop.run_in_executor(self._executor, self._complete, messages, params)
+        job = self.worker.submit(lambda control: self._answer(messages, params, control, None))
         try:
-            # On timeout a call still waiting in the queue is cancelled and never runs.
-            return await asyncio.wait_for(job, self._timeout_s)
-        except TimeoutError as error:
-            raise self._timed_out() from error
-
-    def _timed_out(self) -> BackendTimeout:
-        return BackendTimeout(
-            f"local model {self.model_id} gave no answer within {self._timeout_s:g} s "
-            "(FMT_GENERATION__TIMEOUT_S); it answers one request at a time"
-        )
-
-    def _stream_chunks(
-        self, messages: Sequence[ChatMessage], params: GenerationParams, cancelled: threading.Event
-    ) -> Iterator[tuple[str, str | None]]:
-        try:
-            chunks = self._llama.create_chat_completion(
-                messages=_to_llama_messages(messages),
-                max_tokens=params.max_tokens,
-                temperature=params.temperature,
-                stream=True,
-            )
-        except ValueError as error:
-            raise BackendError(f"local model refused the prompt: {error}") from error
-        for chunk in chunks:
-            if cancelled.is_set():
-                chunks.close()
-                return
-            choice = chunk["choices"][0]
-            yield choice["delta"].get("content") or "", choice.get("finish_reason")
-
-    async def _next(self, queue: asyncio.Queue[object], deadline: float) -> object:
-        remaining = deadline - asyncio.get_running_loop().time()
-        try:
-            return await asyncio.wait_for(queue.get(), max(0.0, remaining))
-        except TimeoutError as error:
-            raise self._timed_out() from error
-
-    def _count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        text = "\n".join(message.content for message in messages)
-        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+            return await self.worker.result(job)
+        finally:
+            self._note_wait(job)
 
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> AsyncIterator[GenerationEvent]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
-        cancelled = threading.Event()
 
-        def produce() -> None:
-            try:
-                for item in self._stream_chunks(messages, params, cancelled):
-                    loop.call_soon_threadsafe(queue.put_nowait, item)
-            except BaseException as error:  # handed to the consumer, raised there
-                loop.call_soon_threadsafe(queue.put_nowait, error)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, _END_OF_STREAM)
+        def on_text(text: str) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, TextDelta(text))
 
-        worker = loop.run_in_executor(self._executor, produce)
-        deadline = loop.time() + self._timeout_s
-        parts: list[str] = []
-        chunk_count, finish_reason = 0, None
+        job = self.worker.submit(lambda control: self._answer(messages, params, control, on_text))
+        # Deltas are scheduled on the loop before the job's result, so the end marker comes last.
+        job.future.add_done_callback(lambda _: queue.put_nowait(_END_OF_STREAM))
         try:
+            await self.worker.wait_started(job)
+            self._note_wait(job)
+            deadline = loop.time() + self.worker.timeout_s + 1.0
             while (item := await self._next(queue, deadline)) is not _END_OF_STREAM:
-                if isinstance(item, BaseException):
-                    raise item
-                assert isinstance(item, tuple)
-                text: str = item[0]
-                finish_reason = item[1]
-                chunk_count += 1
-                if text:
-                    parts.append(text)
-                    yield TextDelta(text)
+                assert isinstance(item, TextDelta)
+                yield item
+            yield job.future.result()
         finally:
             # Early exit (client gone, deadline): a queued job never runs, a running one stops at
             # its next token, so the model is free for the next request.
-            cancelled.set()
-            worker.cancel()
-        prompt_tokens = await loop.run_in_executor(
-            self._executor, self._count_prompt_tokens, messages
-        )
-        yield Generation(
-            text="".join(parts).strip(),
-            model=self.model_id,
-            # llama.cpp streams one token a chunk (the last one carries only the finish reason)
-            # but reports no prompt count when streaming, so both are counted here.
-            usage=TokenUsage(prompt_tokens, max(0, chunk_count - 1), estimated=True),
-            finish_reason=finish_reason,
-        )
+            if not job.future.done():
+                job.cancel()
+
+    async def _next(self, queue: asyncio.Queue[object], deadline: float) -> object:
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            return await asyncio.wait_for(queue.get(), max(0.0, remaining))
+        except TimeoutError as error:
+            raise self.worker.timed_out() from error
 
     async def aclose(self) -> None:
-        self._executor.shutdown(wait=True)
+        # The running job stops at its next token; the wait for it happens off the event loop.
+        await self.worker.aclose()
         close = getattr(self._llama, "close", None)
         if callable(close):
             close()
@@ -179,7 +199,8 @@ class LocalLlamaGenerator:
 def load_llama(model_path: Path, settings: Settings, lora_path: Path | None = None) -> Any:
     """A llama.cpp model, with the LoRA adapter applied when one is given."""
     local = settings.local
-    return import_llama_cpp().Llama(
+    llama_cpp = import_llama_cpp()
+    llama = llama_cpp.Llama(
         model_path=str(model_path),
         lora_path=str(lora_path) if lora_path else None,
         n_ctx=local.n_ctx,
@@ -188,6 +209,11 @@ def load_llama(model_path: Path, settings: Settings, lora_path: Path | None = No
         seed=0,
         verbose=False,
     )
+    if local.prompt_cache_mb:
+        # States of recent prompts: a prompt that shares its head (system prompt, template) with
+        # one of them starts from that state instead of evaluating the head again.
+        llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=local.prompt_cache_mb << 20))
+    return llama
 
 
 def resolve_adapter(settings: Settings) -> Path | None:
@@ -215,13 +241,14 @@ def build_local_generator(settings: Settings, role: str) -> LocalLlamaGenerator:
     shipped = settings.local.model_path or smollm2_gguf_path()
     model_path = runnable_weights(shipped, settings.local.weights, settings.local.models_dir)
     base_id = shipped.stem if model_path == shipped else f"{shipped.stem}@f16"
-    timeout_s, n_ctx = settings.generation.timeout_s, settings.local.n_ctx
+    timeout_s = settings.generation.timeout_s
+    queue = QueueLimits(settings.local.max_waiting, settings.local.max_queue_wait_s)
     if role == "base":
-        return LocalLlamaGenerator(load_llama(model_path, settings), base_id, timeout_s, n_ctx)
+        return LocalLlamaGenerator(load_llama(model_path, settings), base_id, timeout_s, queue)
     adapter = resolve_adapter(settings)
     if adapter is None:
         untuned_id = f"{base_id} (untuned)"
-        return LocalLlamaGenerator(load_llama(model_path, settings), untuned_id, timeout_s, n_ctx)
+        return LocalLlamaGenerator(load_llama(model_path, settings), untuned_id, timeout_s, queue)
     model_id = f"{base_id}+lora:{adapter.parent.name}"
     llama = load_llama(model_path, settings, adapter)
-    return LocalLlamaGenerator(llama, model_id, timeout_s, n_ctx)
+    return LocalLlamaGenerator(llama, model_id, timeout_s, queue)

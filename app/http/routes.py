@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.http.answering import answer, answer_streaming, compare, query_from_request, wants_stream
 from app.http.dependencies import BackendsDep, SettingsDep, admit_request
+from app.http.disconnect import cancel_on_disconnect
 from app.http.schemas import (
     AnswerRequest,
     AnswerResponse,
@@ -83,9 +84,12 @@ def _strategy_route(name: StrategyName) -> StrategyRoute:
     ) -> AnswerResponse | StreamingResponse:
         query = query_from_request(body, settings)
         request_id = request_id_of(request)
-        if wants_stream(body, accept):
-            return await answer_streaming(name, query, backends, request_id)
-        return await answer(name, query, backends, request_id)
+        work = (
+            answer_streaming(name, query, backends, request_id)
+            if wants_stream(body, accept)
+            else answer(name, query, backends, request_id)
+        )
+        return await cancel_on_disconnect(request, work)
 
     route.__name__ = f"answer_{name}"
     return route
@@ -116,7 +120,8 @@ for _name in STRATEGY_NAMES:
 async def compare_strategies(
     body: AnswerRequest, request: Request, settings: SettingsDep, backends: BackendsDep
 ) -> CompareResponse:
-    return await compare(query_from_request(body, settings), backends, request_id_of(request))
+    query = query_from_request(body, settings)
+    return await cancel_on_disconnect(request, compare(query, backends, request_id_of(request)))
 
 
 @router.get("/health", response_model=HealthResponse, tags=["operations"], summary="Process is up")

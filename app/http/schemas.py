@@ -65,6 +65,20 @@ class Usage(BaseModel):
     estimated: bool = Field(
         False, description="True when the backend did not report tokens and they were counted here."
     )
+    context_truncated: bool = Field(
+        False,
+        description="True when the model's context length forced retrieved passages out of the "
+        "prompt or cut one short.",
+    )
+    passages_retrieved: int = Field(0, description="Passages the retriever returned.")
+    passages_kept: int = Field(
+        0, description="Passages quoted in the prompt (whole or by their relevant sentences)."
+    )
+    input_tokens_saved: int = Field(
+        0,
+        description="Prompt tokens the whole retrieved passages would have taken beyond the "
+        "prompt sent (sentence selection and truncation; estimated for remote models).",
+    )
 
 
 class Timings(BaseModel):
@@ -103,6 +117,10 @@ class AnswerResponse(BaseModel):
                 input_tokens=generation.usage.input_tokens,
                 output_tokens=generation.usage.output_tokens,
                 estimated=generation.usage.estimated,
+                context_truncated=result.context.truncated,
+                passages_retrieved=result.context.passages_retrieved,
+                passages_kept=result.context.passages_kept,
+                input_tokens_saved=result.context.input_tokens_saved,
             ),
             timings_ms=Timings(
                 retrieve=round(result.timings.retrieve_ms, 3),

@@ -32,7 +32,13 @@ def encode_event(event: StrategyEvent, request_id: str) -> bytes:
             ).model_dump()
             for p in event.passages
         ]
-        return format_event("sources", {"sources": sources})
+        report = event.context
+        context = {
+            "truncated": report.truncated,
+            "passages_retrieved": report.passages_retrieved,
+            "passages_kept": report.passages_kept,
+        }
+        return format_event("sources", {"sources": sources, "context": context})
     assert isinstance(event, StrategyResult)
     return format_event("done", AnswerResponse.from_result(event, request_id).model_dump())
 

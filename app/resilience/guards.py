@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 
 from app.backends.compose import Backends
 from app.errors import BackendError, BackendUnavailable, RateLimited
@@ -199,11 +200,12 @@ def guard_backends(backends: Backends, settings: Settings, metrics: Metrics) -> 
     for name, strategy in backends.strategies.items():
         role = "base" if strategy.generator is backends.base_generator else "tuned"
         retriever = strategy.retriever
-        strategies[name] = Strategy(
-            name,
-            GuardedRetriever(retriever, guards["retriever"], name) if retriever else None,
-            strategy.template,
-            GuardedGenerator(strategy.generator, guards[role], name, settings.log_prompts),
+        strategies[name] = replace(
+            strategy,
+            retriever=GuardedRetriever(retriever, guards["retriever"], name) if retriever else None,
+            generator=GuardedGenerator(
+                strategy.generator, guards[role], name, settings.log_prompts
+            ),
         )
     return Backends(
         backends.retriever,

@@ -64,6 +64,11 @@ class LocalRetriever:
         self._query_vector = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._encode_query)
         self._in_flight: dict[tuple[str, int], asyncio.Future[list[Passage]]] = {}
 
+    @property
+    def encoder(self) -> Encoder:
+        """The embedding model, shared with context selection (app.context) so it loads once."""
+        return self._encoder
+
     def _encode_query(self, query: str) -> Vector:
         vector = np.asarray(self._encoder.encode([query])[0], dtype=np.float32)
         vector.setflags(write=False)

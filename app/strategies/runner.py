@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from app.context import ContextPolicy, ContextReport, PreparedPrompt, prepare_prompt
 from app.errors import BackendError
 from app.generators.base import Generation, GenerationParams, Generator, TextDelta
 from app.generators.limits import check_request
@@ -23,6 +24,7 @@ class Strategy:
     retriever: Retriever | None
     template: PromptTemplate
     generator: Generator
+    context: ContextPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +49,15 @@ class StrategyResult:
     passages: list[Passage]
     generation: Generation
     timings: StageTimings
+    context: ContextReport = field(default_factory=ContextReport)
 
 
 @dataclass(frozen=True, slots=True)
 class PassagesFound:
-    """Streamed first by strategies that retrieve."""
+    """Streamed first by strategies that retrieve: the passages the prompt quotes."""
 
     passages: list[Passage]
+    context: ContextReport = field(default_factory=ContextReport)
 
 
 StrategyEvent = PassagesFound | TextDelta | StrategyResult
@@ -61,7 +65,7 @@ StrategyEvent = PassagesFound | TextDelta | StrategyResult
 
 def _finish(
     strategy: Strategy,
-    passages: list[Passage],
+    prompt: PreparedPrompt,
     generation: Generation,
     started: float,
     retrieved: float,
@@ -69,7 +73,8 @@ def _finish(
     finished = time.perf_counter()
     return StrategyResult(
         strategy=strategy.name,
-        passages=passages,
+        passages=prompt.sources,
+        context=prompt.report,
         generation=generation,
         timings=StageTimings(
             retrieve_ms=(retrieved - started) * 1000.0,
@@ -86,28 +91,34 @@ async def _retrieve(strategy: Strategy, query: StrategyQuery) -> list[Passage]:
     return await strategy.retriever.retrieve(query.question, query.top_k)
 
 
+async def _prepare(strategy: Strategy, query: StrategyQuery) -> PreparedPrompt:
+    """Retrieve, then the prompt within the generator's context (app.context)."""
+    passages = await _retrieve(strategy, query)
+    return await prepare_prompt(
+        strategy.context, strategy.template, query.question, passages, query.params.max_tokens
+    )
+
+
 async def run_strategy(strategy: Strategy, query: StrategyQuery) -> StrategyResult:
     """Retrieve (if the strategy does), fill the template, generate the whole answer."""
     started = time.perf_counter()
-    passages = await _retrieve(strategy, query)
+    prompt = await _prepare(strategy, query)
     retrieved = time.perf_counter()
-    messages = strategy.template.render(query.question, passages)
-    generation = await strategy.generator.generate(messages, query.params)
-    return _finish(strategy, passages, generation, started, retrieved)
+    generation = await strategy.generator.generate(prompt.messages, query.params)
+    return _finish(strategy, prompt, generation, started, retrieved)
 
 
 async def stream_strategy(strategy: Strategy, query: StrategyQuery) -> AsyncIterator[StrategyEvent]:
     """Like `run_strategy`, as events: passages first, then text deltas, then the result."""
     started = time.perf_counter()
-    passages = await _retrieve(strategy, query)
+    prompt = await _prepare(strategy, query)
     retrieved = time.perf_counter()
     if strategy.retriever is not None:
-        yield PassagesFound(passages)
-    messages = strategy.template.render(query.question, passages)
-    async for event in strategy.generator.stream(messages, query.params):
+        yield PassagesFound(prompt.sources, prompt.report)
+    async for event in strategy.generator.stream(prompt.messages, query.params):
         if isinstance(event, TextDelta):
             yield event
             continue
-        yield _finish(strategy, passages, event, started, retrieved)
+        yield _finish(strategy, prompt, event, started, retrieved)
         return
     raise BackendError(f"{strategy.generator.name} stream ended without a final answer")

@@ -1,4 +1,5 @@
-"""(4) Local generation: time to first token and tokens per second of the embedded models."""
+"""(4) Local generation: time to first token and tokens per second of the embedded models, with
+three whole passages in the prompt and with the sentences context selection keeps of them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from app.backends.embeddings import load_embedder
 from app.catalog import ChunkSizes, chunk_catalog
+from app.context import ContextPolicy, build_context_policy, build_span_ranker
+from app.context.ranking import SpanRanker
 from app.generators.base import GenerationParams, TextDelta
 from app.generators.local import AdapterMissing, LocalLlamaGenerator, build_local_generator
 from app.retrievers.base import Passage
@@ -36,58 +40,79 @@ CATALOG_PASSAGES = [
 @dataclass(frozen=True, slots=True)
 class StreamTiming:
     first_token_s: float
+    input_tokens: int
     output_tokens: int
     decode_s: float
 
 
 async def _timed_stream(
-    generator: LocalLlamaGenerator, settings: Settings, run: int
+    generator: LocalLlamaGenerator, settings: Settings, run: int, policy: ContextPolicy | None
 ) -> StreamTiming:
     # New passages and a new question each run, as in real traffic: llama.cpp reuses the cached
     # prefix of a repeated prompt, which would make the first token look nearly free.
     passages = CATALOG_PASSAGES[3 * run : 3 * run + 3]
     question = QUESTIONS[run % len(QUESTIONS)]
-    messages = templates_from_settings(settings.prompts)["rag"].render(question, passages)
+    template = templates_from_settings(settings.prompts)["rag"]
+    if policy is None:
+        messages = template.render(question, passages)
+    else:
+        prepared = await policy.prepare(template, question, passages, PARAMS.max_tokens)
+        messages = prepared.messages
     started = time.perf_counter()
     first: float | None = None
-    output_tokens = 0
+    input_tokens = output_tokens = 0
     async for event in generator.stream(messages, PARAMS):
         if isinstance(event, TextDelta):
             first = first if first is not None else time.perf_counter()
         else:
-            output_tokens = event.usage.output_tokens
+            input_tokens, output_tokens = event.usage.input_tokens, event.usage.output_tokens
     finished = time.perf_counter()
     first = first if first is not None else finished
-    return StreamTiming(first - started, output_tokens, finished - first)
+    return StreamTiming(first - started, input_tokens, output_tokens, finished - first)
 
 
 async def _measure(
-    generator: LocalLlamaGenerator, settings: Settings, runs: int
+    generator: LocalLlamaGenerator, settings: Settings, runs: int, policy: ContextPolicy | None
 ) -> list[StreamTiming]:
-    await _timed_stream(generator, settings, 0)  # warm-up: the first call maps the weights in
-    timings = [await _timed_stream(generator, settings, run) for run in range(1, runs + 1)]
-    await generator.aclose()
-    return timings
+    # Warm-up: the first call maps the weights in and evaluates the system prompt once.
+    await _timed_stream(generator, settings, 0, policy)
+    return [await _timed_stream(generator, settings, run, policy) for run in range(1, runs + 1)]
 
 
-def _rows(role: str, load_s: float, timings: list[StreamTiming]) -> list[Measurement]:
+def _rows(role: str, prompt: str, timings: list[StreamTiming]) -> list[Measurement]:
     ttft = statistics.median(timing.first_token_s for timing in timings)
+    tokens = statistics.median(timing.input_tokens for timing in timings)
     # The first token comes with the prompt's evaluation; the rest are decoded one by one.
     decoded = sum(max(0, timing.output_tokens - 1) for timing in timings)
     decode_s = sum(timing.decode_s for timing in timings)
     rate = decoded / decode_s if decode_s else float("nan")
+    label = f"{role}, {prompt}"
     return [
-        Measurement(NAME, f"{role} model load", load_s, "s"),
+        Measurement(NAME, f"{label}: prompt tokens p50", tokens, "tokens"),
         Measurement(
-            NAME, f"{role} time to first token p50", ttft * 1000, "ms", "< 1000 ms", ttft < 1
+            NAME, f"{label}: time to first token p50", ttft * 1000, "ms", "< 1000 ms", ttft < 1
         ),
-        Measurement(NAME, f"{role} decode", rate, "tokens/s"),
+        Measurement(NAME, f"{label}: decode", rate, "tokens/s"),
     ]
+
+
+async def _both_prompts(
+    generator: LocalLlamaGenerator, settings: Settings, runs: int, ranker: SpanRanker | None
+) -> list[tuple[str, list[StreamTiming]]]:
+    policy = build_context_policy(settings.context, generator, ranker)
+    try:
+        return [
+            ("3 whole passages", await _measure(generator, settings, runs, None)),
+            ("selected sentences", await _measure(generator, settings, runs, policy)),
+        ]
+    finally:
+        await generator.aclose()
 
 
 def run(quick: bool) -> list[Measurement]:
     settings = Settings(_env_file=None)
     runs = 2 if quick else 5
+    ranker = build_span_ranker(settings.context, load_embedder(settings))
     rows: list[Measurement] = []
     for role in ("base", "tuned"):
         started = time.perf_counter()
@@ -100,5 +125,7 @@ def run(quick: bool) -> list[Measurement]:
             )  # fmt: skip
             continue
         load_s = time.perf_counter() - started
-        rows += _rows(role, load_s, asyncio.run(_measure(generator, settings, runs)))
+        rows.append(Measurement(NAME, f"{role} model load", load_s, "s"))
+        for prompt, timings in asyncio.run(_both_prompts(generator, settings, runs, ranker)):
+            rows += _rows(role, prompt, timings)
     return rows

@@ -99,57 +99,6 @@ def test_configured_adapter_that_does_not_exist_is_named(tmp_path: Path) -> None
         build_local_generator(settings, "tuned")
 
 
-class SlowFakeLlama:
-    """Stands in for llama_cpp.Llama: answers after a delay, counts the calls that ran."""
-
-    def __init__(self, delay_s: float) -> None:
-        self.delay_s = delay_s
-        self.started = 0
-
-    def create_chat_completion(self, **kwargs: object) -> object:
-        import time
-
-        self.started += 1
-        time.sleep(self.delay_s)
-        if kwargs.get("stream"):
-            return iter([{"choices": [{"delta": {"content": "ok"}, "finish_reason": "stop"}]}])
-        return {
-            "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 1},
-        }
-
-    def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
-        return [1, 2, 3]
-
-
-async def test_a_request_waiting_past_its_deadline_is_a_timeout_and_never_runs() -> None:
-    import asyncio
-
-    from app.errors import BackendTimeout
-
-    llama = SlowFakeLlama(delay_s=0.4)
-    generator = LocalLlamaGenerator(llama, "fake", timeout_s=0.2)
-    first = asyncio.create_task(generator.generate(QUESTION, GREEDY))
-    await asyncio.sleep(0.05)
-    with pytest.raises(BackendTimeout, match="FMT_GENERATION__TIMEOUT_S"):
-        await generator.generate(QUESTION, GREEDY)  # queued behind the first
-    with pytest.raises(BackendTimeout):
-        await first  # the first itself runs 0.4 s > 0.2 s
-    await asyncio.sleep(0.5)
-    assert llama.started == 1  # the queued one was cancelled before it started
-    await generator.aclose()
-
-
-async def test_streaming_past_the_deadline_is_a_timeout() -> None:
-    from app.errors import BackendTimeout
-
-    generator = LocalLlamaGenerator(SlowFakeLlama(delay_s=0.3), "fake", timeout_s=0.1)
-    with pytest.raises(BackendTimeout):
-        async for _ in generator.stream(QUESTION, GREEDY):
-            pass
-    await generator.aclose()
-
-
 @pytest.mark.slow
 def test_shipped_weights_are_widened_once_and_reused(tmp_path: Path) -> None:
     from app.backends.bundled_models import smollm2_gguf_path

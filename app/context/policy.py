@@ -1,0 +1,108 @@
+"""The context policy of one generator: selection settings, its context window, and `prepare`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.context.fitting import ContextReport, PreparedPrompt, fit_prompt
+from app.context.ranking import DenseScorer, SentenceEncoder, SpanRanker
+from app.context.selection import RankedPassage, select_sentences
+from app.context.window import ContextWindow, estimated_window, remote_window_tokens
+from app.generators.base import Generator
+from app.retrievers.base import Passage
+from app.settings import ContextSettings
+from app.strategies.prompts import PromptTemplate
+
+
+@dataclass(frozen=True, slots=True)
+class ContextPolicy:
+    """How one strategy's prompt is built from what was retrieved; `ranker` None: no selection."""
+
+    window: ContextWindow
+    ranker: SpanRanker | None
+    budget_tokens: int
+    margin_tokens: int
+
+    async def _select(self, question: str, passages: Sequence[Passage]) -> list[RankedPassage]:
+        if self.ranker is None:
+            return list(enumerate(passages))
+        if self.ranker.dense is None:  # word counting only: cheaper than a thread hop
+            return select_sentences(
+                question, passages, self.ranker, self.budget_tokens, self.window.count
+            )
+        # Embedding sentences is blocking; the encoder's own lock serializes its callers.
+        return await asyncio.to_thread(
+            select_sentences, question, passages, self.ranker, self.budget_tokens, self.window.count
+        )
+
+    async def prepare(
+        self,
+        template: PromptTemplate,
+        question: str,
+        passages: Sequence[Passage],
+        max_tokens: int,
+    ) -> PreparedPrompt:
+        """Messages within the context window, the whole passages they quote, and a report."""
+        selected = await self._select(question, passages) if template.uses_context else []
+        fitted = fit_prompt(
+            template, question, selected, self.window, max_tokens, self.margin_tokens
+        )
+        sources = [passages[rank] for rank, _ in fitted.kept]
+        everything = self.window.prompt_tokens(template.render(question, passages))
+        report = ContextReport(
+            passages_retrieved=len(passages),
+            passages_kept=len(sources),
+            truncated=fitted.truncated,
+            input_tokens_saved=max(0, everything - self.window.prompt_tokens(fitted.messages)),
+        )
+        return PreparedPrompt(fitted.messages, sources, report)
+
+
+async def prepare_prompt(
+    policy: ContextPolicy | None,
+    template: PromptTemplate,
+    question: str,
+    passages: Sequence[Passage],
+    max_tokens: int,
+) -> PreparedPrompt:
+    """The strategy runner's one call: the policy's prompt, or the template filled as it is."""
+    if policy is None:
+        messages = template.render(question, passages)
+        return PreparedPrompt(messages, list(passages), ContextReport(len(passages), len(passages)))
+    return await policy.prepare(template, question, passages, max_tokens)
+
+
+def generator_window(generator: Generator, settings: ContextSettings) -> ContextWindow:
+    """An in-process generator's own window (its `context_window`), else the remote setting."""
+    own = getattr(generator, "context_window", None)
+    if isinstance(own, ContextWindow):
+        return own
+    tokens = remote_window_tokens(
+        generator.model_id, settings.model_windows, settings.default_window_tokens
+    )
+    return estimated_window(tokens)
+
+
+def build_span_ranker(
+    settings: ContextSettings, encoder: SentenceEncoder | None
+) -> SpanRanker | None:
+    """The sentence ranker, or None when selection is off; `encoder` is the local retriever's
+    (shared, never loaded twice); without one (Bedrock KB) sentences are ranked by words only."""
+    if not settings.selection:
+        return None
+    dense = DenseScorer(encoder) if encoder is not None else None
+    return SpanRanker(dense, settings.dense_weight, settings.lexical_weight)
+
+
+def build_context_policy(
+    settings: ContextSettings, generator: Generator, ranker: SpanRanker | None
+) -> ContextPolicy:
+    """The policy of the strategies that use `generator`."""
+    return ContextPolicy(
+        window=generator_window(generator, settings),
+        ranker=ranker,
+        budget_tokens=settings.budget_tokens,
+        margin_tokens=settings.margin_tokens,
+    )

@@ -1,0 +1,149 @@
+"""How relevant each sentence is to the question: shared words (weighted by rarity) and MiniLM."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Scores = npt.NDArray[np.float64]
+
+# Codes and part numbers ("E-21", "KX-420", "4,000") stay whole: they are what answers hinge on.
+_TERMS = re.compile(r"[a-z0-9]+(?:[-.,/][a-z0-9]+)*")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "with",
+        "my",
+        "me",
+        "we",
+        "you",
+        "your",
+        "our",
+        "this",
+        "that",
+        "there",
+        "these",
+        "those",
+        "should",
+        "much",
+        "many",
+    ]
+)
+SPAN_VECTOR_CACHE = 8192
+# A code, model number or figure named in the question ("E-21", "KX-420", "8 s") is what the
+# answer hinges on: it weighs as much as this many ordinary words.
+CODE_WEIGHT = 3.0
+
+
+class SentenceEncoder(Protocol):
+    """What ranking needs from an embedding model: unit vectors, one row per text."""
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> npt.NDArray[np.float32]: ...
+
+
+def terms(text: str) -> list[str]:
+    """Lower-case content words and codes of `text`, stopwords left out."""
+    return [term for term in _TERMS.findall(text.lower()) if term not in _STOPWORDS]
+
+
+def lexical_scores(question: str, sentences: Sequence[str]) -> Scores:
+    """Share of the question's terms found in each sentence, each term weighted by how rare it
+    is among these sentences (a product code in every sentence tells nothing apart), codes more
+    than words."""
+    wanted = set(terms(question))
+    if not wanted or not sentences:
+        return np.zeros(len(sentences))
+    found = [set(terms(sentence)) & wanted for sentence in sentences]
+    frequency = Counter(term for matched in found for term in matched)
+    count = len(sentences)
+    weight = {
+        term: math.log(1.0 + count / (1.0 + frequency[term]))
+        * (CODE_WEIGHT if any(character.isdigit() for character in term) else 1.0)
+        for term in wanted
+    }
+    total = sum(weight.values())
+    return np.array([sum(weight[term] for term in matched) / total for matched in found])
+
+
+class DenseScorer:
+    """Cosine similarity of question and sentences; catalog sentences repeat across requests,
+    so their vectors are kept (least recently used out)."""
+
+    def __init__(self, encoder: SentenceEncoder, cache_size: int = SPAN_VECTOR_CACHE) -> None:
+        self._encoder = encoder
+        self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def scores(self, question: str, sentences: Sequence[str]) -> Scores:
+        with self._lock:
+            return self._scores(question, sentences)
+
+    def _scores(self, question: str, sentences: Sequence[str]) -> Scores:
+        missing = [text for text in dict.fromkeys(sentences) if text not in self._cache]
+        vectors = self._encoder.encode([question, *missing])
+        for text, vector in zip(missing, vectors[1:], strict=True):
+            self._cache[text] = vector
+        for text in sentences:
+            self._cache.move_to_end(text)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        if not sentences:
+            return np.zeros(0)
+        matrix = np.stack([self._cache[text] for text in sentences])
+        return np.asarray(matrix @ vectors[0], dtype=np.float64)
+
+
+class SpanRanker:
+    """Scores sentences against a question: lexical always, dense when an encoder is given."""
+
+    def __init__(
+        self,
+        dense: DenseScorer | None,
+        dense_weight: float = 1.0,
+        lexical_weight: float = 1.0,
+    ) -> None:
+        self.dense = dense
+        self.dense_weight = dense_weight
+        self.lexical_weight = lexical_weight
+
+    def scores(self, question: str, sentences: Sequence[str]) -> Scores:
+        """One score per sentence, higher is more relevant (blocking when dense)."""
+        combined = self.lexical_weight * lexical_scores(question, sentences)
+        if self.dense is not None and self.dense_weight > 0:
+            combined = combined + self.dense_weight * self.dense.scores(question, sentences)
+        return combined

@@ -1,0 +1,76 @@
+"""Keep the sentences of the retrieved passages most relevant to the question, within a budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from app.context.ranking import SpanRanker
+from app.context.spans import Span, passage_spans
+from app.context.window import TokenCounter
+from app.retrievers.base import Passage
+
+# "[n] Title (Section):" and the blank line between passages, beyond the title's own tokens.
+PASSAGE_HEADER_TOKENS = 8
+
+RankedPassage = tuple[int, Passage]
+"""A passage with its rank in the retrieved list (0 is the best), so sources stay whole."""
+
+
+def _header_tokens(passage: Passage, count: TokenCounter) -> int:
+    return PASSAGE_HEADER_TOKENS + count(f"{passage.title} {passage.section}")
+
+
+def _chosen_spans(
+    spans: Sequence[Span],
+    scores: Sequence[float],
+    passages: Sequence[Passage],
+    budget_tokens: int,
+    count: TokenCounter,
+) -> list[Span]:
+    # Best first; a tie goes to the better-ranked passage, then to the earlier sentence.
+    order = sorted(
+        range(len(spans)), key=lambda i: (-scores[i], spans[i].passage, spans[i].position)
+    )
+    chosen: list[Span] = []
+    opened: set[int] = set()
+    used = 0
+    # When no sentence shares anything with the question (words only, and the question is
+    # phrased unlike the catalog) the retriever's order is all there is to go by.
+    related_only = bool(scores) and max(scores) > 0
+    for index in order:
+        span = spans[index]
+        if related_only and scores[index] <= 0:
+            break  # nothing in common with the question: no place in the prompt
+        cost = count(span.text) + 1
+        if span.passage not in opened:
+            cost += _header_tokens(passages[span.passage], count)
+        if used + cost > budget_tokens:
+            continue  # a shorter, less relevant sentence may still fit
+        chosen.append(span)
+        opened.add(span.passage)
+        used += cost
+    return chosen
+
+
+def select_sentences(
+    question: str,
+    passages: Sequence[Passage],
+    ranker: SpanRanker,
+    budget_tokens: int,
+    count: TokenCounter,
+) -> list[RankedPassage]:
+    """The passages that keep at least one sentence, in rank order, each holding only its kept
+    sentences in their original order (blocking when the ranker embeds)."""
+    spans = passage_spans(passages)
+    if not spans:
+        return []
+    scores = ranker.scores(question, [span.text for span in spans])
+    chosen = _chosen_spans(spans, [float(s) for s in scores], passages, budget_tokens, count)
+    by_passage: dict[int, list[Span]] = {}
+    for span in sorted(chosen, key=lambda span: (span.passage, span.position)):
+        by_passage.setdefault(span.passage, []).append(span)
+    return [
+        (rank, replace(passages[rank], text=" ".join(span.text for span in kept)))
+        for rank, kept in sorted(by_passage.items())
+    ]

@@ -1,0 +1,58 @@
+"""Passages cut into sentences (or short lines), each remembering the passage it came from."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.retrievers.base import Passage
+
+# A sentence ends at . ! or ? followed by space and a capital, digit or quote; a line break
+# always ends one (catalog lists and tables are one fact a line).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\s*\n+\s*")
+# A "sentence" longer than this is cut at commas/semicolons so a span stays a short fact.
+MAX_SPAN_WORDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One sentence of one passage: `passage` is its rank in the retrieved list."""
+
+    passage: int
+    position: int
+    text: str
+
+
+def _split_long(sentence: str) -> list[str]:
+    if len(sentence.split()) <= MAX_SPAN_WORDS:
+        return [sentence]
+    parts, current = [], ""
+    for piece in re.split(r"(?<=[;,])\s+", sentence):
+        candidate = f"{current} {piece}".strip()
+        if current and len(candidate.split()) > MAX_SPAN_WORDS:
+            parts.append(current)
+            candidate = piece
+        current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`, in order, none empty."""
+    sentences = []
+    for piece in _SENTENCE_END.split(text):
+        stripped = piece.strip()
+        if stripped:
+            sentences.extend(_split_long(stripped))
+    return sentences
+
+
+def passage_spans(passages: Sequence[Passage]) -> list[Span]:
+    """Every sentence of every passage, passage by passage in rank order."""
+    return [
+        Span(passage=rank, position=position, text=sentence)
+        for rank, passage in enumerate(passages)
+        for position, sentence in enumerate(split_sentences(passage.text))
+    ]

@@ -1,0 +1,45 @@
+"""Stop work for a client that has gone: a plain JSON request is cancelled when its client
+disconnects, so a running generation (app.generators.local_jobs) stops at its next token.
+
+Streaming responses need nothing of this: Starlette cancels the stream itself on disconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+
+from app.errors import ServiceError
+
+T = TypeVar("T")
+
+
+class ClientDisconnected(ServiceError):
+    """The client went away before its answer was ready; nobody reads this response."""
+
+    status_code = 499
+    code = "client_closed_request"
+
+
+async def _disconnected(request: Request) -> None:
+    # The body was read before the route ran; what the server passes on next is the disconnect.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def cancel_on_disconnect(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """`work`'s result, or `ClientDisconnected` (with `work` cancelled) once the client leaves."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+    if task.cancelled():
+        raise ClientDisconnected("the client closed the connection before the answer was ready")
+    return task.result()

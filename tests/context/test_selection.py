@@ -1,0 +1,137 @@
+"""Sentence selection: the sentences that answer the question, in their order, within a budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from app.backends.token_count import estimate_text_tokens
+from app.context.ranking import DenseScorer, SpanRanker, lexical_scores
+from app.context.selection import select_sentences
+from app.context.spans import split_sentences
+from app.retrievers.base import Passage
+
+FAULTS = Passage(
+    id="kx-faults",
+    title="Kestrel KX-420 Hydraulic Press",
+    text=(
+        "The HMI shows a fault code when a cycle stops. E-21 means pressure not reached within "
+        "8 s; check the pump and the oil level. E-33 means a linear encoder fault; check the "
+        "encoder cable. E-40 means the light curtain was interrupted."
+    ),
+    score=0.9,
+    location="catalog.txt#KX-420/Operation/3",
+    section="Operation Instructions",
+)
+JUNK = Passage(
+    id="kx-id",
+    title="Kestrel KX-420 Hydraulic Press",
+    text="Product ID: KX-420",
+    score=0.5,
+    location="catalog.txt#KX-420/0",
+)
+OIL = Passage(
+    id="kx-oil",
+    title="Kestrel KX-420 Hydraulic Press",
+    text=(
+        "Change the hydraulic oil every 4,000 hours or once a year, whichever comes first. "
+        "Replace the return filter at each oil change. Grease the tie rods monthly."
+    ),
+    score=0.4,
+    location="catalog.txt#KX-420/Maintenance/1",
+    section="Maintenance",
+)
+LEXICAL = SpanRanker(dense=None)
+
+
+def test_sentences_split_at_full_stops_and_line_breaks_not_inside_numbers() -> None:
+    text = "Set 7.5 m/min for steel.\nUse 0.8 mm wire. Check E-21 first!"
+    assert split_sentences(text) == [
+        "Set 7.5 m/min for steel.",
+        "Use 0.8 mm wire.",
+        "Check E-21 first!",
+    ]
+
+
+def test_a_code_in_the_question_outranks_words_every_sentence_shares() -> None:
+    sentences = split_sentences(FAULTS.text)
+    scores = lexical_scores("What does fault code E-21 mean on the KX-420 press?", sentences)
+    assert sentences[int(np.argmax(scores))].startswith("E-21 means pressure not reached")
+
+
+def test_keeps_the_answering_sentence_with_its_passage_id_and_drops_the_rest() -> None:
+    kept = select_sentences(
+        "What does fault code E-21 mean?",
+        [FAULTS, JUNK, OIL],
+        LEXICAL,
+        budget_tokens=50,
+        count=estimate_text_tokens,
+    )
+    assert [(rank, passage.id) for rank, passage in kept] == [(0, "kx-faults")]
+    assert (
+        kept[0][1].text
+        == "E-21 means pressure not reached within 8 s; check the pump and the oil level."
+    )
+
+
+def test_kept_sentences_stay_in_their_original_order_and_passages_in_rank_order() -> None:
+    kept = select_sentences(
+        "How often is the oil changed, and what does E-33 mean?",
+        [FAULTS, JUNK, OIL],
+        LEXICAL,
+        budget_tokens=200,
+        count=estimate_text_tokens,
+    )
+    ranks = [rank for rank, _ in kept]
+    assert ranks == sorted(ranks)
+    faults_text = dict(kept)[0].text
+    assert faults_text.index("E-21") < faults_text.index("E-33")
+    assert "4,000 hours" in dict(kept)[2].text
+
+
+def test_the_budget_is_never_exceeded() -> None:
+    passages = [FAULTS, OIL] * 5
+    for budget in (20, 40, 80, 160):
+        kept = select_sentences(
+            "oil pressure fault", passages, LEXICAL, budget, estimate_text_tokens
+        )
+        used = sum(estimate_text_tokens(p.text) for _, p in kept)
+        assert used <= budget
+
+
+class _TopicEncoder:
+    """Unit vectors on two axes: texts about lubrication on one, everything else on the other."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> npt.NDArray[np.float32]:
+        self.calls.append(list(texts))
+        rows = [
+            [1.0, 0.0] if "oil" in text.lower() or "lubricant" in text.lower() else [0.0, 1.0]
+            for text in texts
+        ]
+        return np.array(rows, dtype=np.float32)
+
+
+def test_dense_similarity_finds_a_sentence_sharing_no_word_with_the_question() -> None:
+    ranker = SpanRanker(DenseScorer(_TopicEncoder()), dense_weight=1.0, lexical_weight=1.0)
+    kept = select_sentences("lubricant service interval", [OIL], ranker, 60, estimate_text_tokens)
+    assert kept[0][1].text.startswith("Change the hydraulic oil every 4,000 hours")
+    assert "Grease" not in kept[0][1].text
+
+
+def test_sentence_vectors_are_encoded_once_across_requests() -> None:
+    encoder = _TopicEncoder()
+    ranker = SpanRanker(DenseScorer(encoder))
+    ranker.scores("first question", ["a sentence.", "another one."])
+    ranker.scores("second question", ["a sentence.", "another one."])
+    assert encoder.calls[1] == ["second question"]
+
+
+def test_with_nothing_in_common_the_retrievers_order_decides() -> None:
+    kept = select_sentences("lubricant?", [OIL, FAULTS], LEXICAL, 40, estimate_text_tokens)
+    assert [passage.id for _, passage in kept] == ["kx-oil"]
+    assert kept[0][1].text.startswith("Change the hydraulic oil")

@@ -1,0 +1,200 @@
+"""The local generator's worker: queue limits, deadlines, cancellation, shutdown, done on time.
+
+A fake llama.cpp that produces one token every few milliseconds stands in for the model, so
+what is asserted is when generation stops, not what it says (the slow tests use the real one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+
+from app.errors import BackendTimeout, ModelBusy
+from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
+from app.generators.local import LocalLlamaGenerator
+from app.generators.local_jobs import QueueLimits
+
+QUESTION = [ChatMessage("user", "Count to a hundred.")]
+TOKEN_S = 0.01
+
+
+class TickingLlama:
+    """Stands in for llama_cpp.Llama: streams `max_tokens` tokens, one every `token_s`."""
+
+    chat_format = None
+    metadata: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, token_s: float = TOKEN_S) -> None:
+        self.token_s = token_s
+        self.started = 0
+        self.tokens = 0
+        self.busy = threading.Event()
+
+    def n_ctx(self) -> int:
+        return 2048
+
+    def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
+        return list(range(len(text.split())))
+
+    def create_chat_completion(self, **kwargs: object) -> Iterator[dict[str, object]]:
+        assert kwargs.get("stream")
+        max_tokens = kwargs["max_tokens"]
+        assert isinstance(max_tokens, int)
+        self.started += 1
+
+        def chunks() -> Iterator[dict[str, object]]:
+            self.busy.set()
+            try:
+                for number in range(max_tokens):
+                    time.sleep(self.token_s)
+                    self.tokens += 1
+                    yield {"choices": [{"delta": {"content": f" {number}"}, "finish_reason": None}]}
+                yield {"choices": [{"delta": {}, "finish_reason": "length"}]}
+            finally:
+                self.busy.clear()
+
+        return chunks()
+
+
+def _generator(
+    llama: TickingLlama, timeout_s: float = 30.0, waiting: int = 8, wait_s: float = 30.0
+) -> LocalLlamaGenerator:
+    return LocalLlamaGenerator(llama, "fake", timeout_s, QueueLimits(waiting, wait_s))
+
+
+def _params(max_tokens: int) -> GenerationParams:
+    return GenerationParams(max_tokens=max_tokens, temperature=0.0)
+
+
+async def _until_idle(generator: LocalLlamaGenerator, within_s: float) -> float:
+    started = time.monotonic()
+    while not generator.worker.idle:
+        assert time.monotonic() - started < within_s, "the model is still busy"
+        await asyncio.sleep(0.005)
+    return time.monotonic() - started
+
+
+async def test_a_whole_answer_counts_its_tokens_in_the_same_job() -> None:
+    generator = _generator(TickingLlama())
+    generation = await generator.generate(QUESTION, _params(5))
+    assert generation.text == "0 1 2 3 4"
+    assert generation.usage.output_tokens == 5
+    assert generation.usage.input_tokens > 0
+    await generator.aclose()
+
+
+async def test_a_cancelled_request_stops_the_generation_within_a_few_tokens() -> None:
+    llama = TickingLlama()
+    generator = _generator(llama)
+    task = asyncio.create_task(generator.generate(QUESTION, _params(1000)))
+    await asyncio.sleep(0.1)
+    task.cancel()  # what a client disconnect does to the request's task
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _until_idle(generator, within_s=0.2)
+    assert llama.tokens < 30
+    await generator.aclose()
+
+
+async def test_an_abandoned_stream_stops_the_generation_within_a_few_tokens() -> None:
+    llama = TickingLlama()
+    generator = _generator(llama)
+    stream = generator.stream(QUESTION, _params(1000))
+    async for event in stream:
+        assert isinstance(event, TextDelta)
+        break
+    await stream.aclose()  # what Starlette does when the client goes away
+    await _until_idle(generator, within_s=0.2)
+    assert llama.tokens < 20
+    await generator.aclose()
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_the_deadline_stops_a_running_generation(streamed: bool) -> None:
+    llama = TickingLlama()
+    generator = _generator(llama, timeout_s=0.2)
+    started = time.monotonic()
+    with pytest.raises(BackendTimeout, match="FMT_GENERATION__TIMEOUT_S"):
+        if streamed:
+            async for _ in generator.stream(QUESTION, _params(1000)):
+                pass
+        else:
+            await generator.generate(QUESTION, _params(1000))
+    assert time.monotonic() - started < 0.6
+    await _until_idle(generator, within_s=0.2)
+    assert llama.tokens < 40
+    await generator.aclose()
+
+
+async def test_waiting_for_the_model_is_not_a_timeout_and_is_refused_after_the_queue_wait() -> None:
+    llama = TickingLlama()
+    generator = _generator(llama, timeout_s=1.0, wait_s=0.1)
+    first = asyncio.create_task(generator.generate(QUESTION, _params(30)))  # ~0.3 s
+    await asyncio.sleep(0.02)
+    with pytest.raises(ModelBusy) as refused:
+        await generator.generate(QUESTION, _params(5))
+    assert refused.value.status_code == 503
+    assert refused.value.retry_after_s is not None and refused.value.retry_after_s >= 1
+    assert (await first).usage.output_tokens == 30  # the running one is not cut short
+    assert llama.started == 1  # the refused one never ran
+    await generator.aclose()
+
+
+async def test_a_full_queue_is_refused_at_once() -> None:
+    generator = _generator(TickingLlama(), waiting=2)
+    running = [asyncio.create_task(generator.generate(QUESTION, _params(20)))]
+    await asyncio.sleep(0.02)  # it runs
+    running += [asyncio.create_task(generator.generate(QUESTION, _params(20))) for _ in range(2)]
+    await asyncio.sleep(0.02)  # two wait
+    started = time.monotonic()
+    with pytest.raises(ModelBusy, match="2 requests already waiting"):
+        await generator.generate(QUESTION, _params(1))
+    assert time.monotonic() - started < 0.05
+    await asyncio.gather(*running)
+    await generator.aclose()
+
+
+async def test_a_streams_done_is_not_delayed_by_the_next_generation() -> None:
+    generator = _generator(TickingLlama())
+    short = generator.stream(QUESTION, _params(3))
+    first = await anext(short)
+    assert isinstance(first, TextDelta)
+    # Another request takes the model as soon as the short answer's job ends.
+    long = asyncio.create_task(generator.generate(QUESTION, _params(100)))  # ~1 s
+    started = time.monotonic()
+    final = [event async for event in short][-1]
+    assert isinstance(final, Generation)
+    assert final.usage.output_tokens == 3 and final.usage.input_tokens > 0
+    assert time.monotonic() - started < 0.3
+    assert not long.done()
+    await long
+    await generator.aclose()
+
+
+async def test_shutdown_stops_the_running_generation_without_blocking_the_loop() -> None:
+    llama = TickingLlama()
+    generator = _generator(llama)
+    task = asyncio.create_task(generator.generate(QUESTION, _params(1000)))
+    await asyncio.sleep(0.05)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    ticker = asyncio.create_task(tick())
+    started = time.monotonic()
+    await generator.aclose()
+    assert time.monotonic() - started < 0.2
+    assert ticks > 0
+    ticker.cancel()
+    assert llama.tokens < 30
+    with pytest.raises(BaseException):  # noqa: B017 - stopped by the shutdown, however it ends
+        await task
