@@ -9,6 +9,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from eval.metrics.facts import Fact, check_facts
+from eval.pairwise_stats import PairFigures
 from eval.records import BertScoreRecord, JudgementRecord, SampleRecord
 from eval.settings import StatisticsSettings
 from eval.stats import (
@@ -106,6 +107,7 @@ class Analysis:
     failed_samples: list[SampleRecord] = field(default_factory=list)
     gold_unknown: bool = False
     min_judged: int = 1
+    pairwise: list[PairFigures] = field(default_factory=list)
 
 
 def _mean(values: Sequence[float]) -> float | None:

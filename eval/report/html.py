@@ -145,6 +145,18 @@ def render_report(
             "cost": cost_quality_plot(analysis.strategies, costs, quality),
         },
         "cost_lines": _cost_lines(costs),
+        "pairwise": [
+            {
+                "judge": pair.judge,
+                "pair": f"{pair.first} vs {pair.second}",
+                "wins": f"{pair.first_wins} / {pair.second_wins} / {pair.ties}",
+                "unreadable": str(pair.unreadable),
+                "rate": _percent(pair.first_win_rate),
+                "consistency": _percent(pair.consistency),
+                "bias": _percent(pair.position_bias),
+            }
+            for pair in analysis.pairwise
+        ],
         "tests": _tests(analysis),
         "failed": analysis.failed_samples,
     }
