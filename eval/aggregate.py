@@ -66,6 +66,7 @@ class StrategyFigures:
     judge_spread: float | None
     failed_judgements: int
     models: list[str] = field(default_factory=list)
+    retrieves: bool = False
 
     @property
     def answered(self) -> int:
@@ -86,8 +87,10 @@ class StrategyFigures:
 
     @property
     def jury_coverage(self) -> float:
-        """Answers with at least one judge's score, over answers."""
-        return self.judged / self.answered if self.answered else math.nan
+        """Answers with at least one judge's score, over answers; NaN without a jury."""
+        if not self.judge_counts or not self.answered:
+            return math.nan
+        return self.judged / self.answered
 
     def judge_coverage(self, judge: str) -> float:
         """Answers this judge scored, over answers."""
@@ -230,6 +233,7 @@ def strategy_figures(
         judge_spread=_mean(spreads),
         failed_judgements=failed_judgements,
         models=sorted({s.model for s in answered if s.model}),
+        retrieves=any(s.sources for s in answered),
     )
 
 

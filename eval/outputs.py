@@ -173,7 +173,7 @@ def summary_row(
         "p95_answered_time": _number(figures.ok_latency_p95_s),
         "avg_server_retrieve_time": _number(figures.server_retrieve_mean_s),
         "avg_server_generate_time": _number(figures.server_generate_mean_s),
-        "judged": figures.judged,
+        "judged": figures.judged if figures.judge_counts else "",
         "judge_coverage": _number(figures.jury_coverage),
         "untuned_model": figures.untuned,
         "models": " ".join(figures.models),
