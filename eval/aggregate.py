@@ -9,6 +9,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from eval.metrics.facts import Fact, check_facts
+from eval.pairwise_stats import PairFigures
 from eval.records import BertScoreRecord, JudgementRecord, SampleRecord
 from eval.settings import StatisticsSettings
 from eval.stats import (
@@ -65,6 +66,7 @@ class StrategyFigures:
     judge_spread: float | None
     failed_judgements: int
     models: list[str] = field(default_factory=list)
+    retrieves: bool = False
 
     @property
     def answered(self) -> int:
@@ -85,8 +87,10 @@ class StrategyFigures:
 
     @property
     def jury_coverage(self) -> float:
-        """Answers with at least one judge's score, over answers."""
-        return self.judged / self.answered if self.answered else math.nan
+        """Answers with at least one judge's score, over answers; NaN without a jury."""
+        if not self.judge_counts or not self.answered:
+            return math.nan
+        return self.judged / self.answered
 
     def judge_coverage(self, judge: str) -> float:
         """Answers this judge scored, over answers."""
@@ -106,6 +110,7 @@ class Analysis:
     failed_samples: list[SampleRecord] = field(default_factory=list)
     gold_unknown: bool = False
     min_judged: int = 1
+    pairwise: list[PairFigures] = field(default_factory=list)
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -228,6 +233,7 @@ def strategy_figures(
         judge_spread=_mean(spreads),
         failed_judgements=failed_judgements,
         models=sorted({s.model for s in answered if s.model}),
+        retrieves=any(s.sources for s in answered),
     )
 
 

@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         help="`bedrock` (the reference's three), `bedrock=MODEL_ID`, `openai=MODEL@BASE_URL`; "
         "repeat for a jury",
     )
+    run.add_argument(
+        "--judge-mode",
+        choices=("pointwise", "pairwise"),
+        help="score each answer (default), or compare each pair of strategies in both orders",
+    )
     run.add_argument("--bertscore-model", help="`minilm` (default), `roberta-large`, or a folder")
     run.add_argument("--bertscore-layers", type=int, help="layer of the BERTScore backbone")
     run.add_argument("--no-bertscore", action="store_true", help="skip BERTScore")
@@ -109,7 +114,11 @@ def _settings(arguments: argparse.Namespace) -> EvalSettings:
         bert["num_layers"] = arguments.bertscore_layers
     if getattr(arguments, "no_bertscore", False):
         bert["enabled"] = False
-    jury = {"judges": arguments.judge} if getattr(arguments, "judge", None) else {}
+    jury: dict[str, object] = (
+        {"judges": arguments.judge} if getattr(arguments, "judge", None) else {}
+    )
+    if getattr(arguments, "judge_mode", None):
+        jury["mode"] = arguments.judge_mode
     return settings.model_copy(
         update={
             **top,

@@ -24,9 +24,11 @@ from eval.metrics.facts import Fact
 from eval.outputs import (
     write_json,
     write_judge_coverage_csv,
+    write_pairwise_csv,
     write_strategy_results,
     write_summary_csv,
 )
+from eval.pairwise_stats import pairwise_figures
 from eval.paths import RunFiles
 from eval.report.html import render_report, write_report
 from eval.settings import EvalSettings
@@ -98,6 +100,7 @@ def write_outputs(
     bertscores = scores_of_backbone(files.bertscores().load(), _backbone(manifest))
     judgements = files.judgements().load()
     strategies = [s for s in settings.strategies if any(x.strategy == s for x in samples)]
+    pairwise = pairwise_figures(files.pairwise().load(), strategies)
     analysis = analyse(
         samples,
         bertscores,
@@ -106,6 +109,7 @@ def write_outputs(
         settings.statistics,
         testset_facts(settings.testset),
     )
+    analysis.pairwise = pairwise
     prices, usage = load_prices(settings.prices), load_usage(settings.usage)
     costs = strategy_costs(prices, usage)
     break_even = break_even_requests(costs["rag"], costs["finetuned"])
@@ -119,6 +123,8 @@ def write_outputs(
     written.append(write_summary_csv(files.out, analysis, costs, per_thousand))
     if analysis.judges:
         written.append(write_judge_coverage_csv(files.out, analysis))
+    if pairwise:
+        written.append(write_pairwise_csv(files.out, pairwise))
     written.append(write_json(files.out / "cost.json", _cost_summary(costs, break_even, usage)))
     written.append(write_manifest(files.manifest, manifest))
     html = render_report(analysis, costs, break_even, manifest, per_thousand, usage)

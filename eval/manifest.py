@@ -48,6 +48,7 @@ def run_identity(
     testset_sha256: str,
     bertscore: str,
     judges: list[str],
+    judge_mode: str,
     prices: Path,
     usage: Path,
 ) -> dict[str, Any]:
@@ -58,6 +59,7 @@ def run_identity(
         "backends": ready.backends.model_dump() if ready.backends else None,
         "bertscore": bertscore,
         "judges": sorted(judges),
+        "judge_mode": judge_mode,
         "prices_sha256": file_digest(prices),
         "usage_sha256": file_digest(usage),
     }

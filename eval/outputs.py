@@ -13,6 +13,7 @@ from typing import Any
 from eval.aggregate import Analysis, StrategyFigures
 from eval.atomic import write_text_atomic
 from eval.cost import StrategyCost
+from eval.pairwise_stats import PairFigures
 from eval.records import BertScoreRecord, JudgementRecord, SampleRecord
 
 SUMMARY_COLUMNS = (
@@ -172,7 +173,7 @@ def summary_row(
         "p95_answered_time": _number(figures.ok_latency_p95_s),
         "avg_server_retrieve_time": _number(figures.server_retrieve_mean_s),
         "avg_server_generate_time": _number(figures.server_generate_mean_s),
-        "judged": figures.judged,
+        "judged": figures.judged if figures.judge_counts else "",
         "judge_coverage": _number(figures.jury_coverage),
         "untuned_model": figures.untuned,
         "models": " ".join(figures.models),
@@ -218,6 +219,45 @@ def write_judge_coverage_csv(out: Path, analysis: Analysis) -> Path:
     writer.writeheader()
     writer.writerows(judge_coverage_rows(analysis))
     return write_text_atomic(out / "judge_coverage.csv", buffer.getvalue())
+
+
+PAIRWISE_COLUMNS = (
+    "judge",
+    "first",
+    "second",
+    "first_wins",
+    "second_wins",
+    "ties",
+    "unreadable",
+    "first_win_rate",
+    "consistency",
+    "position_bias",
+)
+
+
+def write_pairwise_csv(out: Path, figures: Sequence[PairFigures]) -> Path:
+    """Per judge and pair: wins each way, ties, unreadable replies, the first strategy's win
+    rate, the share of questions judged the same in both orders, and the share of decisive
+    judgements won by the answer shown first (0.5: no position bias)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=PAIRWISE_COLUMNS)
+    writer.writeheader()
+    for pair in figures:
+        writer.writerow(
+            {
+                "judge": pair.judge,
+                "first": pair.first,
+                "second": pair.second,
+                "first_wins": pair.first_wins,
+                "second_wins": pair.second_wins,
+                "ties": pair.ties,
+                "unreadable": pair.unreadable,
+                "first_win_rate": _number(pair.first_win_rate),
+                "consistency": _number(pair.consistency),
+                "position_bias": _number(pair.position_bias),
+            }
+        )
+    return write_text_atomic(out / "pairwise.csv", buffer.getvalue())
 
 
 def write_json(path: Path, value: Any) -> Path:

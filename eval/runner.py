@@ -14,6 +14,7 @@ from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work
 from eval.finalize import Outputs, write_outputs
 from eval.judges.jury import Jury, build_jury, judge_samples
+from eval.judges.pairwise import judge_pairs
 from eval.manifest import (
     identity_changes,
     new_manifest,
@@ -82,6 +83,7 @@ def _identity(
         testset_sha256,
         bertscore,
         [judge.name for judge in jury.judges],
+        settings.jury.mode,
         settings.prices,
         settings.usage,
     )
@@ -136,9 +138,19 @@ async def _score_and_judge(
         seconds["bertscore_s"] = time.perf_counter() - started
     if jury.judges:
         started = time.perf_counter()
-        await judge_samples(
-            samples, jury, files.judgements(), settings.jury.concurrency, options.show_progress
-        )
+        if settings.jury.mode == "pairwise":
+            await judge_pairs(
+                samples,
+                settings.strategies,
+                jury,
+                files.pairwise(),
+                settings.jury.concurrency,
+                options.show_progress,
+            )
+        else:
+            await judge_samples(
+                samples, jury, files.judgements(), settings.jury.concurrency, options.show_progress
+            )
         seconds["judges_s"] = time.perf_counter() - started
     return seconds
 

@@ -42,6 +42,11 @@ class JudgeSettings(BaseModel):
     """The jury. Each entry is `bedrock`, `bedrock=MODEL_ID` or `openai=MODEL@BASE_URL`."""
 
     judges: list[str] = Field(default_factory=list)
+    mode: Literal["pointwise", "pairwise"] = Field(
+        "pointwise",
+        description="`pointwise`: each answer scored on its own; `pairwise`: each pair of "
+        "strategies' answers compared, in both orders, with the position bias reported.",
+    )
     concurrency: int = Field(4, ge=1, le=256)
     timeout_s: float = Field(60.0, gt=0)
     max_tokens: int = Field(200, ge=16)

@@ -36,7 +36,13 @@ def _row(
     figures: StrategyFigures, cost: StrategyCost | None, per_thousand: float | None
 ) -> dict[str, str]:
     tokens_in, tokens_out = figures.input_tokens_mean, figures.output_tokens_mean
-    judged = f"{figures.judged}/{figures.answered}"
+    judged = f"{figures.judged}/{figures.answered}" if figures.judge_counts else "n/a"
+    if not figures.retrieves:
+        hit = "n/a"
+    elif figures.gold_hit_rate is None:
+        hit = "unknown"
+    else:
+        hit = _fmt(figures.gold_hit_rate, 2)
     return {
         "strategy": figures.strategy + (" (untuned model)" if figures.untuned else ""),
         "answered": str(figures.answered),
@@ -45,7 +51,7 @@ def _row(
         "facts": _interval(figures.intervals["fact_recall"]),
         "judge": _interval(figures.intervals["judge_score"]),
         "judged": judged,
-        "hit": "unknown" if figures.gold_hit_rate is None else _fmt(figures.gold_hit_rate, 2),
+        "hit": hit,
         "monthly": f"{cost.monthly:,.0f}" if cost else "n/a",
         "per_thousand": _fmt(per_thousand, 2),
         "tokens": f"{_fmt(tokens_in, 0)} / {_fmt(tokens_out, 0)}",
@@ -145,6 +151,18 @@ def render_report(
             "cost": cost_quality_plot(analysis.strategies, costs, quality),
         },
         "cost_lines": _cost_lines(costs),
+        "pairwise": [
+            {
+                "judge": pair.judge,
+                "pair": f"{pair.first} vs {pair.second}",
+                "wins": f"{pair.first_wins} / {pair.second_wins} / {pair.ties}",
+                "unreadable": str(pair.unreadable),
+                "rate": _percent(pair.first_win_rate),
+                "consistency": _percent(pair.consistency),
+                "bias": _percent(pair.position_bias),
+            }
+            for pair in analysis.pairwise
+        ],
         "tests": _tests(analysis),
         "failed": analysis.failed_samples,
     }

@@ -66,6 +66,14 @@ answered, coverage)</td></tr>
 {% for value in row.means %}<td>{{ value }}</td>{% endfor %}
 <td>{{ row.spread }}</td><td>{{ row.failed }}</td></tr>{% endfor %}</table>{% endif %}
 
+{% if pairwise %}<h2>Pairwise judgements (each pair in both orders)</h2>
+<table><tr><th>judge</th><th>pair</th><th>first wins / second wins / ties</th>
+<th>unreadable</th><th>first preferred (ties half)</th><th>same winner in both orders</th>
+<th>answer shown first won (50% = no position bias)</th></tr>
+{% for row in pairwise %}<tr><td>{{ row.judge }}</td><td>{{ row.pair }}</td>
+<td>{{ row.wins }}</td><td>{{ row.unreadable }}</td><td>{{ row.rate }}</td>
+<td>{{ row.consistency }}</td><td>{{ row.bias }}</td></tr>{% endfor %}</table>{% endif %}
+
 <h2>Score distributions</h2>
 {{ plots.scores|safe if plots.scores else "<p>No scores.</p>"|safe }}
 <h2>Latency distributions (to outcome, every request)</h2>

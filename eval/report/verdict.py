@@ -106,7 +106,7 @@ def banners(analysis: Analysis) -> list[str]:
             "Gold product hit rate unknown: no retrieved passage named any of the test set's "
             "products, so the service did not recognise the catalog's products (not a zero)."
         )
-    if not analysis.judges:
+    if not analysis.judges and not analysis.pairwise:
         found.append(NO_JUDGE)
     else:
         few = [
@@ -122,6 +122,26 @@ def banners(analysis: Analysis) -> list[str]:
     return found
 
 
+def pairwise_lines(analysis: Analysis) -> list[str]:
+    """Pairwise preferences, each with its consistency across orders and position bias."""
+    lines = []
+    for pair in analysis.pairwise:
+        if pair.judgements == 0:
+            lines.append(
+                f"Pairwise ({pair.judge}): no readable judgement of {pair.first} vs "
+                f"{pair.second} ({pair.unreadable} unreadable)."
+            )
+            continue
+        lines.append(
+            f"Pairwise ({pair.judge}): {pair.first} preferred over {pair.second} in "
+            f"{pair.first_win_rate:.0%} of {pair.judgements} judgements (ties half); the same "
+            f"winner in both orders for {pair.consistent} of {pair.questions} questions; the "
+            f"answer shown first won {pair.shown_first_chosen} of {pair.decisive} decisive "
+            "judgements (position bias; half is none)."
+        )
+    return lines
+
+
 def verdict_lines(
     analysis: Analysis,
     costs: dict[str, StrategyCost],
@@ -135,6 +155,7 @@ def verdict_lines(
                 f"{figures.strategy}: {figures.failure_rate:.0%} of requests failed and "
                 f"{figures.retry_rate:.0%} needed a retry; latency above counts them."
             )
+    lines.extend(pairwise_lines(analysis))
     if (cost_line := cost_verdict(costs, break_even, days_per_month)) is not None:
         lines.append(cost_line)
     failed = len(analysis.failed_samples)

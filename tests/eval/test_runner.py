@@ -56,6 +56,7 @@ async def test_full_run_writes_every_output(make_settings: SettingsFactory) -> N
     assert summary["rag"]["failed"] == "0"
     assert float(summary["rag"]["monthly_cost_usd"]) == pytest.approx(548.4, rel=0.01)
     assert summary["rag"]["avg_llm_evaluator_score"] == ""  # no judge: no score, not a zero
+    assert summary["rag"]["judge_coverage"] == "" and summary["rag"]["judged"] == ""
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backends"]["models"] == {"base": "fake-model", "tuned": "fake-tuned"}
@@ -92,6 +93,11 @@ async def test_untuned_model_and_unknown_gold_hit_rate_are_said(
     banner = banner.split("</section>")[0]
     assert "finetuned ran an untuned model" in banner and "hybrid ran an untuned model" in banner
     assert "Gold product hit rate unknown" in banner
+    summary_table = (settings.out / "report.html").read_text().split("<h2>Summary")[1]
+    rag_row = summary_table.split("<tr><td>rag</td>")[1].split("</tr>")[0]
+    finetuned_row = summary_table.split("<tr><td>finetuned (untuned model)</td>")[1]
+    assert "<td>unknown</td>" in rag_row  # retrieves, products not recognised
+    assert "<td>unknown</td>" not in finetuned_row.split("</tr>")[0]  # retrieves nothing: n/a
 
 
 def test_facts_command_prints_recall_and_misses(
