@@ -221,9 +221,9 @@ def test_load_balancer_checks_health_and_the_container_checks_readiness(
     template = synthesized["templates"]["default"]
     group = one(template, "AWS::ElasticLoadBalancingV2::TargetGroup")["Properties"]
     assert group["HealthCheckPath"] == "/health" and group["Port"] == 8000
-    command = container(template)["HealthCheck"]["Command"]
-    assert command[:2] == ["CMD", "python"]
-    *probe, script = [sys.executable, *command[2:]]
+    command: list[str] = container(template)["HealthCheck"]["Command"]
+    assert command[:3] == ["CMD", "python", "-c"]
+    probe, script = [sys.executable, "-c"], command[3]
     answers = {
         "ready": (200, ReadyResponse(ready=True)),
         "loading": (503, ReadyResponse(ready=False, detail="loading")),
