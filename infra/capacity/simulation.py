@@ -21,7 +21,7 @@ def simulate(
     replica: Replica, rate: float, tasks: int, settings: SimulationSettings
 ) -> SimulatedLoad:
     """Every request takes a lognormal time whose mean is the replica's measured time at full
-    concurrency (latency × wall factor) once a slot of its task is free; the ALB sends requests
+    concurrency (latency x wall factor) once a slot of its task is free; the ALB sends requests
     to tasks in turn."""
     generator = random.Random(settings.seed)
     mean_s = replica.latency_s * replica.wall_factor
