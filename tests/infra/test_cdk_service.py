@@ -66,6 +66,7 @@ def variants() -> dict[str, InfraSettings]:
             opensearch={"deployer_principal_arns": [DEPLOYER], "public_endpoint": False},
             service={
                 "stack_name": "SvcZero",
+                "nat_gateways": 0,
                 "retriever": "local",
                 "generator": "sagemaker",
                 "tuned_generator": "sagemaker",
@@ -351,6 +352,27 @@ def test_task_role_allows_exactly_the_configured_backends_calls(
     }
     for permissions in (default, aws, zero):
         assert all("*" not in action for action, _ in permissions)
+
+
+def test_tasks_sit_behind_nat_or_in_public_subnets_reachable_only_from_the_alb(
+    synthesized: dict[str, Any],
+) -> None:
+    networks = {}
+    for name in ("default", "zero"):
+        template = synthesized["templates"][name]
+        configuration = one(template, "AWS::ECS::Service")["Properties"]["NetworkConfiguration"]
+        networks[name] = (
+            configuration["AwsvpcConfiguration"]["AssignPublicIp"],
+            len(resources(template, "AWS::EC2::NatGateway")),
+        )
+        ingress = [
+            r["Properties"]
+            for r in resources(template, "AWS::EC2::SecurityGroupIngress")
+            if r["Properties"].get("FromPort") == 8000
+        ]
+        (only_from_alb,) = ingress
+        assert "SourceSecurityGroupId" in only_from_alb and "CidrIp" not in only_from_alb
+    assert networks == {"default": ("DISABLED", 1), "zero": ("ENABLED", 0)}
 
 
 def test_https_with_a_certificate_and_plain_http_without(synthesized: dict[str, Any]) -> None:
