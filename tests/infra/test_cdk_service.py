@@ -490,7 +490,10 @@ def test_alarms_cover_errors_latency_open_circuits_and_the_model(
         assert all(alarm["AlarmActions"] == [{"Ref": topic}] for alarm in alarms.values())
         by_name = {key.split("Alarm")[0]: alarm for key, alarm in alarms.items()}
         expression = [m for m in by_name["ErrorRate"]["Metrics"] if "Expression" in m]
-        assert expression[0]["Expression"] == "100 * (target5xx + elb5xx) / requests"
+        # A period without any 5xx has no 5xx datapoint: it must count as 0 %, not as no data.
+        assert expression[0]["Expression"] == (
+            "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests"
+        )
         assert by_name["Latency"]["ExtendedStatistic"] == "p95"
         assert by_name["Latency"]["MetricName"] == "TargetResponseTime"
         (circuit,) = by_name["OpenCircuit"]["Metrics"]
