@@ -62,6 +62,17 @@ class Replica(BaseModel):
         return self.ttft_s + self.backend_latency_s
 
 
+class SimulationSettings(BaseModel):
+    """How long a load is simulated, and the seed that makes the page reproducible."""
+
+    seconds: float = Field(gt=0)
+    seed: int
+    service_time_cv: float = Field(
+        ge=0, description="Standard deviation of one request's time over its mean (lognormal)."
+    )
+    note: str = ""
+
+
 class FleetInputs(BaseModel):
     currency: str = "USD"
     region: str
@@ -70,6 +81,7 @@ class FleetInputs(BaseModel):
     target_utilization: float = Field(gt=0, le=1)
     min_tasks: int = Field(ge=1)
     request_rates: list[float] = Field(min_length=1)
+    simulation: SimulationSettings
     prices: FleetPrices
     replicas: list[Replica] = Field(min_length=1)
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from infra.capacity.inputs import FleetInputs, FleetPrices, Replica
+from infra.capacity.simulation import simulate
 
 SECONDS_PER_HOUR = 3600
 
@@ -47,6 +48,8 @@ class CapacityRow:
     rate: float
     tasks: int
     monthly: float
+    simulated_p95_s: float
+    queued_share: float
 
 
 def capacity_rows(inputs: FleetInputs) -> list[CapacityRow]:
@@ -56,5 +59,10 @@ def capacity_rows(inputs: FleetInputs) -> list[CapacityRow]:
         for rate in inputs.request_rates:
             tasks = tasks_for(rate, per_task, inputs.min_tasks)
             cost = fleet_monthly_cost(rate, tasks, replica, inputs.prices, inputs.hours_per_month)
-            rows.append(CapacityRow(replica.name, per_task, rate, tasks, cost))
+            load = simulate(replica, rate, tasks, inputs.simulation)
+            rows.append(
+                CapacityRow(
+                    replica.name, per_task, rate, tasks, cost, load.p95_s, load.queued_share
+                )
+            )
     return rows

@@ -42,13 +42,21 @@ def render(inputs: FleetInputs, rows: list[CapacityRow], endpoint_floor: list[st
         "cost (Bedrock tokens, the Knowledge Base store, the SageMaker endpoint) is "
         "`python -m eval cost`'s.",
         "",
-        "| replica | requests/s per task | load (requests/s) | tasks | monthly cost |",
-        "|---|---|---|---|---|",
+        f"The last two columns come from {inputs.simulation.seconds:g} s of each load simulated "
+        "request by request (`infra/capacity/simulation.py`): Poisson arrivals sent to the tasks "
+        "in turn, each request taking its replica's measured time on average (lognormal, "
+        f"coefficient of variation {inputs.simulation.service_time_cv:g}, assumed) once its task "
+        "has a free slot: the p95 time a client waits, and the share of requests that queued.",
+        "",
+        "| replica | requests/s per task | load (requests/s) | tasks | monthly cost | "
+        "simulated p95 | queued |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row.replica} | {row.requests_per_task:,.2f} | {row.rate:,.0f} | "
-            f"{row.tasks:,} | {_money(row.monthly)} |"
+            f"{row.tasks:,} | {_money(row.monthly)} | {row.simulated_p95_s:.2f} s | "
+            f"{row.queued_share:.1%} |"
         )
     lines += ["", "Where the figures per task come from:", ""]
     for replica in inputs.replicas:

@@ -15,13 +15,17 @@ from infra.cdk.log_metrics import LogMetrics
 from infra.cdk.service_settings import ServiceSettings
 
 FIVE_MINUTES = Duration.minutes(5)
+ERROR_RATE_EXPRESSION = "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests"
 
 
 def error_rate(load_balancer: elbv2.IApplicationLoadBalancer) -> cloudwatch.MathExpression:
-    """5xx answers (from the replicas and from the ALB itself) over requests, in percent."""
+    """5xx answers (from the replicas and from the ALB itself) over requests, in percent.
+
+    CloudWatch publishes no 5xx datapoint for a period without 5xx, and an expression over a
+    missing datapoint is missing: FILL makes a clean period 0 % instead of no data."""
     metrics = load_balancer.metrics
     return cloudwatch.MathExpression(
-        expression="100 * (target5xx + elb5xx) / requests",
+        expression=ERROR_RATE_EXPRESSION,
         using_metrics={
             "target5xx": metrics.http_code_target(
                 elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=FIVE_MINUTES

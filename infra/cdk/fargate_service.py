@@ -184,6 +184,36 @@ def _autoscale(
     )
 
 
+def _load_balance(
+    scope: Construct, vpc: ec2.IVpc, service: ecs.FargateService, settings: ServiceSettings
+) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationTargetGroup, str]:
+    """An internet-facing ALB sending to the service's tasks, checking `/health`."""
+    load_balancer = elbv2.ApplicationLoadBalancer(
+        scope, "LoadBalancer", vpc=vpc, internet_facing=True, drop_invalid_header_fields=True
+    )
+    # Generation can take a minute on a slow backend; the default idle timeout is 60 s.
+    load_balancer.set_attribute("idle_timeout.timeout_seconds", "120")
+    listener, url = _listener(load_balancer, settings)
+    target_group = listener.add_targets(
+        "Replicas",
+        port=CONTAINER_PORT,
+        protocol=elbv2.ApplicationProtocol.HTTP,
+        targets=[service],
+        # A replica leaving (scale-in, deployment) gets this long to finish its requests; an
+        # answer may stream for up to FMT_GENERATION__TIMEOUT_S (60 s).
+        deregistration_delay=Duration.seconds(75),
+        health_check=elbv2.HealthCheck(
+            path="/health",
+            healthy_http_codes="200",
+            interval=Duration.seconds(15),
+            timeout=Duration.seconds(5),
+            healthy_threshold_count=2,
+            unhealthy_threshold_count=3,
+        ),
+    )
+    return load_balancer, target_group, url
+
+
 def create_fargate_fleet(
     scope: Construct,
     settings: ServiceSettings,
@@ -192,9 +222,8 @@ def create_fargate_fleet(
 ) -> FargateFleet:
     """VPC, cluster, task, service, load balancer, health checks and task autoscaling."""
     vpc = ec2.Vpc(scope, "Vpc", max_azs=2, nat_gateways=settings.nat_gateways)
-    cluster = ecs.Cluster(
-        scope, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
-    )
+    # No Container Insights: the alarms and dashboard use the free AWS/ECS and ALB metrics.
+    cluster = ecs.Cluster(scope, "Cluster", vpc=vpc)
     log_group = logs.LogGroup(
         scope,
         "ServiceLog",
@@ -221,29 +250,7 @@ def create_fargate_fleet(
         health_check_grace_period=Duration.seconds(180),
         min_healthy_percent=100,
     )
-    load_balancer = elbv2.ApplicationLoadBalancer(
-        scope, "LoadBalancer", vpc=vpc, internet_facing=True, drop_invalid_header_fields=True
-    )
-    # Generation can take a minute on a slow backend; the default idle timeout is 60 s.
-    load_balancer.set_attribute("idle_timeout.timeout_seconds", "120")
-    listener, url = _listener(load_balancer, settings)
-    target_group = listener.add_targets(
-        "Replicas",
-        port=CONTAINER_PORT,
-        protocol=elbv2.ApplicationProtocol.HTTP,
-        targets=[service],
-        # A replica leaving (scale-in, deployment) gets this long to finish its requests; an
-        # answer may stream for up to FMT_GENERATION__TIMEOUT_S (60 s).
-        deregistration_delay=Duration.seconds(75),
-        health_check=elbv2.HealthCheck(
-            path="/health",
-            healthy_http_codes="200",
-            interval=Duration.seconds(15),
-            timeout=Duration.seconds(5),
-            healthy_threshold_count=2,
-            unhealthy_threshold_count=3,
-        ),
-    )
+    load_balancer, target_group, url = _load_balance(scope, vpc, service, settings)
     _autoscale(service, target_group, settings)
     return FargateFleet(service, load_balancer, target_group, log_group, api_key_digests, url)
 

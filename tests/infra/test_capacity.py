@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from app.settings import PROJECT_ROOT
 from infra.capacity.__main__ import build_page, main
 from infra.capacity.inputs import FleetInputs, load_inputs
-from infra.capacity.model import capacity_rows, requests_per_task
+from infra.capacity.model import capacity_rows, requests_per_task, tasks_for
+from infra.capacity.simulation import simulate
 
 DATA = PROJECT_ROOT / "data"
 
@@ -86,3 +87,16 @@ def test_a_replica_needs_exactly_one_kind_of_latency() -> None:
     data["replicas"][0]["backend_latency_s"] = 1.0
     with pytest.raises(ValidationError, match="not both"):
         FleetInputs.model_validate(data)
+
+
+def test_the_simulation_queues_when_the_fleet_is_short_of_tasks() -> None:
+    inputs = load_inputs(DATA / "fleet.json")
+    (embedded,) = [r for r in inputs.replicas if r.name == "embedded"]
+    per_task = requests_per_task(embedded, inputs.target_utilization)
+    enough = tasks_for(10, per_task, inputs.min_tasks)
+    at_target = simulate(embedded, 10, enough, inputs.simulation)
+    short = simulate(embedded, 10, enough // 2, inputs.simulation)
+    # Half the tasks run above 100 %: requests pile up and the wait grows through the run.
+    assert short.queued_share > 0.5 > 0.2 > at_target.queued_share
+    assert short.p95_s > 3 * at_target.p95_s
+    assert simulate(embedded, 10, enough, inputs.simulation) == at_target  # seeded

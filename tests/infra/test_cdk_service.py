@@ -66,6 +66,7 @@ def variants() -> dict[str, InfraSettings]:
             opensearch={"deployer_principal_arns": [DEPLOYER], "public_endpoint": False},
             service={
                 "stack_name": "SvcZero",
+                "nat_gateways": 0,
                 "retriever": "local",
                 "generator": "sagemaker",
                 "tuned_generator": "sagemaker",
@@ -221,9 +222,9 @@ def test_load_balancer_checks_health_and_the_container_checks_readiness(
     template = synthesized["templates"]["default"]
     group = one(template, "AWS::ElasticLoadBalancingV2::TargetGroup")["Properties"]
     assert group["HealthCheckPath"] == "/health" and group["Port"] == 8000
-    command = container(template)["HealthCheck"]["Command"]
-    assert command[:2] == ["CMD", "python"]
-    *probe, script = [sys.executable, *command[2:]]
+    command: list[str] = container(template)["HealthCheck"]["Command"]
+    assert command[:3] == ["CMD", "python", "-c"]
+    probe, script = [sys.executable, "-c"], command[3]
     answers = {
         "ready": (200, ReadyResponse(ready=True)),
         "loading": (503, ReadyResponse(ready=False, detail="loading")),
@@ -353,6 +354,27 @@ def test_task_role_allows_exactly_the_configured_backends_calls(
         assert all("*" not in action for action, _ in permissions)
 
 
+def test_tasks_sit_behind_nat_or_in_public_subnets_reachable_only_from_the_alb(
+    synthesized: dict[str, Any],
+) -> None:
+    networks = {}
+    for name in ("default", "zero"):
+        template = synthesized["templates"][name]
+        configuration = one(template, "AWS::ECS::Service")["Properties"]["NetworkConfiguration"]
+        networks[name] = (
+            configuration["AwsvpcConfiguration"]["AssignPublicIp"],
+            len(resources(template, "AWS::EC2::NatGateway")),
+        )
+        ingress = [
+            r["Properties"]
+            for r in resources(template, "AWS::EC2::SecurityGroupIngress")
+            if r["Properties"].get("FromPort") == 8000
+        ]
+        (only_from_alb,) = ingress
+        assert "SourceSecurityGroupId" in only_from_alb and "CidrIp" not in only_from_alb
+    assert networks == {"default": ("DISABLED", 1), "zero": ("ENABLED", 0)}
+
+
 def test_https_with_a_certificate_and_plain_http_without(synthesized: dict[str, Any]) -> None:
     plain = resources(synthesized["templates"]["default"], "AWS::ElasticLoadBalancingV2::Listener")
     assert [(r["Properties"]["Port"], r["Properties"]["Protocol"]) for r in plain] == [(80, "HTTP")]
@@ -468,7 +490,10 @@ def test_alarms_cover_errors_latency_open_circuits_and_the_model(
         assert all(alarm["AlarmActions"] == [{"Ref": topic}] for alarm in alarms.values())
         by_name = {key.split("Alarm")[0]: alarm for key, alarm in alarms.items()}
         expression = [m for m in by_name["ErrorRate"]["Metrics"] if "Expression" in m]
-        assert expression[0]["Expression"] == "100 * (target5xx + elb5xx) / requests"
+        # A period without any 5xx has no 5xx datapoint: it must count as 0 %, not as no data.
+        assert expression[0]["Expression"] == (
+            "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests"
+        )
         assert by_name["Latency"]["ExtendedStatistic"] == "p95"
         assert by_name["Latency"]["MetricName"] == "TargetResponseTime"
         (circuit,) = by_name["OpenCircuit"]["Metrics"]
