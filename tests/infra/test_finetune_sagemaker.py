@@ -28,6 +28,7 @@ from tests.infra.sagemaker_aws import (
     BUCKET,
     REGION,
     ROLE,
+    SAGEMAKER_TRUST,
     bucket_keys,
     channels,
     moto_account,
@@ -196,6 +197,30 @@ def test_nothing_is_uploaded_or_started_before_the_licence_is_accepted(
     settings.accept_eula = False
     context = open_context(settings, boto_session=aws)
     with pytest.raises(SageMakerSetupError, match="ACCEPT_EULA"):
+        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
+    assert bucket_keys(aws) == []
+
+
+def test_a_model_id_the_hub_lacks_is_named_before_anything_is_uploaded(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    settings.model_id = "meta-textgeneration-llama-9-8b-instruct"
+    context = open_context(settings, boto_session=aws)
+    with pytest.raises(SageMakerSetupError, match="FMT_FINETUNE__SAGEMAKER__MODEL_ID"):
+        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
+    assert bucket_keys(aws) == []
+
+
+def test_a_role_sagemaker_cannot_assume_is_named_before_anything_is_uploaded(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    trust_lambda = json.dumps(SAGEMAKER_TRUST).replace(
+        "sagemaker.amazonaws.com", "lambda.amazonaws.com"
+    )
+    aws.client("iam").create_role(RoleName="LambdaOnly", AssumeRolePolicyDocument=trust_lambda)
+    settings.role_arn = f"arn:aws:iam::{ACCOUNT}:role/LambdaOnly"
+    context = open_context(settings, boto_session=aws)
+    with pytest.raises(SageMakerSetupError, match="FMT_FINETUNE__SAGEMAKER__ROLE_ARN"):
         pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
     assert bucket_keys(aws) == []
 
