@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -118,6 +119,11 @@ def _run_sagemaker(
         with contextlib.redirect_stdout(sys.stderr):
             request = pipeline.dry_run_training_request(context, tune.sagemaker, settings.catalog)
         _say(json.dumps(request, indent=2))
+        assert context.dry_run is not None
+        counts = Counter(context.dry_run.skipped_writes)
+        skipped = ", ".join(f"{call} x{count}" for call, count in counts.items()) or "none"
+        source = "bundled" if context.bundled_metadata else "live hub"
+        print(f"dry run ({source} metadata); writes not sent: {skipped}", file=sys.stderr)
         return 0
     if arguments.command == "sagemaker-train":
         if arguments.resume:
