@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -105,20 +106,33 @@ def _run_local(arguments: argparse.Namespace, settings: Settings, tune: Finetune
     return 0
 
 
+def _run_dry_run(settings: Settings, tune: FinetuneSettings) -> int:
+    """The CreateTrainingJob request as JSON on stdout; everything else on stderr."""
+    from infra.finetune import sagemaker_pipeline as pipeline
+    from infra.finetune.sagemaker_session import open_context
+
+    context = open_context(tune.sagemaker, dry_run=True)
+    # The SDK prints notices (the licence URL) on stdout, which holds only the JSON here.
+    with contextlib.redirect_stdout(sys.stderr):
+        request = pipeline.dry_run_training_request(context, tune.sagemaker, settings.catalog)
+    _say(json.dumps(request, indent=2))
+    assert context.dry_run is not None
+    counts = Counter(context.dry_run.skipped_writes)
+    skipped = ", ".join(f"{call} x{count}" for call, count in counts.items()) or "none"
+    source = "bundled" if context.bundled_metadata else "live hub"
+    print(f"dry run ({source} metadata); writes not sent: {skipped}", file=sys.stderr)
+    return 0
+
+
 def _run_sagemaker(
     arguments: argparse.Namespace, settings: Settings, tune: FinetuneSettings
 ) -> int:
     from infra.finetune import sagemaker_pipeline as pipeline
     from infra.finetune.sagemaker_session import open_context
 
-    dry_run = getattr(arguments, "dry_run", False)
-    context = open_context(tune.sagemaker, dry_run=dry_run)
-    if dry_run:
-        # The SDK prints notices (the licence URL) on stdout, which holds only the JSON here.
-        with contextlib.redirect_stdout(sys.stderr):
-            request = pipeline.dry_run_training_request(context, tune.sagemaker, settings.catalog)
-        _say(json.dumps(request, indent=2))
-        return 0
+    if getattr(arguments, "dry_run", False):
+        return _run_dry_run(settings, tune)
+    context = open_context(tune.sagemaker)
     if arguments.command == "sagemaker-train":
         if arguments.resume:
             job_name = arguments.resume

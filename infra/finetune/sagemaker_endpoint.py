@@ -7,7 +7,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.finetune.sagemaker_session import SageMakerContext, SageMakerSetupError, require
+from infra.finetune.sagemaker_session import (
+    SageMakerContext,
+    SageMakerSetupError,
+    require,
+    setup_failure,
+)
 from infra.finetune.sagemaker_training import Reporter, Sleeper
 from infra.finetune.settings import SageMakerFinetuneSettings
 
@@ -23,6 +28,7 @@ class EndpointFailed(RuntimeError):
 
 def hosting_document(settings: SageMakerFinetuneSettings, context: SageMakerContext) -> Any:
     """The model's JumpStart metadata, read by the SDK the way ModelTrainer reads it."""
+    from sagemaker.core.helper.iam_role_resolver import RoleValidationError
     from sagemaker.core.jumpstart.configs import JumpStartConfig
     from sagemaker.core.jumpstart.document import get_hub_content_and_document
 
@@ -32,7 +38,12 @@ def hosting_document(settings: SageMakerFinetuneSettings, context: SageMakerCont
         hub_name=settings.hub_name,
         accept_eula=settings.accept_eula,
     )
-    _, document = get_hub_content_and_document(config, context.sagemaker_session)
+    try:
+        _, document = get_hub_content_and_document(config, context.sagemaker_session)
+    except (ValueError, ClientError, RoleValidationError) as error:
+        if (explained := setup_failure(error, settings)) is None:
+            raise
+        raise explained from error
     return document
 
 

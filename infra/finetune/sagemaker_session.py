@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from infra.finetune.jumpstart_metadata import BundledHubContent
 from infra.finetune.sagemaker_dry_run import DryRun
@@ -20,6 +21,24 @@ def require(value: str | None, variable: str) -> str:
     if not value:
         raise SageMakerSetupError(f"set {variable}")
     return value
+
+
+def setup_failure(
+    error: Exception, settings: SageMakerFinetuneSettings
+) -> SageMakerSetupError | None:
+    """An SDK refusal that a setting causes, as an error naming the setting; None for others."""
+    from sagemaker.core.helper.iam_role_resolver import RoleValidationError
+
+    if isinstance(error, RoleValidationError):
+        return SageMakerSetupError(f"FMT_FINETUNE__SAGEMAKER__ROLE_ARN: {error}")
+    if isinstance(error, ClientError) and error.response["Error"]["Code"] == "ResourceNotFound":
+        return SageMakerSetupError(
+            f"FMT_FINETUNE__SAGEMAKER__MODEL_ID={settings.model_id} is not in the JumpStart hub "
+            f"{settings.hub_name} of this region: {error.response['Error'].get('Message', '')}"
+        )
+    if isinstance(error, ValueError) and "instance type" in str(error):
+        return SageMakerSetupError(f"FMT_FINETUNE__SAGEMAKER__TRAINING_INSTANCE_TYPE: {error}")
+    return None
 
 
 @dataclass(frozen=True, slots=True)

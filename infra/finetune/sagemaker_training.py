@@ -7,7 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from infra.finetune.sagemaker_session import SageMakerContext, SageMakerSetupError, require
+from botocore.exceptions import ClientError
+
+from infra.finetune.sagemaker_session import (
+    SageMakerContext,
+    SageMakerSetupError,
+    require,
+    setup_failure,
+)
 from infra.finetune.settings import SageMakerFinetuneSettings
 
 Reporter = Callable[[str], None]
@@ -61,6 +68,8 @@ def jumpstart_trainer(
     gated base weights, with the licence accepted) and the `code` channel (JumpStart's training
     scripts, mounted in the container since network isolation keeps it off S3).
     """
+    # Imported here: the SDK takes seconds to import and only the SageMaker commands need it.
+    from sagemaker.core.helper.iam_role_resolver import RoleValidationError
     from sagemaker.core.jumpstart.configs import JumpStartConfig
     from sagemaker.train import ModelTrainer
     from sagemaker.train.configs import Compute, OutputDataConfig, StoppingCondition, Tag
@@ -96,12 +105,10 @@ def jumpstart_trainer(
             role=role,
             base_job_name=base_job_name(settings.model_id),
         )
-    except ValueError as error:
-        if "instance type" in str(error):
-            raise SageMakerSetupError(
-                f"FMT_FINETUNE__SAGEMAKER__TRAINING_INSTANCE_TYPE: {error}".strip()
-            ) from error
-        raise
+    except (ValueError, ClientError, RoleValidationError) as error:
+        if (explained := setup_failure(error, settings)) is None:
+            raise
+        raise explained from error
 
 
 def start_training(trainer: Any, data_uri: str) -> str:

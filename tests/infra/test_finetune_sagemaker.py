@@ -16,6 +16,7 @@ from moto.sagemakerruntime.models import sagemakerruntime_backends
 from app.generators.base import ChatMessage, GenerationParams
 from app.generators.sagemaker import build_sagemaker_generator
 from app.settings import SageMakerSettings, Settings
+from infra.finetune import jumpstart_metadata
 from infra.finetune import sagemaker_pipeline as pipeline
 from infra.finetune.__main__ import main
 from infra.finetune.jumpstart_metadata import bundled_hub_content
@@ -28,6 +29,7 @@ from tests.infra.sagemaker_aws import (
     BUCKET,
     REGION,
     ROLE,
+    SAGEMAKER_TRUST,
     bucket_keys,
     channels,
     moto_account,
@@ -198,6 +200,54 @@ def test_nothing_is_uploaded_or_started_before_the_licence_is_accepted(
     with pytest.raises(SageMakerSetupError, match="ACCEPT_EULA"):
         pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
     assert bucket_keys(aws) == []
+
+
+def test_a_model_id_the_hub_lacks_is_named_before_anything_is_uploaded(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    settings.model_id = "meta-textgeneration-llama-9-8b-instruct"
+    context = open_context(settings, boto_session=aws)
+    with pytest.raises(SageMakerSetupError, match="FMT_FINETUNE__SAGEMAKER__MODEL_ID"):
+        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
+    assert bucket_keys(aws) == []
+
+
+def test_a_role_sagemaker_cannot_assume_is_named_before_anything_is_uploaded(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    trust_lambda = json.dumps(SAGEMAKER_TRUST).replace(
+        "sagemaker.amazonaws.com", "lambda.amazonaws.com"
+    )
+    aws.client("iam").create_role(RoleName="LambdaOnly", AssumeRolePolicyDocument=trust_lambda)
+    settings.role_arn = f"arn:aws:iam::{ACCOUNT}:role/LambdaOnly"
+    context = open_context(settings, boto_session=aws)
+    with pytest.raises(SageMakerSetupError, match="FMT_FINETUNE__SAGEMAKER__ROLE_ARN"):
+        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
+    assert bucket_keys(aws) == []
+
+
+def test_the_request_follows_whatever_the_hub_document_says(
+    aws: boto3.session.Session,
+    settings: SageMakerFinetuneSettings,
+    catalog: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bundled = json.loads((jumpstart_metadata.BUNDLED_DIR / f"{MODEL}.json").read_text())
+    document = bundled["HubContentDocument"]
+    document["TrainingScriptUri"] = document["TrainingScriptUri"].replace("v1.2.0", "v9.9.9")
+    g5 = document["TrainingInstanceTypeVariants"]["Variants"]["g5"]["Properties"]
+    g5["ImageUri"] = g5["ImageUri"].replace("2.0.0-transformers4.28.1", "9.9.9-transformers9")
+    (tmp_path / f"{MODEL}.json").write_text(json.dumps(bundled), encoding="utf-8")
+    monkeypatch.setattr(jumpstart_metadata, "BUNDLED_DIR", tmp_path)
+
+    request, _ = training_request(aws, settings, catalog)
+
+    assert (
+        "/v9.9.9/sourcedir.tar.gz"
+        in channels(request)["code"]["DataSource"]["S3DataSource"]["S3Uri"]
+    )
+    assert ":9.9.9-transformers9" in request["AlgorithmSpecification"]["TrainingImage"]
 
 
 def test_bundled_metadata_names_the_regions_own_containers_and_buckets() -> None:
@@ -384,7 +434,7 @@ def test_cli_dry_run_offline_prints_the_request_as_json(
     assert not (tmp_path / "records").exists()
 
 
-def test_cli_train_and_deploy_prints_the_service_setting(
+def test_cli_starts_without_waiting_then_resumes_and_deploys(
     aws: boto3.session.Session,
     catalog: Path,
     tmp_path: Path,
@@ -395,10 +445,19 @@ def test_cli_train_and_deploy_prints_the_service_setting(
     monkeypatch.setenv("FMT_FINETUNE__SAGEMAKER__METADATA", "bundled")
     monkeypatch.setattr(boto3.session, "Session", lambda region_name=None: aws)
 
-    assert main(["sagemaker-train", "--deploy"]) == 0
+    assert main(["sagemaker-train", "--no-wait"]) == 0
+    job = capsys.readouterr().out.strip().splitlines()[-1].removeprefix("training job: ")
+    assert "training" not in json.loads((tmp_path / "records" / f"{job}.json").read_text())
 
-    endpoint = aws.client("sagemaker").list_endpoints()["Endpoints"][0]["EndpointName"]
-    assert f"FMT_SAGEMAKER__ENDPOINT_NAME={endpoint}" in capsys.readouterr().out
+    assert main(["sagemaker-train", "--resume", job, "--deploy"]) == 0
+
+    out = capsys.readouterr().out
+    assert f"FMT_SAGEMAKER__ENDPOINT_NAME={job}" in out
+    assert aws.client("sagemaker").describe_endpoint(EndpointName=job)["EndpointStatus"] == (
+        "InService"
+    )
+    record = json.loads((tmp_path / "records" / f"{job}.json").read_text())
+    assert record["training"]["status"] == "Completed"
 
 
 def test_cli_names_the_missing_setting_without_a_traceback(
