@@ -18,7 +18,7 @@ from app.settings import Settings
 from infra.doctor.calls import ServiceCall, sagemaker_endpoints, service_calls
 from infra.doctor.results import CheckResult, fail, ok, skip
 
-IAM_DOC = "docs/aws-backends.md, section 'IAM policy'"
+IAM_DOC = "docs/aws-backends.md, section 'Minimal IAM policy'"
 
 
 @dataclass(frozen=True, slots=True)
