@@ -51,7 +51,8 @@ def check_bedrock_models(
 def _check_route(
     name: str, setting: str, route: ModelRoute, clients: AwsClients
 ) -> tuple[ModelRoute, list[CheckResult]]:
-    if route.foundation_model is None:
+    foundation_model = route.foundation_model
+    if foundation_model is None:
         return route, [ok(name, f"{route.model_id}: an ARN; access is checked by IAM below")]
     results = []
     if route.geography is not None:
@@ -59,7 +60,7 @@ def _check_route(
         results.append(profile_result)
     else:
         results.append(_check_on_demand(name, setting, route, clients))
-    results.append(_check_access(name, route.foundation_model, clients))
+    results.append(_check_access(name, foundation_model, clients))
     return route, results
 
 
