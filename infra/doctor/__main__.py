@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from app.backends.aws_clients import aws_session
 from app.settings import Settings, get_settings
-from infra.doctor.checks import AwsClients, run_checks
+from infra.doctor.aws import AwsClients
+from infra.doctor.checks import run_checks
 from infra.doctor.results import CheckResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
