@@ -26,8 +26,8 @@ from app.settings import Settings
 from infra.cdk import app as cdk_app
 from infra.cdk.log_metrics import CIRCUIT_PATTERN, ERRORS_PATTERN, LATENCY_PATTERN
 from infra.cdk.settings import InfraSettings
-from tests.middleware.test_observability import access_lines, make_client
 from tests.infra.test_cdk_stack import as_list, render
+from tests.middleware.test_observability import access_lines, make_client
 
 DEPLOYER = "arn:aws:iam::123456789012:role/Deployer"
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/abc"

@@ -13,14 +13,14 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from infra.doctor.aws import AwsClients, Identity
-from infra.doctor.permissions import principal_arn
 from moto import mock_aws
 
 from app.settings import Settings
 from infra.doctor import __main__ as doctor_main
 from infra.doctor.__main__ import main, report
+from infra.doctor.aws import AwsClients, Identity
 from infra.doctor.checks import run_checks
+from infra.doctor.permissions import principal_arn
 from infra.doctor.results import CheckResult
 from tests.contract.aws_stubs import REGION, use_fake_aws_credentials
 
