@@ -224,3 +224,24 @@ def test_hash_changes_with_content_and_files_only(tmp_path: Path) -> None:
     assert changed != first
     _write(tmp_path / "conveyor.md", MARKDOWN_FORMAT)
     assert catalog_hash(tmp_path) not in {first, changed}
+
+
+def test_a_pdf_manual_s_capitalised_headings_are_its_sections(tmp_path: Path) -> None:
+    write_pdf(
+        tmp_path / "manual.pdf",
+        [
+            "SAFETY",
+            "Never run the pump dry.",
+            "OPERATION",
+            "Prime the casing first. DO NOT START THE PUMP WITH THE DISCHARGE VALVE SHUT",
+        ],
+        title="Vantor VP-65 Pump",
+    )
+
+    sections = read_catalog(tmp_path, DEFAULTS).sections
+
+    assert [(s.product, s.title) for s in sections] == [
+        ("Vantor VP-65 Pump", "SAFETY"),
+        ("Vantor VP-65 Pump", "OPERATION"),
+    ]
+    assert sections[1].page == 1
