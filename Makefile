@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install prepare finetune run test pytest lint fmt eval bench synth browser clean
+.PHONY: install prepare finetune run inspect test pytest lint fmt eval bench synth browser clean
 
 $(STAMP): pyproject.toml infra/scripts/build_llama_wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ finetune: install
 
 run: prepare
 	$(BIN)/python -m app
+
+## How the catalog is read: files, products, sections, chunks, warnings; e.g. `make inspect CATALOG=~/docs`.
+CATALOG ?=
+inspect: install
+	$(BIN)/python -m app.catalog inspect $(if $(CATALOG),"$(CATALOG)",)
 
 ## Headless Chromium for the playground's browser test, where apt is available (skipped otherwise).
 browser:

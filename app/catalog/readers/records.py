@@ -70,8 +70,12 @@ def read_csv(path: Path) -> list[Block]:
 
 def _records_of(document: object) -> list[Mapping[str, object]]:
     if isinstance(document, Mapping):
-        lists = [value for value in document.values() if isinstance(value, list)]
-        # {"products": [...]} holds the records; a lone object is one record.
+        lists = [
+            value
+            for value in document.values()
+            if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value)
+        ]
+        # {"products": [{...}, ...]} holds the records; any other object is one record.
         document = lists[0] if len(lists) == 1 else [document]
     if not isinstance(document, list):
         raise UnreadableFile("JSON holds no objects to read as products")
