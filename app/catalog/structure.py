@@ -32,6 +32,8 @@ _CAPITALS_HEADING = re.compile(
 CAPITALS_HEADING_MAX_WORDS = 6
 _KEY_LINE = re.compile(r"^\s*(?P<name>[A-Z][\w /&()'.-]{0,40}?)\s*:\s*(?P<rest>.*)$")
 KEY_LABEL_MAX_WORDS = 5
+# `Product ID: KX-420` is a field of the product, not a section: its text stays with the product.
+FIELD_MAX_WORDS = 3
 # A PDF's first line names its product when it is this short and not a sentence.
 FIRST_HEADING_MAX_WORDS = 12
 
@@ -90,7 +92,9 @@ class LineRules:
         if self._key_lines and not _RECORD_OPENER.match(line):
             match = _KEY_LINE.match(line)
             if match and len(match.group("name").split()) <= KEY_LABEL_MAX_WORDS:
-                return match.group("name").strip(), match.group("rest").strip()
+                rest = match.group("rest").strip()
+                if not rest or len(rest.split()) > FIELD_MAX_WORDS:
+                    return match.group("name").strip(), rest
         return None
 
 

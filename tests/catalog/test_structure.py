@@ -96,12 +96,13 @@ def test_key_line_export_gives_a_product_per_record_and_a_section_per_key(
     sections = read_catalog(path, DEFAULTS).sections
 
     assert [(s.product, s.title) for s in sections] == [
-        ("Kestrel KX-420 Hydraulic Press", "Product ID"),
+        ("Kestrel KX-420 Hydraulic Press", ""),
         ("Kestrel KX-420 Hydraulic Press", "Description"),
         ("Kestrel KX-420 Hydraulic Press", "Safety"),
         ("Brantley BW-350 MIG Welder", "Description"),
         ("Brantley BW-350 MIG Welder", "Maintenance"),
     ]
+    assert sections[0].text == "Product ID: KX-420"  # a field of the product, as in our format
     assert sections[1].text.endswith("It stores up to 200 recipes.")
 
 
