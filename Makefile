@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install prepare finetune run doctor test pytest lint fmt eval bench synth capacity browser clean
+.PHONY: install prepare finetune run doctor inspect test pytest lint fmt eval bench synth capacity browser clean
 
 $(STAMP): pyproject.toml infra/scripts/build_llama_wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ run: prepare
 ## Read-only preflight of the AWS account the settings point at; exits non-zero on a failure.
 doctor: install
 	$(BIN)/python -m infra.doctor
+
+## How the catalog is read: files, products, sections, chunks, warnings; e.g. `make inspect CATALOG=~/docs`.
+CATALOG ?=
+inspect: install
+	$(BIN)/python -m app.catalog inspect $(if $(CATALOG),"$(CATALOG)",)
 
 ## Headless Chromium for the playground's browser test, where apt is available (skipped otherwise).
 browser:

@@ -6,21 +6,16 @@ file (txt, md, html, pdf, docx, csv, json, jsonl) -> blocks -> sections of produ
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from app.catalog.chunking import ChunkSizes, chunk_section, chunk_sections, split_text
+from app.catalog.chunking import (
+    ChunkSizes,
+    chunk_catalog,
+    chunk_section,
+    chunk_sections,
+    split_text,
+)
 from app.catalog.files import CATALOG_SUFFIXES, CatalogError, catalog_files, catalog_hash
 from app.catalog.model import Block, Catalog, Chunk, Section, SkippedFile, SourceDocument
 from app.catalog.reading import read_catalog, read_sections
-from app.settings import DocumentSettings
-
-
-def chunk_catalog(
-    catalog: Path, sizes: ChunkSizes, settings: DocumentSettings | None = None
-) -> list[Chunk]:
-    """All chunks of the catalog, in catalog order."""
-    return chunk_sections(read_sections(catalog, settings), sizes)
-
 
 __all__ = [
     "CATALOG_SUFFIXES",

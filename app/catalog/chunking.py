@@ -12,10 +12,12 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from app.backends.token_count import estimate_text_tokens
 from app.catalog.model import Chunk, Section
-from app.settings import Settings
+from app.catalog.reading import read_sections
+from app.settings import DocumentSettings, Settings
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -179,3 +181,10 @@ def chunk_section(section: Section, chunk_words: int, overlap_words: int) -> lis
         if start + chunk_words >= len(words):
             break
     return chunks
+
+
+def chunk_catalog(
+    catalog: Path, sizes: ChunkSizes, settings: DocumentSettings | None = None
+) -> list[Chunk]:
+    """All chunks of the catalog, in catalog order (what the local index holds)."""
+    return chunk_sections(read_sections(catalog, settings), sizes)

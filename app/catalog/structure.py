@@ -3,7 +3,8 @@
 Structured formats mark their headings already (HTML <h1>/<h2>, Word Heading 1/2, a CSV row per
 product). In text lines (txt, md, PDF text) a product starts at `=== PRODUCT: Name ===`, at a
 markdown `# Name`, or at a `Name:` / `Product:` / `Title:` line opening a record; a section at
-`--- Title ---`, at `## Title` or, inside such key-line records, at any `Label: text` line. The
+`--- Title ---`, at `## Title`, inside such key-line records at any `Label: text` line, and in a
+PDF without such markers at a short line in capitals (`SAFETY INSTRUCTIONS`). The
 `FMT_DOCUMENTS__PRODUCT_PATTERN` / `__SECTION_PATTERN` settings replace the built-in line patterns.
 A document without product headings is one product, named by its title (HTML <title>, PDF title
 metadata, Word Title), a PDF's first short line, or else the file name.
@@ -24,8 +25,15 @@ _RECORD_OPENER = re.compile(
 )
 _EXPORT_SECTION = re.compile(r"^\s*---+\s*(?P<name>[^-].*?)\s*---+\s*$")
 _MARKDOWN_SECTION = re.compile(r"^\s*##\s+(?P<name>[^#].*?)\s*#*\s*$")
+# A manual's heading printed in capitals ("SAFETY INSTRUCTIONS"), read as a section in PDFs.
+_CAPITALS_HEADING = re.compile(
+    r"^\s*(?P<name>(?=[^a-z]*[A-Z]{3})[A-Z0-9][A-Z0-9 &/()'-]{2,60})\s*$"
+)
+CAPITALS_HEADING_MAX_WORDS = 6
 _KEY_LINE = re.compile(r"^\s*(?P<name>[A-Z][\w /&()'.-]{0,40}?)\s*:\s*(?P<rest>.*)$")
 KEY_LABEL_MAX_WORDS = 5
+# `Product ID: KX-420` is a field of the product, not a section: its text stays with the product.
+FIELD_MAX_WORDS = 3
 # A PDF's first line names its product when it is this short and not a sentence.
 FIRST_HEADING_MAX_WORDS = 12
 
@@ -50,10 +58,13 @@ def _named(pattern: re.Pattern[str], line: str) -> str | None:
 class LineRules:
     """Classifies a text line as a product heading, a section heading or text."""
 
-    def __init__(self, settings: DocumentSettings, key_lines: bool) -> None:
+    def __init__(
+        self, settings: DocumentSettings, key_lines: bool, capitals_headings: bool = False
+    ) -> None:
         self._product = re.compile(settings.product_pattern) if settings.product_pattern else None
         self._section = re.compile(settings.section_pattern) if settings.section_pattern else None
         self._key_lines = key_lines
+        self._capitals_headings = capitals_headings
 
     def product(self, line: str) -> str | None:
         if self._product is not None:
@@ -74,11 +85,26 @@ class LineRules:
             name = _named(pattern, line)
             if name is not None:
                 return name, ""
+        if self._capitals_headings:
+            name = _named(_CAPITALS_HEADING, line)
+            if name is not None and len(name.split()) <= CAPITALS_HEADING_MAX_WORDS:
+                return name, ""
         if self._key_lines and not _RECORD_OPENER.match(line):
             match = _KEY_LINE.match(line)
             if match and len(match.group("name").split()) <= KEY_LABEL_MAX_WORDS:
-                return match.group("name").strip(), match.group("rest").strip()
+                rest = match.group("rest").strip()
+                if not rest or len(rest.split()) > FIELD_MAX_WORDS:
+                    return match.group("name").strip(), rest
         return None
+
+
+def _has_section_markers(blocks: list[Block]) -> bool:
+    return any(
+        pattern.match(block.text)
+        for block in blocks
+        if block.kind == "line"
+        for pattern in (_EXPORT_SECTION, _MARKDOWN_SECTION)
+    )
 
 
 def is_key_line_export(blocks: list[Block]) -> bool:
@@ -127,7 +153,11 @@ def _document_product(document: SourceDocument, events: list[_Event]) -> tuple[s
 
 def document_sections(document: SourceDocument, settings: DocumentSettings) -> list[Section]:
     """The document's sections in reading order, each knowing its product."""
-    rules = LineRules(settings, key_lines=is_key_line_export(document.blocks))
+    rules = LineRules(
+        settings,
+        key_lines=is_key_line_export(document.blocks),
+        capitals_headings=document.format == ".pdf" and not _has_section_markers(document.blocks),
+    )
     product, events = _document_product(document, _events(document.blocks, rules))
     sections: list[Section] = []
     title, page = "", events[0].page if events else None

@@ -139,3 +139,33 @@ CONVERTERS: dict[str, Converter] = {
     "catalog.json": write_json,
     "catalog.jsonl": write_jsonl,
 }
+
+
+def write_mixed_folder(products: list[SampleProduct], folder: Path) -> list[str]:
+    """A PDF manual, an HTML page, a Word file, a Markdown file and a key-line text export with
+    two products, as a user would collect them; returns the six product names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    manual, page, word, markdown, *exported = products[:6]
+    # A manual with plain headings and no markers: its title metadata names the product.
+    lines = [manual.name, ""]
+    for title, text in manual.sections.items():
+        lines += [title.upper(), *wrapped([text])]
+    write_pdf(folder / "kx420_manual_rev3.pdf", lines, title=manual.name)
+    sections = "".join(
+        f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p>"
+        for title, text in page.sections.items()
+    )
+    (folder / "product-page.html").write_text(
+        f"<html><head><title>{html.escape(page.name)} | Corvane</title></head><body>"
+        f"<nav>Home</nav><h1>{html.escape(page.name)}</h1>{sections}</body></html>",
+        encoding="utf-8",
+    )
+    document = docx.Document()
+    document.add_heading(word.name, level=0)
+    for title, text in word.sections.items():
+        document.add_heading(title, level=2)
+        document.add_paragraph(text)
+    document.save(str(folder / "datasheet.docx"))
+    write_markdown([markdown], folder / "notes.md")
+    write_key_lines(exported, folder / "product catalog.txt")
+    return [product.name for product in products[:6]]

@@ -29,7 +29,7 @@ def wrapped(paragraphs: list[str]) -> list[str]:
     """Paragraphs as printed lines, a blank line after each."""
     lines: list[str] = []
     for paragraph in paragraphs:
-        lines.extend(textwrap.wrap(paragraph, WRAP_COLUMNS) or [""])
+        lines.extend(textwrap.wrap(paragraph, WRAP_COLUMNS, break_on_hyphens=False) or [""])
         lines.append("")
     return lines
 

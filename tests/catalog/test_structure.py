@@ -96,12 +96,13 @@ def test_key_line_export_gives_a_product_per_record_and_a_section_per_key(
     sections = read_catalog(path, DEFAULTS).sections
 
     assert [(s.product, s.title) for s in sections] == [
-        ("Kestrel KX-420 Hydraulic Press", "Product ID"),
+        ("Kestrel KX-420 Hydraulic Press", ""),
         ("Kestrel KX-420 Hydraulic Press", "Description"),
         ("Kestrel KX-420 Hydraulic Press", "Safety"),
         ("Brantley BW-350 MIG Welder", "Description"),
         ("Brantley BW-350 MIG Welder", "Maintenance"),
     ]
+    assert sections[0].text == "Product ID: KX-420"  # a field of the product, as in our format
     assert sections[1].text.endswith("It stores up to 200 recipes.")
 
 
@@ -224,3 +225,24 @@ def test_hash_changes_with_content_and_files_only(tmp_path: Path) -> None:
     assert changed != first
     _write(tmp_path / "conveyor.md", MARKDOWN_FORMAT)
     assert catalog_hash(tmp_path) not in {first, changed}
+
+
+def test_a_pdf_manual_s_capitalised_headings_are_its_sections(tmp_path: Path) -> None:
+    write_pdf(
+        tmp_path / "manual.pdf",
+        [
+            "SAFETY",
+            "Never run the pump dry.",
+            "OPERATION",
+            "Prime the casing first. DO NOT START THE PUMP WITH THE DISCHARGE VALVE SHUT",
+        ],
+        title="Vantor VP-65 Pump",
+    )
+
+    sections = read_catalog(tmp_path, DEFAULTS).sections
+
+    assert [(s.product, s.title) for s in sections] == [
+        ("Vantor VP-65 Pump", "SAFETY"),
+        ("Vantor VP-65 Pump", "OPERATION"),
+    ]
+    assert sections[1].page == 1

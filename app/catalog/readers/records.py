@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from app.catalog.readers.text import decode_text
 # Field names that hold the product's name, in order of preference (case and spacing ignored).
 NAME_FIELDS = ("name", "product", "product name", "product_name", "title", "model")
 _DELIMITERS = ",;\t|"
+FIELD_MAX_WORDS = 3
 
 
 def _name_field(fields: Iterable[str]) -> str | None:
@@ -33,22 +35,36 @@ def _flatten(value: object) -> str:
     return "" if value is None else " ".join(str(value).split())
 
 
+def _label(field: str) -> str:
+    """A field name as a heading: `product_id` -> `Product id`."""
+    label = " ".join(field.replace("_", " ").split())
+    return label[:1].upper() + label[1:]
+
+
 def record_blocks(records: Iterable[Mapping[str, object]]) -> list[Block]:
     """One product per record, named by its name field (else its first field)."""
     blocks: list[Block] = []
     for record in records:
-        fields = [str(key) for key in record]
-        if not fields:
+        keys = [str(key) for key in record]
+        if not keys:
             continue
-        name_field = _name_field(fields) or fields[0]
+        name_field = _name_field(keys) or keys[0]
         name = _flatten(record.get(name_field))
         if not name:
             continue
         blocks.append(Block("product", name))
-        for field, value in record.items():
-            text = _flatten(value)
-            if str(field) != name_field and text:
-                blocks.append(Block("section", str(field).strip()))
+        fields = {
+            _label(str(field)): text
+            for field, value in record.items()
+            if str(field) != name_field and (text := _flatten(value))
+        }
+        # Short fields (a code, a price) are the product's attributes; longer ones its sections.
+        for field, text in fields.items():
+            if len(text.split()) <= FIELD_MAX_WORDS:
+                blocks.append(Block("text", f"{field}: {text}"))
+        for field, text in fields.items():
+            if len(text.split()) > FIELD_MAX_WORDS:
+                blocks.append(Block("section", field))
                 blocks.append(Block("text", text))
     return blocks
 
@@ -56,13 +72,12 @@ def record_blocks(records: Iterable[Mapping[str, object]]) -> list[Block]:
 def read_csv(path: Path) -> list[Block]:
     text = decode_text(path.read_bytes())
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-            text[:4096], delimiters=_DELIMITERS
-        )
+        # Only the delimiter is guessed: the sniffer's quoting guesses fail on quoted quotes.
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=_DELIMITERS).delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
     try:
-        rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
+        rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:
         raise UnreadableFile(f"not a readable CSV file ({error})") from error
     return record_blocks({key: value for key, value in row.items() if key} for row in rows)
@@ -70,8 +85,12 @@ def read_csv(path: Path) -> list[Block]:
 
 def _records_of(document: object) -> list[Mapping[str, object]]:
     if isinstance(document, Mapping):
-        lists = [value for value in document.values() if isinstance(value, list)]
-        # {"products": [...]} holds the records; a lone object is one record.
+        lists = [
+            value
+            for value in document.values()
+            if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value)
+        ]
+        # {"products": [{...}, ...]} holds the records; any other object is one record.
         document = lists[0] if len(lists) == 1 else [document]
     if not isinstance(document, list):
         raise UnreadableFile("JSON holds no objects to read as products")
