@@ -44,6 +44,10 @@ def _same_unit(left: Section, right: Section) -> bool:
     return left.product == right.product and left.source == right.source
 
 
+def _continues(previous: Section, section: Section) -> bool:
+    return _same_unit(previous, section) and previous.title == section.title and bool(section.title)
+
+
 def _labelled(section: Section) -> str:
     return f"{section.title}: {section.text}" if section.title else section.text
 
@@ -54,6 +58,11 @@ def merge_small_sections(sections: Iterable[Section], min_words: int) -> list[Se
     merged: list[Section] = []
     carried: Section | None = None
     for section in sections:
+        small = len(section.text.split()) < min_words
+        if small and carried is None and merged and _continues(merged[-1], section):
+            # The last lines of a section on its next page stay with that section.
+            merged[-1] = replace(merged[-1], text=f"{merged[-1].text}\n{section.text}")
+            continue
         if carried is not None and _same_unit(carried, section):
             section = replace(section, text=f"{_labelled(carried)}\n{section.text}")
             section = replace(section, page=carried.page or section.page)

@@ -11,6 +11,7 @@ CATALOG_SUFFIXES = tuple(READERS)
 # A Knowledge Base sidecar or a folder's README describes the catalog; it is not part of it.
 _NOT_CATALOG_NAMES = ("readme.md", "readme.txt")
 _NOT_CATALOG_ENDINGS = (".metadata.json",)
+HASH_BLOCK_BYTES = 1 << 20
 
 
 class CatalogError(ValueError):
@@ -60,7 +61,10 @@ def catalog_hash(catalog: Path) -> str:
     for path in catalog_files(catalog):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(b"\0")
+        # Streamed (a skipped 200 MB file is not held in memory), hashing the same bytes as before
+        # so that adapters trained for a catalog keep their key.
         with path.open("rb") as stream:
-            digest.update(hashlib.file_digest(stream, "sha256").digest())
+            for block in iter(lambda: stream.read(HASH_BLOCK_BYTES), b""):
+                digest.update(block)
         digest.update(b"\0")
     return digest.hexdigest()

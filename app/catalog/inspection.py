@@ -53,7 +53,8 @@ def _summaries(sections: list[Section], chunks: list[Chunk]) -> list[ProductSumm
     for section in sections:
         if section.source not in sources[section.product]:
             sources[section.product].append(section.source)
-        titles[section.product].append(section.title)
+        if section.title not in titles[section.product]:  # a section cut at a page break
+            titles[section.product].append(section.title)
     counts: dict[str, int] = defaultdict(int)
     for chunk in chunks:
         counts[chunk.product] += 1

@@ -178,6 +178,11 @@ def document_sections(document: SourceDocument, settings: DocumentSettings) -> l
             lines_list = [event.rest] if event.rest else []
             page = event.page
         else:
+            has_text = bool("".join(lines_list).strip())
+            if has_text and event.page is not None and event.page != page:
+                # A new page continues the section as its own part, so chunks know their page.
+                flush()
+                lines_list = []
             if not "".join(lines_list).strip():
                 page = event.page
             lines_list.append(event.text)

@@ -122,3 +122,17 @@ def test_inspect_of_an_unreadable_catalog_says_why_without_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("error: FMT_CATALOG") and "empty.txt: empty file" in err
     assert "Traceback" not in err
+
+
+def test_a_200_mb_file_is_skipped_by_the_default_limit_without_being_read(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "good.txt").write_text(GOOD, encoding="utf-8")
+    with (tmp_path / "scans.pdf").open("wb") as stream:
+        stream.truncate(200 * 1024 * 1024)  # sparse: nothing is written to disk
+
+    catalog = read_catalog(tmp_path, DocumentSettings())
+
+    assert [(item.source, item.reason) for item in catalog.skipped] == [
+        ("scans.pdf", "200 MB is over FMT_DOCUMENTS__MAX_FILE_MB=50")
+    ]

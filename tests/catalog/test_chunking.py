@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 from app.backends.token_count import estimate_text_tokens
-from app.catalog import ChunkSizes, Section, chunk_section, chunk_sections, split_text
+from app.catalog import (
+    ChunkSizes,
+    Section,
+    chunk_section,
+    chunk_sections,
+    read_catalog,
+    split_text,
+)
+from app.settings import DocumentSettings
+from tests.catalog.pdf_writer import write_pdf
+
+SIZES = ChunkSizes(max_tokens=200, overlap_percent=20, min_section_words=8)
 
 
 def _sentences(count: int) -> str:
@@ -101,3 +113,28 @@ def test_word_windows_for_training_sequences_overlap_and_keep_product() -> None:
     assert [chunk.text.split()[0] for chunk in chunks] == ["w0", "w15", "w30"]
     assert chunks[-1].text.split()[-1] == "w49"
     assert {(chunk.product, chunk.section) for chunk in chunks} == {("Press", "Safety")}
+
+
+def test_a_section_running_onto_the_next_page_gives_chunks_of_each_page(tmp_path: Path) -> None:
+    steps = [f"Step {n} of the procedure keeps the ram locked out." for n in range(80)]
+    write_pdf(tmp_path / "manual.pdf", ["OPERATION", *steps], title="Press")
+
+    chunks = chunk_sections(read_catalog(tmp_path, DocumentSettings()).sections, SIZES)
+
+    assert {chunk.page for chunk in chunks} == {1, 2}
+    assert all(
+        f"manual.pdf#page={chunk.page}/Press/OPERATION/" in chunk.location for chunk in chunks
+    )
+    assert "Step 79 " in chunks[-1].text and chunks[-1].page == 2
+
+
+def test_a_few_words_on_the_next_page_stay_with_their_section(tmp_path: Path) -> None:
+    steps = [f"Step {n} of the procedure." for n in range(54)]  # the last one on page 2
+    maintenance = "Change the oil every 4,000 hours and the return filter every 1,000 hours."
+    write_pdf(tmp_path / "manual.pdf", ["OPERATION", *steps, "MAINTENANCE", maintenance])
+
+    chunks = chunk_sections(read_catalog(tmp_path, DocumentSettings()).sections, SIZES)
+
+    (maintenance_chunk,) = [chunk for chunk in chunks if chunk.section == "MAINTENANCE"]
+    assert maintenance_chunk.text == maintenance
+    assert any("Step 53 " in chunk.text for chunk in chunks if chunk.section == "OPERATION")

@@ -246,3 +246,22 @@ def test_a_pdf_manual_s_capitalised_headings_are_its_sections(tmp_path: Path) ->
         ("Vantor VP-65 Pump", "OPERATION"),
     ]
     assert sections[1].page == 1
+
+
+def test_a_word_table_stays_in_the_section_it_is_printed_in(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_heading("Fenwick FN-28 Nutrunner", level=1)
+    document.add_heading("Torque settings", level=2)
+    table = document.add_table(rows=2, cols=2)
+    for row, (joint, torque) in enumerate((("M8", "25 N·m"), ("M10", "50 N·m"))):
+        table.cell(row, 0).text, table.cell(row, 1).text = joint, torque
+    document.add_heading("Safety", level=2)
+    document.add_paragraph("Hold the reaction bar.")
+    document.save(str(tmp_path / "nutrunner.docx"))
+
+    sections = read_catalog(tmp_path, DEFAULTS).sections
+
+    assert [(s.title, s.text) for s in sections] == [
+        ("Torque settings", "M8 | 25 N·m\nM10 | 50 N·m"),
+        ("Safety", "Hold the reaction bar."),
+    ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import docx
 from docx.opc.exceptions import OpcError
+from docx.text.paragraph import Paragraph
 
 from app.catalog.model import Block, BlockKind
 from app.catalog.readers.base import UnreadableFile
@@ -31,13 +32,15 @@ def read_docx(path: Path) -> list[Block]:
     core_title = (document.core_properties.title or "").strip()
     if core_title:
         blocks.append(Block("title", core_title))
-    for paragraph in document.paragraphs:
-        text = " ".join(paragraph.text.split())
-        if text:
-            style = paragraph.style.name if paragraph.style is not None else ""
-            blocks.append(Block(_paragraph_kind(style or ""), text))
-    for table in document.tables:
-        for row in table.rows:
+    # Paragraphs and tables in the order they appear in the body.
+    for item in document.iter_inner_content():
+        if isinstance(item, Paragraph):
+            text = " ".join(item.text.split())
+            if text:
+                style = item.style.name if item.style is not None else ""
+                blocks.append(Block(_paragraph_kind(style or ""), text))
+            continue
+        for row in item.rows:
             cells = [" ".join(cell.text.split()) for cell in row.cells]
             line = " | ".join(cell for cell in cells if cell)
             if line:
