@@ -84,7 +84,8 @@ class LocalModelSettings(BaseModel):
 
 
 class PromptSettings(BaseModel):
-    """The three templates; `{context}` and `{question}` are filled in, nothing else."""
+    """A system and a user template per prompt group of app/strategies/table.py; `{context}`
+    and `{question}` are filled in, nothing else."""
 
     rag_system: str = (
         "You are a product support assistant. Answer the customer's question using only the "
@@ -105,8 +106,8 @@ class PromptSettings(BaseModel):
     context_passage: str = "[{index}] {title} ({section}):\n{text}"
 
 
-class AwsRetrySettings(BaseModel):
-    """Retries of throttled and failed AWS and HTTP calls."""
+class RetrySettings(BaseModel):
+    """Retries of throttled and failed remote backend calls (AWS SDK and OpenAI-compatible HTTP)."""
 
     max_attempts: int = Field(4, ge=1, le=20)
     base_delay_s: float = Field(0.2, ge=0)
@@ -273,7 +274,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = GenerationSettings()
     local: LocalModelSettings = LocalModelSettings()
     prompts: PromptSettings = PromptSettings()
-    retry: AwsRetrySettings = AwsRetrySettings()
+    retry: RetrySettings = RetrySettings()
     bedrock: BedrockSettings = BedrockSettings()
     sagemaker: SageMakerSettings = SageMakerSettings()
     openai: OpenAISettings = OpenAISettings()

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from app.backends.bundled_models import file_sha256
 from app.http.schemas import ReadyResponse
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work
@@ -19,7 +20,7 @@ from eval.metrics.bertscore import score_samples
 from eval.outputs import write_json
 from eval.paths import RunFiles
 from eval.settings import EvalSettings
-from eval.testset import file_sha256, load_testset
+from eval.testset import load_testset
 
 logger = logging.getLogger(__name__)
 

@@ -29,10 +29,6 @@ class EvalQuestion:
         return f"{self.index:05d}-{digest}"
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _question_from(index: int, item: object) -> EvalQuestion:
     if not isinstance(item, dict):
         raise QuestionSetError(f"item {index} is not an object")

@@ -16,6 +16,7 @@ from app.generators.base import (
     Generation,
     GenerationEvent,
     GenerationParams,
+    GeneratorRole,
     TextDelta,
     TokenUsage,
 )
@@ -142,7 +143,7 @@ def _turn_role(role: str) -> Literal["user", "assistant"]:
     return "assistant" if role == "assistant" else "user"
 
 
-def build_bedrock_generator(settings: Settings, role: Literal["base", "tuned"]) -> BedrockGenerator:
+def build_bedrock_generator(settings: Settings, role: GeneratorRole) -> BedrockGenerator:
     """The base model, or the tuned one (FMT_BEDROCK__TUNED_MODEL_ID)."""
     model_id = settings.bedrock.model_id
     if role == "tuned":

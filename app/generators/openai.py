@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
@@ -18,6 +18,7 @@ from app.generators.base import (
     Generation,
     GenerationEvent,
     GenerationParams,
+    GeneratorRole,
     TextDelta,
     TokenUsage,
 )
@@ -188,7 +189,7 @@ def openai_client(settings: OpenAISettings) -> httpx.AsyncClient:
     )
 
 
-def build_openai_generator(settings: Settings, role: Literal["base", "tuned"]) -> OpenAIGenerator:
+def build_openai_generator(settings: Settings, role: GeneratorRole) -> OpenAIGenerator:
     """`model`, or for the tuned role `tuned_model` when set."""
     model = settings.openai.model
     if role == "tuned" and settings.openai.tuned_model:
