@@ -1,6 +1,35 @@
-"""Domain errors by backends and the service; mapped to HTTP once, in app.http.error_handlers."""
+"""Every error the service answers with, defined once; turned into HTTP in one place
+(`app/http/error_body.py`, used by the exception handlers, the middleware and `/compare`).
+
+Each answer is `{"error": {"code", "message", "request_id"}}` with the status below:
+
+ServiceError ........................ 500 internal_error
+├── BadRequest ...................... 400 bad_request
+├── Unauthorized .................... 401 unauthorized
+├── Forbidden ....................... 403 forbidden
+├── NotFound ........................ 404 not_found
+│   └── PricesUnavailable ........... 404 no_price_table
+├── MethodNotAllowed ................ 405 method_not_allowed
+├── PayloadTooLarge ................. 413 payload_too_large
+├── UnsupportedMediaType ............ 415 unsupported_media_type
+├── InvalidRequest .................. 422 invalid_request
+│   ├── ParameterOutOfRange ......... 422 parameter_out_of_range
+│   └── QuestionTooLong ............. 422 question_too_long
+├── RateLimited ..................... 429 rate_limited      (Retry-After)
+├── NotReady ........................ 503 not_ready         (Retry-After)
+├── ModelBusy ....................... 503 overloaded        (Retry-After)
+└── BackendError .................... 502 backend_error
+    ├── BackendUnavailable .......... 503 backend_unavailable (Retry-After when known)
+    ├── BackendThrottled ............ 503 backend_throttled   (Retry-After)
+    └── BackendTimeout .............. 504 backend_timeout
+
+Backends raise `BackendError` and its subclasses only; everything else here is raised by the
+service itself (or mapped from Starlette's HTTP errors by status).
+"""
 
 from __future__ import annotations
+
+INTERNAL_ERROR_MESSAGE = "internal error; see the service log"
 
 
 class ServiceError(Exception):
@@ -13,6 +42,94 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.retry_after_s = retry_after_s
+
+
+class BadRequest(ServiceError):
+    """The body is not valid JSON text (e.g. not UTF-8)."""
+
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(ServiceError):
+    """No API key, or one that is not valid."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+
+
+class PricesUnavailable(NotFound):
+    """The price table is missing or unreadable; the playground then shows no cost estimate."""
+
+    code = "no_price_table"
+
+
+class MethodNotAllowed(ServiceError):
+    status_code = 405
+    code = "method_not_allowed"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class InvalidRequest(ServiceError):
+    """The body does not follow the request schema."""
+
+    status_code = 422
+    code = "invalid_request"
+
+
+class ParameterOutOfRange(InvalidRequest):
+    """A generation parameter is outside what the serving backend accepts (checked before any
+    backend call)."""
+
+    code = "parameter_out_of_range"
+
+
+class QuestionTooLong(InvalidRequest):
+    """The question alone does not fit the generator's context with the answer asked for; a
+    client's error, so it never counts against a backend's circuit."""
+
+    code = "question_too_long"
+
+
+class RateLimited(ServiceError):
+    """This client or the whole service is over its limit."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
+class NotReady(ServiceError):
+    """The backends are still loading, or failed to load."""
+
+    status_code = 503
+    code = "not_ready"
+
+
+class ModelBusy(ServiceError):
+    """An in-process model's queue is too long: overload, shed with Retry-After; never counted
+    against the model's circuit (the model is healthy, just busy)."""
+
+    status_code = 503
+    code = "overloaded"
 
 
 class BackendError(ServiceError):
@@ -43,43 +160,28 @@ class BackendTimeout(BackendError):
     code = "backend_timeout"
 
 
-class NotReady(ServiceError):
-    """The backends are still loading."""
-
-    status_code = 503
-    code = "not_ready"
-
-
-class ParameterOutOfRange(ServiceError):
-    """A request's generation parameter is outside what the serving backend accepts."""
-
-    status_code = 422
-    code = "parameter_out_of_range"
-
-
-class Unauthorized(ServiceError):
-    status_code = 401
-    code = "unauthorized"
+_BY_STATUS: dict[int, type[ServiceError]] = {
+    cls.status_code: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidRequest,
+        RateLimited,
+    )
+}
 
 
-class RateLimited(ServiceError):
-    """This client or the whole service is over its limit."""
-
-    status_code = 429
-    code = "rate_limited"
-
-
-class QuestionTooLong(ServiceError):
-    """The question alone does not fit the generator's context with the answer asked for; a
-    client's error, so it never counts against a backend's circuit."""
-
-    status_code = 422
-    code = "question_too_long"
-
-
-class ModelBusy(ServiceError):
-    """An in-process model's queue is too long: overload, shed with Retry-After; never counted
-    against the model's circuit (the model is healthy, just busy)."""
-
-    status_code = 503
-    code = "overloaded"
+def error_for_status(status_code: int, message: str) -> ServiceError:
+    """The error of this vocabulary for an HTTP status raised by the framework (404, 405...)."""
+    kind = _BY_STATUS.get(status_code)
+    if kind is not None:
+        return kind(message)
+    error = ServiceError(message)
+    error.status_code = status_code
+    error.code = "http_error"
+    return error

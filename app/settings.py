@@ -130,7 +130,8 @@ class LocalModelSettings(BaseModel):
 
 
 class PromptSettings(BaseModel):
-    """The three templates; `{context}` and `{question}` are filled in, nothing else."""
+    """A system and a user template per prompt group of app/strategies/table.py; `{context}`
+    and `{question}` are filled in, nothing else."""
 
     rag_system: str = (
         "You are a product support assistant. Answer the customer's question using only the "
@@ -195,8 +196,8 @@ class ContextSettings(BaseModel):
     )
 
 
-class AwsRetrySettings(BaseModel):
-    """Retries of throttled and failed AWS and HTTP calls."""
+class RetrySettings(BaseModel):
+    """Retries of throttled and failed remote backend calls (AWS SDK and OpenAI-compatible HTTP)."""
 
     max_attempts: int = Field(4, ge=1, le=20)
     base_delay_s: float = Field(0.2, ge=0)
@@ -400,7 +401,7 @@ class Settings(BaseSettings):
     local: LocalModelSettings = LocalModelSettings()
     prompts: PromptSettings = PromptSettings()
     context: ContextSettings = ContextSettings()
-    retry: AwsRetrySettings = AwsRetrySettings()
+    retry: RetrySettings = RetrySettings()
     bedrock: BedrockSettings = BedrockSettings()
     sagemaker: SageMakerSettings = SageMakerSettings()
     openai: OpenAISettings = OpenAISettings()

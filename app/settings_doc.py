@@ -44,7 +44,8 @@ def _lines_for(model: type[BaseModel], prefix: str) -> list[str]:
         variable = f"{prefix}{name.upper()}"
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             lines.append("")
-            lines.append(f"# --- {annotation.__doc__ or name} ---".replace("\n", " "))
+            title = " ".join((annotation.__doc__ or name).split())
+            lines.append(f"# --- {title} ---")
             lines.extend(_lines_for(annotation, f"{variable}__"))
             continue
         lines.extend(_field_lines(variable, field))

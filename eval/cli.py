@@ -11,6 +11,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from app.strategies.table import STRATEGY_NAMES
 from eval.client import ServiceNotReady
 from eval.cost import (
     CostInputError,
@@ -27,7 +28,7 @@ from eval.judges.jury import JurySpecError
 from eval.manifest import read_manifest
 from eval.paths import RunFiles
 from eval.runner import RunConflict, RunOptions, run_evaluation
-from eval.settings import STRATEGIES, EvalSettings
+from eval.settings import EvalSettings
 from eval.testset import QuestionSetError
 
 
@@ -51,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, help="seconds per HTTP attempt")
     run.add_argument("--attempts", type=int, help="attempts per sample, first included")
     run.add_argument("--limit", type=int, help="only the first N questions")
-    run.add_argument("--strategies", help=f"comma-separated subset of {','.join(STRATEGIES)}")
+    run.add_argument("--strategies", help=f"comma-separated subset of {','.join(STRATEGY_NAMES)}")
     run.add_argument(
         "--judge",
         action="append",
@@ -134,7 +135,7 @@ def _shown(value: float) -> str:
 
 
 def _run(arguments: argparse.Namespace, settings: EvalSettings) -> int:
-    unknown = set(settings.strategies) - set(STRATEGIES)
+    unknown = set(settings.strategies) - set(STRATEGY_NAMES)
     if unknown:
         print(f"unknown strategies: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from app.backends.bundled_models import file_sha256
 from app.http.schemas import ReadyResponse
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work
@@ -26,7 +27,7 @@ from eval.manifest import (
 from eval.metrics.bertscore import resolve_backbone, score_samples
 from eval.paths import RunFiles
 from eval.settings import EvalSettings
-from eval.testset import file_sha256, load_testset
+from eval.testset import load_testset
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-STRATEGIES: tuple[str, ...] = ("rag", "finetuned", "hybrid")
+from app.settings import PROJECT_ROOT
+from app.strategies.table import STRATEGY_NAMES
 
 
 class HttpSettings(BaseModel):
@@ -81,7 +81,7 @@ class EvalSettings(BaseSettings):
     url: str = "http://127.0.0.1:8000"
     testset: Path = PROJECT_ROOT / "data" / "test" / "test.json"
     out: Path = PROJECT_ROOT / "var" / "eval" / "latest"
-    strategies: list[str] = Field(default_factory=lambda: list(STRATEGIES))
+    strategies: list[str] = Field(default_factory=lambda: list(STRATEGY_NAMES))
     prices: Path = PROJECT_ROOT / "data" / "prices.json"
     usage: Path = PROJECT_ROOT / "data" / "usage.json"
     http: HttpSettings = HttpSettings()

@@ -32,10 +32,6 @@ class EvalQuestion:
         return f"{self.index:05d}-{digest}"
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _facts(index: int, value: object) -> tuple[Fact, ...]:
     """`must_mention`: a list whose entries are a phrase or a list of alternative phrasings."""
     if value is None:

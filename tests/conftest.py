@@ -67,7 +67,7 @@ def app(
     base_generator: FakeGenerator,
     tuned_generator: FakeGenerator,
 ) -> FastAPI:
-    backends = Backends.compose(settings, fake_retriever, base_generator, tuned_generator)
+    backends = Backends(fake_retriever, base_generator, tuned_generator)
     return create_app(settings, backends=backends)
 
 

@@ -1,23 +1,27 @@
-"""Builds the retriever and the two generators chosen in settings; one factory table per kind."""
+"""Builds the backends chosen in settings (one factory table per kind) and composes them,
+each behind its guard, into the strategies of the table."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from app.context import build_context_policy, build_span_ranker
-from app.generators.base import Generator
+from app.generators.base import Generator, GeneratorRole
+from app.observability import Metrics
+from app.resilience.breaker import CircuitState
+from app.resilience.guards import BackendGuard, GuardedGenerator, GuardedRetriever
 from app.retrievers.base import Retriever
 from app.settings import Settings
 from app.strategies.prompts import templates_from_settings
-from app.strategies.runner import Strategy, StrategyName
+from app.strategies.runner import Strategy
+from app.strategies.table import STRATEGIES, StrategySpec
+from app.strategies.telemetry import StrategyTelemetry
 
 logger = logging.getLogger(__name__)
 
-GeneratorRole = Literal["base", "tuned"]
 RetrieverFactory = Callable[[Settings], Retriever]
 GeneratorFactory = Callable[[Settings, GeneratorRole], Generator]
 
@@ -70,42 +74,79 @@ GENERATOR_FACTORIES: dict[str, GeneratorFactory] = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Backends:
-    """The built backends and the strategies composed from them."""
+    """The built backends: one retriever and two generators (the same object when shared)."""
 
     retriever: Retriever
     base_generator: Generator
     tuned_generator: Generator
-    strategies: dict[StrategyName, Strategy] = field(default_factory=dict)
 
-    @classmethod
-    def compose(
-        cls,
-        settings: Settings,
-        retriever: Retriever,
-        base_generator: Generator,
-        tuned_generator: Generator,
-    ) -> Backends:
-        templates = templates_from_settings(settings.prompts)
-        # One sentence ranker for every strategy, on the retriever's own embedder when it has one.
-        ranker = build_span_ranker(settings.context, getattr(retriever, "encoder", None))
-        base = build_context_policy(settings.context, base_generator, ranker)
-        tuned = build_context_policy(settings.context, tuned_generator, ranker)
-        strategies: dict[StrategyName, Strategy] = {
-            "rag": Strategy("rag", retriever, templates["rag"], base_generator, base),
-            "finetuned": Strategy(
-                "finetuned", None, templates["finetuned"], tuned_generator, tuned
-            ),
-            "hybrid": Strategy("hybrid", retriever, templates["hybrid"], tuned_generator, tuned),
-        }
-        return cls(retriever, base_generator, tuned_generator, strategies)
+    def generator(self, role: GeneratorRole) -> Generator:
+        return self.base_generator if role == "base" else self.tuned_generator
 
     async def aclose(self) -> None:
         closers = [self.retriever.aclose(), self.base_generator.aclose()]
         if self.tuned_generator is not self.base_generator:
             closers.append(self.tuned_generator.aclose())
         await asyncio.gather(*closers)
+
+
+@dataclass(frozen=True, slots=True)
+class Composition:
+    """The backends behind their guards (kept by label) and the strategies run on them."""
+
+    backends: Backends
+    guards: dict[str, BackendGuard]
+    strategies: dict[str, Strategy]
+
+    def circuit_states(self) -> dict[str, CircuitState]:
+        """The state of each backend's circuit, by backend label."""
+        return {label: guard.state for label, guard in self.guards.items()}
+
+    async def aclose(self) -> None:
+        await self.backends.aclose()
+
+
+def compose(
+    backends: Backends,
+    settings: Settings,
+    metrics: Metrics,
+    table: Sequence[StrategySpec] = STRATEGIES,
+) -> Composition:
+    """Each backend wrapped in its guard once, and each strategy of the table composed from them."""
+    shared = backends.base_generator is backends.tuned_generator
+    retriever_guard = BackendGuard("retriever", settings, metrics)
+    base_guard = BackendGuard("generator" if shared else "base", settings, metrics)
+    tuned_guard = base_guard if shared else BackendGuard("tuned", settings, metrics)
+    retriever = GuardedRetriever(backends.retriever, retriever_guard)
+    base = GuardedGenerator(backends.base_generator, base_guard)
+    generators: dict[GeneratorRole, Generator] = {
+        "base": base,
+        "tuned": base if shared else GuardedGenerator(backends.tuned_generator, tuned_guard),
+    }
+    templates = templates_from_settings(settings.prompts, table)
+    observer = StrategyTelemetry(metrics, settings.log_prompts)
+    # One sentence ranker for every strategy, on the retriever's own embedder when it has one;
+    # each policy reads the unguarded generator's own context window and tokenizer.
+    ranker = build_span_ranker(settings.context, getattr(backends.retriever, "encoder", None))
+    policies = {
+        role: build_context_policy(settings.context, backends.generator(role), ranker)
+        for role in generators
+    }
+    strategies = {
+        spec.name: Strategy(
+            spec,
+            retriever if spec.retrieves else None,
+            templates[spec.name],
+            generators[spec.generator],
+            observer,
+            policies[spec.generator],
+        )
+        for spec in table
+    }
+    guards = {guard.label: guard for guard in (retriever_guard, base_guard, tuned_guard)}
+    return Composition(backends, guards, strategies)
 
 
 def build_backends(settings: Settings) -> Backends:
@@ -121,4 +162,4 @@ def build_backends(settings: Settings) -> Backends:
     retriever = RETRIEVER_FACTORIES[settings.retriever](settings)
     base_generator = GENERATOR_FACTORIES[settings.generator](settings, "base")
     tuned_generator = GENERATOR_FACTORIES[settings.tuned_generator](settings, "tuned")
-    return Backends.compose(settings, retriever, base_generator, tuned_generator)
+    return Backends(retriever, base_generator, tuned_generator)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
+GeneratorRole = Literal["base", "tuned"]
+"""Which of the two built generators: the base model, or the fine-tuned one."""
 
 
 @dataclass(frozen=True, slots=True)

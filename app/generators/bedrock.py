@@ -17,6 +17,7 @@ from app.generators.base import (
     GenerationEvent,
     GenerationLimits,
     GenerationParams,
+    GeneratorRole,
     TextDelta,
     TokenUsage,
 )
@@ -167,7 +168,7 @@ def _turn_role(role: str) -> Literal["user", "assistant"]:
     return "assistant" if role == "assistant" else "user"
 
 
-def build_bedrock_generator(settings: Settings, role: Literal["base", "tuned"]) -> BedrockGenerator:
+def build_bedrock_generator(settings: Settings, role: GeneratorRole) -> BedrockGenerator:
     """The base model, or the tuned one (FMT_BEDROCK__TUNED_MODEL_ID), by an id that works in
     the client's region (ValueError naming the setting when it cannot)."""
     model_id, setting = settings.bedrock.model_id, MODEL_ID_SETTING

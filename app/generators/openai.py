@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
@@ -19,6 +19,7 @@ from app.generators.base import (
     GenerationEvent,
     GenerationLimits,
     GenerationParams,
+    GeneratorRole,
     TextDelta,
     TokenUsage,
 )
@@ -210,7 +211,7 @@ def openai_client(settings: OpenAISettings) -> httpx.AsyncClient:
     )
 
 
-def build_openai_generator(settings: Settings, role: Literal["base", "tuned"]) -> OpenAIGenerator:
+def build_openai_generator(settings: Settings, role: GeneratorRole) -> OpenAIGenerator:
     """`model`, or for the tuned role `tuned_model` when set."""
     model = settings.openai.model
     if role == "tuned" and settings.openai.tuned_model:

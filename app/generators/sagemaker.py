@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from app.backends.aws_clients import sagemaker_runtime_client
 from app.backends.token_count import estimate_prompt_tokens, estimate_text_tokens
@@ -19,6 +19,7 @@ from app.generators.base import (
     GenerationEvent,
     GenerationLimits,
     GenerationParams,
+    GeneratorRole,
     TextDelta,
     TokenUsage,
 )
@@ -294,7 +295,7 @@ def _finish(details: Mapping[str, Any] | None) -> str | None:
     return FINISH_REASONS.get(reason, reason) if isinstance(reason, str) else None
 
 
-def _endpoint_for(settings: SageMakerSettings, role: Literal["base", "tuned"]) -> str:
+def _endpoint_for(settings: SageMakerSettings, role: GeneratorRole) -> str:
     endpoint = settings.endpoint_name
     if role == "base" and settings.base_endpoint_name:
         endpoint = settings.base_endpoint_name
@@ -305,9 +306,7 @@ def _endpoint_for(settings: SageMakerSettings, role: Literal["base", "tuned"]) -
     return endpoint
 
 
-def build_sagemaker_generator(
-    settings: Settings, role: Literal["base", "tuned"]
-) -> SageMakerGenerator:
+def build_sagemaker_generator(settings: Settings, role: GeneratorRole) -> SageMakerGenerator:
     """The tuned endpoint, or for the base role FMT_SAGEMAKER__BASE_ENDPOINT_NAME if set."""
     sagemaker = settings.sagemaker
     limits = sagemaker_limits(sagemaker)

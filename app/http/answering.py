@@ -1,4 +1,4 @@
-"""Answering a request with one strategy, or all three: plain functions the routes call."""
+"""Answering a request with one strategy, or all of them: plain functions the routes call."""
 
 from __future__ import annotations
 
@@ -7,19 +7,14 @@ import logging
 
 from fastapi.responses import StreamingResponse
 
-from app.backends.compose import Backends
-from app.errors import ServiceError
+from app.backends.compose import Composition
+from app.errors import INTERNAL_ERROR_MESSAGE, ServiceError
 from app.generators.base import GenerationParams
+from app.http.error_body import error_detail
 from app.http.schemas import AnswerRequest, AnswerResponse, CompareResponse, ErrorDetail
 from app.http.sse import SSE_MEDIA_TYPE, sse_stream
 from app.settings import Settings
-from app.strategies.runner import (
-    STRATEGY_NAMES,
-    StrategyName,
-    StrategyQuery,
-    run_strategy,
-    stream_strategy,
-)
+from app.strategies.runner import StrategyQuery, run_strategy, stream_strategy
 
 logger = logging.getLogger(__name__)
 
@@ -45,17 +40,17 @@ def wants_stream(body: AnswerRequest, accept_header: str | None) -> bool:
 
 
 async def answer(
-    name: StrategyName, query: StrategyQuery, backends: Backends, request_id: str
+    name: str, query: StrategyQuery, composition: Composition, request_id: str
 ) -> AnswerResponse:
-    result = await run_strategy(backends.strategies[name], query)
+    result = await run_strategy(composition.strategies[name], query)
     return AnswerResponse.from_result(result, request_id)
 
 
 async def answer_streaming(
-    name: StrategyName, query: StrategyQuery, backends: Backends, request_id: str
+    name: str, query: StrategyQuery, composition: Composition, request_id: str
 ) -> StreamingResponse:
     """An SSE response; the first event is awaited here so an early failure is a normal error."""
-    events = stream_strategy(backends.strategies[name], query)
+    events = stream_strategy(composition.strategies[name], query)
     first = await anext(events)
     return StreamingResponse(
         sse_stream(first, events, request_id),
@@ -64,28 +59,25 @@ async def answer_streaming(
     )
 
 
-async def compare(query: StrategyQuery, backends: Backends, request_id: str) -> CompareResponse:
-    """The three strategies concurrently; one failing does not hide the others."""
+async def compare(
+    query: StrategyQuery, composition: Composition, request_id: str
+) -> CompareResponse:
+    """Every strategy concurrently; one failing does not hide the others."""
+    names = list(composition.strategies)
     outcomes = await asyncio.gather(
-        *(answer(name, query, backends, request_id) for name in STRATEGY_NAMES),
+        *(answer(name, query, composition, request_id) for name in names),
         return_exceptions=True,
     )
-    results: dict[StrategyName, AnswerResponse] = {}
-    errors: dict[StrategyName, ErrorDetail] = {}
-    for name, outcome in zip(STRATEGY_NAMES, outcomes, strict=True):
+    results: dict[str, AnswerResponse] = {}
+    errors: dict[str, ErrorDetail] = {}
+    for name, outcome in zip(names, outcomes, strict=True):
         if isinstance(outcome, AnswerResponse):
             results[name] = outcome
         elif isinstance(outcome, ServiceError):
-            errors[name] = ErrorDetail(
-                code=outcome.code, message=outcome.message, request_id=request_id
-            )
+            errors[name] = error_detail(outcome, request_id)
         elif isinstance(outcome, Exception):
             logger.error("compare: %s failed", name, exc_info=outcome)
-            errors[name] = ErrorDetail(
-                code="internal_error",
-                message="internal error; see the service log",
-                request_id=request_id,
-            )
+            errors[name] = error_detail(ServiceError(INTERNAL_ERROR_MESSAGE), request_id)
         else:
             raise outcome
     if not results:

@@ -1,33 +1,30 @@
-"""The playground: a page at `/` asking the three strategies at once, and its price table."""
+"""The playground: a page at `/` asking every strategy of the table at once, and its price table."""
 
 from __future__ import annotations
 
+import html
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from app.errors import ServiceError
-from app.http.dependencies import SettingsDep
+from app.errors import PricesUnavailable
+from app.http.dependencies import SettingsDep, StateDep
+from app.strategies.table import StrategySpec
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _ASSETS = {
     "playground.css": "text/css; charset=utf-8",
     "playground.js": "text/javascript; charset=utf-8",
 }
+_COLUMNS_MARK = "<!-- strategy columns: the service writes one per entry of its strategy table -->"
 # The page is static, but a stale copy after an upgrade would call an API it does not match.
 _NO_STALE_COPIES = {"Cache-Control": "no-cache"}
 
 playground_router = APIRouter()
-
-
-class PricesUnavailable(ServiceError):
-    """The price table is missing or unreadable; the page then shows no cost estimate."""
-
-    status_code = 404
-    code = "no_price_table"
 
 
 class TokenPrice(BaseModel):
@@ -58,11 +55,30 @@ def read_token_prices(path: Path) -> TokenPrices:
         raise PricesUnavailable(f"no usable price table at {path}: {error}") from error
 
 
+def _column(spec: StrategySpec) -> str:
+    name = html.escape(spec.name, quote=True)
+    retrieves = "true" if spec.retrieves else "false"
+    return f"""      <article class="column" data-strategy="{name}" data-retrieves="{retrieves}"
+        aria-labelledby="{name}-title">
+        <header class="column-head">
+          <h2 id="{name}-title">{html.escape(spec.label)}</h2>
+          <span class="state" data-role="state" data-state="idle">idle</span>
+        </header>
+        <p class="what">{html.escape(spec.description)}</p>
+      </article>
+"""
+
+
+@lru_cache(maxsize=8)
+def render_page(table: tuple[StrategySpec, ...]) -> str:
+    """The page with one answer column per strategy of the table."""
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return page.replace(_COLUMNS_MARK, "".join(_column(spec) for spec in table))
+
+
 @playground_router.get("/", include_in_schema=False)
-async def playground_page() -> FileResponse:
-    return FileResponse(
-        STATIC_DIR / "index.html", media_type="text/html; charset=utf-8", headers=_NO_STALE_COPIES
-    )
+async def playground_page(state: StateDep) -> HTMLResponse:
+    return HTMLResponse(render_page(tuple(state.table)), headers=_NO_STALE_COPIES)
 
 
 @playground_router.get("/static/{name}", include_in_schema=False)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.generators.limits import describe_max_tokens_limits, describe_temperature_limits
-from app.strategies.runner import StrategyName, StrategyResult
+from app.retrievers.base import Passage
+from app.strategies.runner import StrategyResult
 
 QUESTION_EXAMPLE = "What hydraulic pressure does the press run at?"
 
@@ -58,6 +59,16 @@ class Source(BaseModel):
     score: float
     location: str = Field(description="Where the passage came from: file and section, or S3 URI.")
 
+    @classmethod
+    def from_passage(cls, passage: Passage) -> Source:
+        return cls(
+            id=passage.id,
+            title=passage.title,
+            text=passage.text,
+            score=passage.score,
+            location=passage.location,
+        )
+
 
 class Usage(BaseModel):
     input_tokens: int
@@ -88,7 +99,7 @@ class Timings(BaseModel):
 
 
 class AnswerResponse(BaseModel):
-    strategy: StrategyName
+    strategy: str = Field(description="The strategy that answered: rag, finetuned, hybrid...")
     answer: str
     sources: list[Source]
     model: str
@@ -102,16 +113,7 @@ class AnswerResponse(BaseModel):
         return cls(
             strategy=result.strategy,
             answer=generation.text,
-            sources=[
-                Source(
-                    id=passage.id,
-                    title=passage.title,
-                    text=passage.text,
-                    score=passage.score,
-                    location=passage.location,
-                )
-                for passage in result.passages
-            ],
+            sources=[Source.from_passage(passage) for passage in result.passages],
             model=generation.model,
             usage=Usage(
                 input_tokens=generation.usage.input_tokens,
@@ -142,11 +144,11 @@ class ErrorResponse(BaseModel):
 
 
 class CompareResponse(BaseModel):
-    """The three strategies on one question; one that failed is in `errors`, not `results`."""
+    """Every strategy on one question; one that failed is in `errors`, not `results`."""
 
     question: str
-    results: dict[StrategyName, AnswerResponse]
-    errors: dict[StrategyName, ErrorDetail]
+    results: dict[str, AnswerResponse]
+    errors: dict[str, ErrorDetail]
     request_id: str
 
 
@@ -159,7 +161,6 @@ class BackendInfo(BaseModel):
     generator: str
     tuned_generator: str
     models: dict[str, str]
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class ReadyResponse(BaseModel):

@@ -9,7 +9,8 @@ from typing import Any
 
 from app.errors import ServiceError
 from app.generators.base import TextDelta
-from app.http.schemas import AnswerResponse, ErrorDetail, Source
+from app.http.error_body import error_detail
+from app.http.schemas import AnswerResponse, Source
 from app.strategies.runner import PassagesFound, StrategyEvent, StrategyResult
 
 logger = logging.getLogger(__name__)
@@ -26,12 +27,7 @@ def encode_event(event: StrategyEvent, request_id: str) -> bytes:
     if isinstance(event, TextDelta):
         return format_event("delta", {"text": event.text})
     if isinstance(event, PassagesFound):
-        sources = [
-            Source(
-                id=p.id, title=p.title, text=p.text, score=p.score, location=p.location
-            ).model_dump()
-            for p in event.passages
-        ]
+        sources = [Source.from_passage(passage).model_dump() for passage in event.passages]
         report = event.context
         context = {
             "truncated": report.truncated,
@@ -57,5 +53,4 @@ async def sse_stream(
             yield encode_event(event, request_id)
     except ServiceError as error:
         logger.warning("stream failed: %s", error.message, extra={"code": error.code})
-        detail = ErrorDetail(code=error.code, message=error.message, request_id=request_id)
-        yield format_event("error", {"error": detail.model_dump()})
+        yield format_event("error", {"error": error_detail(error, request_id).model_dump()})

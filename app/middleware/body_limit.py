@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.http.error_handlers import error_response
+from app.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType
+from app.http.error_body import error_response
 
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
@@ -41,20 +42,20 @@ class RequestBodyLimitMiddleware:
         content_type = _header(scope, b"content-type")
         if content_type is not None and not is_json_media_type(content_type):
             message = f"send JSON with `Content-Type: application/json`, not {content_type[:80]!r}"
-            await self._refuse(scope, receive, send, 415, message)
+            await self._refuse(scope, receive, send, UnsupportedMediaType(message))
             return
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._refuse(scope, receive, send, 413, self._too_large())
+            await self._refuse(scope, receive, send, self._too_large())
             return
         body = await self._read_body(receive)
         if body is None:
-            await self._refuse(scope, receive, send, 413, self._too_large())
+            await self._refuse(scope, receive, send, self._too_large())
             return
         await self.app(scope, _replay(body, receive), send)
 
-    def _too_large(self) -> str:
-        return f"request body larger than {self.max_body_bytes} bytes"
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"request body larger than {self.max_body_bytes} bytes")
 
     async def _read_body(self, receive: Receive) -> Message | None:
         """The whole body as one message, or None once it passes the limit."""
@@ -76,11 +77,9 @@ class RequestBodyLimitMiddleware:
         return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
     async def _refuse(
-        self, scope: Scope, receive: Receive, send: Send, status: int, message: str
+        self, scope: Scope, receive: Receive, send: Send, error: ServiceError
     ) -> None:
-        codes = {413: "payload_too_large", 415: "unsupported_media_type"}
-        response = error_response(Request(scope), status, codes[status], message)
-        await response(scope, receive, send)
+        await error_response(HTTPConnection(scope), error)(scope, receive, send)
 
 
 def _replay(first: Message, receive: Receive) -> Receive:

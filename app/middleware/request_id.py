@@ -7,7 +7,7 @@ import uuid
 from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -20,7 +20,7 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def request_id_of(request: Request) -> str:
+def request_id_of(request: HTTPConnection) -> str:
     """The id the middleware gave this request (a fresh one outside the middleware)."""
     request_id = request.scope.get("state", {}).get("request_id")
     return request_id if isinstance(request_id, str) else new_request_id()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from app.http.security import API_KEY_HEADER
+from app.http.auth import API_KEY_HEADER
 from app.middleware.access_log import ObservabilityMiddleware
 from app.middleware.body_limit import RequestBodyLimitMiddleware
 from app.middleware.request_id import RequestIdMiddleware

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.http.error_handlers import error_response
+from app.errors import INTERNAL_ERROR_MESSAGE, ServiceError
+from app.http.error_body import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,5 @@ class UnexpectedErrorMiddleware:
             logger.exception("unexpected error")
             if started:  # the status line is gone; all we can do is end the response
                 raise
-            response = error_response(
-                Request(scope), 500, "internal_error", "internal error; see the service log"
-            )
+            response = error_response(HTTPConnection(scope), ServiceError(INTERNAL_ERROR_MESSAGE))
             await response(scope, receive, send)

@@ -1,4 +1,4 @@
-"""Prompt templates of the three strategies, built from settings, rendered into chat messages."""
+"""Prompt templates of the strategies, built from settings, rendered into chat messages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from app.generators.base import ChatMessage
 from app.retrievers.base import Passage
 from app.settings import PromptSettings
+from app.strategies.table import STRATEGIES, StrategySpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +60,21 @@ def format_context(passage_template: str, passages: Sequence[Passage]) -> str:
     return "\n\n".join(blocks)
 
 
-def templates_from_settings(prompts: PromptSettings) -> dict[str, PromptTemplate]:
-    """The template of each strategy, by strategy name."""
-    return {
-        "rag": PromptTemplate(prompts.rag_system, prompts.rag_user, prompts.context_passage),
-        "finetuned": PromptTemplate(
-            prompts.finetuned_system, prompts.finetuned_user, prompts.context_passage
-        ),
-        "hybrid": PromptTemplate(
-            prompts.hybrid_system, prompts.hybrid_user, prompts.context_passage
-        ),
-    }
+def template_for(prompts: PromptSettings, group: str) -> PromptTemplate:
+    """The template of one prompt group: `<group>_system` and `<group>_user` of the settings."""
+    try:
+        system = getattr(prompts, f"{group}_system")
+        user = getattr(prompts, f"{group}_user")
+    except AttributeError as error:
+        raise ValueError(
+            f"no prompt settings for {group!r}: PromptSettings needs {group}_system and "
+            f"{group}_user (FMT_PROMPTS__{group.upper()}_SYSTEM and _USER)"
+        ) from error
+    return PromptTemplate(str(system), str(user), prompts.context_passage)
+
+
+def templates_from_settings(
+    prompts: PromptSettings, table: Sequence[StrategySpec] = STRATEGIES
+) -> dict[str, PromptTemplate]:
+    """The template of each strategy of the table, by strategy name."""
+    return {spec.name: template_for(prompts, spec.prompt) for spec in table}

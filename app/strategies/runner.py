@@ -1,30 +1,60 @@
-"""The three strategies as data (retriever or none, template, generator) and one runner for all."""
+"""The one runner of every strategy: retrieve (if it does), fill its template, generate."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Protocol
 
 from app.context import ContextPolicy, ContextReport, PreparedPrompt, prepare_prompt
 from app.errors import BackendError
-from app.generators.base import Generation, GenerationParams, Generator, TextDelta
+from app.generators.base import ChatMessage, Generation, GenerationParams, Generator, TextDelta
 from app.generators.limits import check_request
 from app.retrievers.base import Passage, Retriever
 from app.strategies.prompts import PromptTemplate
+from app.strategies.table import StrategySpec
 
-StrategyName = Literal["rag", "finetuned", "hybrid"]
-STRATEGY_NAMES: tuple[StrategyName, ...] = ("rag", "finetuned", "hybrid")
+
+class StrategyObserver(Protocol):
+    """What a strategy reports while it runs: stage times, the prompt, the finished generation."""
+
+    def stage(self, strategy: str, stage: str, seconds: float) -> None: ...
+
+    def prompt(self, strategy: str, messages: Sequence[ChatMessage]) -> None: ...
+
+    def generated(self, strategy: str, generation: Generation) -> None: ...
+
+
+class _Unobserved:
+    def stage(self, strategy: str, stage: str, seconds: float) -> None:
+        return None
+
+    def prompt(self, strategy: str, messages: Sequence[ChatMessage]) -> None:
+        return None
+
+    def generated(self, strategy: str, generation: Generation) -> None:
+        return None
+
+
+UNOBSERVED: StrategyObserver = _Unobserved()
 
 
 @dataclass(frozen=True, slots=True)
 class Strategy:
-    name: StrategyName
+    """A strategy of the table with the backends it runs on: retriever or none, template,
+    generator, and the context policy that fits retrieved text into the generator's window."""
+
+    spec: StrategySpec
     retriever: Retriever | None
     template: PromptTemplate
     generator: Generator
+    observer: StrategyObserver = UNOBSERVED
     context: ContextPolicy | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +75,7 @@ class StageTimings:
 
 @dataclass(frozen=True, slots=True)
 class StrategyResult:
-    strategy: StrategyName
+    strategy: str
     passages: list[Passage]
     generation: Generation
     timings: StageTimings
@@ -71,6 +101,7 @@ def _finish(
     retrieved: float,
 ) -> StrategyResult:
     finished = time.perf_counter()
+    strategy.observer.generated(strategy.name, generation)
     return StrategyResult(
         strategy=strategy.name,
         passages=prompt.sources,
@@ -85,18 +116,31 @@ def _finish(
 
 
 async def _retrieve(strategy: Strategy, query: StrategyQuery) -> list[Passage]:
-    check_request(strategy.generator, query.params)  # a 422 before any backend call
     if strategy.retriever is None:
         return []
-    return await strategy.retriever.retrieve(query.question, query.top_k)
+    started = time.perf_counter()
+    try:
+        return await strategy.retriever.retrieve(query.question, query.top_k)
+    finally:
+        strategy.observer.stage(strategy.name, "retrieve", time.perf_counter() - started)
 
 
 async def _prepare(strategy: Strategy, query: StrategyQuery) -> PreparedPrompt:
     """Retrieve, then the prompt within the generator's context (app.context)."""
+    check_request(strategy.generator, query.params)  # a 422 before any backend call
     passages = await _retrieve(strategy, query)
-    return await prepare_prompt(
+    prompt = await prepare_prompt(
         strategy.context, strategy.template, query.question, passages, query.params.max_tokens
     )
+    strategy.observer.prompt(strategy.name, prompt.messages)
+    return prompt
+
+
+async def _close(events: AsyncIterator[object]) -> None:
+    """Ends a generator's stream now (its slot and thread are freed), not when it is collected."""
+    closer = getattr(events, "aclose", None)
+    if closer is not None:
+        await closer()
 
 
 async def run_strategy(strategy: Strategy, query: StrategyQuery) -> StrategyResult:
@@ -104,7 +148,10 @@ async def run_strategy(strategy: Strategy, query: StrategyQuery) -> StrategyResu
     started = time.perf_counter()
     prompt = await _prepare(strategy, query)
     retrieved = time.perf_counter()
-    generation = await strategy.generator.generate(prompt.messages, query.params)
+    try:
+        generation = await strategy.generator.generate(prompt.messages, query.params)
+    finally:
+        strategy.observer.stage(strategy.name, "generate", time.perf_counter() - retrieved)
     return _finish(strategy, prompt, generation, started, retrieved)
 
 
@@ -115,10 +162,18 @@ async def stream_strategy(strategy: Strategy, query: StrategyQuery) -> AsyncIter
     retrieved = time.perf_counter()
     if strategy.retriever is not None:
         yield PassagesFound(prompt.sources, prompt.report)
-    async for event in strategy.generator.stream(prompt.messages, query.params):
-        if isinstance(event, TextDelta):
-            yield event
-            continue
-        yield _finish(strategy, prompt, event, started, retrieved)
-        return
-    raise BackendError(f"{strategy.generator.name} stream ended without a final answer")
+    generation: Generation | None = None
+    events = strategy.generator.stream(prompt.messages, query.params)
+    try:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                yield event
+                continue
+            generation = event
+            break
+    finally:
+        await _close(events)
+        strategy.observer.stage(strategy.name, "generate", time.perf_counter() - retrieved)
+    if generation is None:
+        raise BackendError(f"{strategy.generator.name} stream ended without a final answer")
+    yield _finish(strategy, prompt, generation, started, retrieved)

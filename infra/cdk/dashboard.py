@@ -8,7 +8,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
-from app.strategies.runner import STRATEGY_NAMES
+from app.strategies.table import STRATEGY_NAMES
 from infra.cdk.alarms import error_rate
 from infra.cdk.endpoint_scaling import invocations, model_latency
 from infra.cdk.log_metrics import LogMetrics

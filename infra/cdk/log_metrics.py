@@ -9,7 +9,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from app.strategies.runner import STRATEGY_NAMES
+from app.strategies.table import STRATEGY_NAMES
 
 ROUTE_DIMENSION = "Route"
 LATENCY_METRIC = "StrategyLatency"

@@ -44,7 +44,7 @@ def service_app() -> FastAPI:
         limits=LimitSettings(rate_limit_per_minute=0, max_in_flight_per_backend=IN_FLIGHT_CAP),
     )
     generator = FakeGenerator(answer=ANSWER, delay_s=delay_s, model_id="bench-fake")
-    backends = Backends.compose(settings, FakeRetriever(PASSAGES), generator, generator)
+    backends = Backends(FakeRetriever(PASSAGES), generator, generator)
     return create_app(settings, backends=backends)
 
 

@@ -57,8 +57,7 @@ class LiveServer:
     """Uvicorn serving the app in a thread on an ephemeral 127.0.0.1 port."""
 
     def __init__(self, settings: Settings) -> None:
-        backends = Backends.compose(
-            settings,
+        backends = Backends(
             FakeRetriever(SAMPLE_PASSAGES, delay_s=0.05),
             TricklingGenerator(answer=BASE_ANSWER, delay_s=0.2, model_id="fake-base"),
             TricklingGenerator(answer=TUNED_ANSWER, delay_s=0.3, model_id="fake-tuned"),

@@ -46,7 +46,7 @@ async def test_the_service_titles_every_source_by_its_product(tmp_path: Path) ->
     retriever = LocalRetriever(index, encoder, rrf_k=60, candidates=20)
 
     def builder(settings: Settings) -> Backends:
-        return Backends.compose(settings, retriever, FakeGenerator(), FakeGenerator())
+        return Backends(retriever, FakeGenerator(), FakeGenerator())
 
     app = create_app(settings, builder=builder)
     async with (

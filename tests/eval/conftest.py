@@ -85,8 +85,7 @@ def fake_app(
     """The real app on fake backends; its per-client rate limit is off unless asked for."""
     limits = LimitSettings(rate_limit_per_minute=rate_limit_per_minute, burst=burst)
     settings = Settings(_env_file=None, limits=limits)  # type: ignore[call-arg]
-    backends = Backends.compose(
-        settings,
+    backends = Backends(
         FakeRetriever(list(passages)),
         FakeGenerator(answer=echo_context, delay_s=delay_s, failures=base_failures),
         FakeGenerator(

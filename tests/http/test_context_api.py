@@ -38,7 +38,7 @@ def _settings(selection: bool) -> Settings:
 
 async def _client(settings: Settings, base: FakeGenerator) -> AsyncIterator[httpx.AsyncClient]:
     tuned = FakeGenerator(answer="Tuned.", model_id="fake-tuned")
-    backends = Backends.compose(settings, FakeRetriever(MANY_PASSAGES), base, tuned)
+    backends = Backends(FakeRetriever(MANY_PASSAGES), base, tuned)
     transport = httpx.ASGITransport(app=create_app(settings, backends=backends))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield client

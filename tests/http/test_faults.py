@@ -71,8 +71,7 @@ def make_client(
     policy = RetryPolicy(
         max_attempts=ATTEMPTS, base_delay_s=0.0, max_delay_s=0.0, deadline_s=DEADLINE_S
     )
-    backends = Backends.compose(
-        settings,
+    backends = Backends(
         retriever or FakeRetriever(SAMPLE_PASSAGES),
         OpenAIGenerator(backend, "served-model", policy),
         FakeGenerator(),

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, settings
 
 from app.backends.compose import Backends
 from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.http.security import digest_of
+from app.http.auth import digest_of
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import SAMPLE_PASSAGES
@@ -21,8 +21,7 @@ def _fuzzed_app() -> object:
     service_settings = Settings(  # type: ignore[call-arg]
         _env_file=None, api_keys=[digest_of(FUZZ_KEY)], limits={"rate_limit_per_minute": 0}
     )
-    backends = Backends.compose(
-        service_settings,
+    backends = Backends(
         FakeRetriever(SAMPLE_PASSAGES),
         FakeGenerator(answer="Base answer.", model_id="fake-base"),
         FakeGenerator(answer="Tuned answer.", model_id="fake-tuned"),

@@ -19,9 +19,7 @@ async def test_ready_is_503_until_backends_load_then_200(settings: Settings) -> 
 
     def slow_builder(settings: Settings) -> Backends:
         release.wait(5)
-        return Backends.compose(
-            settings, FakeRetriever(SAMPLE_PASSAGES), FakeGenerator(), FakeGenerator()
-        )
+        return Backends(FakeRetriever(SAMPLE_PASSAGES), FakeGenerator(), FakeGenerator())
 
     app = create_app(settings, builder=slow_builder)
     transport = httpx.ASGITransport(app=app)

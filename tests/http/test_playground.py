@@ -19,9 +19,7 @@ from tests.conftest import SAMPLE_PASSAGES
 
 def _app_with_prices(prices: Path) -> FastAPI:
     settings = Settings(_env_file=None, prices=prices)  # type: ignore[call-arg]
-    backends = Backends.compose(
-        settings, FakeRetriever(SAMPLE_PASSAGES), FakeGenerator(), FakeGenerator()
-    )
+    backends = Backends(FakeRetriever(SAMPLE_PASSAGES), FakeGenerator(), FakeGenerator())
     return create_app(settings, backends=backends)
 
 

@@ -10,10 +10,10 @@ import httpx
 import pydantic
 import pytest
 
-import app.http.security as security
+import app.http.auth as security
 from app.backends.compose import Backends
 from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.http.security import digest_of, matching_digest
+from app.http.auth import digest_of, matching_digest
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import SAMPLE_PASSAGES
@@ -25,9 +25,7 @@ QUESTION = {"question": "What pressure does the KX-420 use?"}
 
 def make_client(**overrides: Any) -> httpx.AsyncClient:
     settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
-    backends = Backends.compose(
-        settings, FakeRetriever(SAMPLE_PASSAGES), FakeGenerator(), FakeGenerator()
-    )
+    backends = Backends(FakeRetriever(SAMPLE_PASSAGES), FakeGenerator(), FakeGenerator())
     app = create_app(settings, backends=backends)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 

@@ -73,7 +73,5 @@ def create_fake_app() -> FastAPI:
     retriever = FakeRetriever(
         PASSAGES, delay_s=max_delay_s / 4, failures=random_failures(failure_rate / 2)
     )
-    backends = Backends.compose(
-        settings, retriever, generator("fake-base"), generator("fake-tuned")
-    )
+    backends = Backends(retriever, generator("fake-base"), generator("fake-tuned"))
     return create_app(settings, backends=backends)

@@ -23,8 +23,7 @@ SECRET_QUESTION = "Where is order 5512 of Jane Example shipped?"
 
 def make_client(base: FakeGenerator | None = None, **overrides: Any) -> httpx.AsyncClient:
     settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
-    backends = Backends.compose(
-        settings,
+    backends = Backends(
         FakeRetriever(SAMPLE_PASSAGES),
         base or FakeGenerator(answer="Base answer: 210 bar.", model_id="fake-base"),
         FakeGenerator(answer="Tuned answer.", model_id="fake-tuned"),

@@ -46,7 +46,7 @@ async def client(base: FakeGenerator, tuned: FakeGenerator) -> AsyncIterator[htt
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, circuit={"failure_threshold": THRESHOLD, "reset_s": 0.2}
     )
-    backends = Backends.compose(settings, FakeRetriever(SAMPLE_PASSAGES), base, tuned)
+    backends = Backends(FakeRetriever(SAMPLE_PASSAGES), base, tuned)
     transport = httpx.ASGITransport(app=create_app(settings, backends=backends))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield client

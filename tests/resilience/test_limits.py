@@ -12,7 +12,7 @@ import pytest
 
 from app.backends.compose import Backends
 from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.http.security import digest_of
+from app.http.auth import digest_of
 from app.main import create_app
 from app.resilience.rate_limit import RateLimiter
 from app.settings import Settings
@@ -25,9 +25,7 @@ def make_client(
     tuned: FakeGenerator | None = None, client_address: str = "10.0.0.1", **overrides: Any
 ) -> httpx.AsyncClient:
     settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
-    backends = Backends.compose(
-        settings, FakeRetriever(SAMPLE_PASSAGES), FakeGenerator(), tuned or FakeGenerator()
-    )
+    backends = Backends(FakeRetriever(SAMPLE_PASSAGES), FakeGenerator(), tuned or FakeGenerator())
     app = create_app(settings, backends=backends)
     transport = httpx.ASGITransport(app=app, client=(client_address, 5000))
     return httpx.AsyncClient(transport=transport, base_url="http://t")

@@ -1,9 +1,11 @@
-// fm-tailor playground: asks /rag, /finetuned and /hybrid at once and renders their SSE streams.
+// fm-tailor playground: asks every strategy (one column each) at once and renders their SSE streams.
 "use strict";
 
-const STRATEGIES = ["rag", "finetuned", "hybrid"];
+// The service writes one column per strategy of its table: name, label and whether it retrieves.
+const COLUMNS = [...document.querySelectorAll(".column")];
+const STRATEGIES = COLUMNS.map((column) => column.dataset.strategy);
+const LABELS = Object.fromEntries(COLUMNS.map((column) => [column.dataset.strategy, column.querySelector("h2").textContent]));
 const KEY_STORAGE = "fm-tailor.api-key";
-const LABELS = { rag: "RAG", finetuned: "Fine-tuned", hybrid: "Hybrid" };
 
 let prices = null; // the /pricing table once it answers; no cost is shown without it
 let running = null; // the AbortController of the question being answered
@@ -119,7 +121,7 @@ function renderSources(column, sources) {
   box.open = true;
   const note = document.createElement("p");
   note.className = "no-sources";
-  note.textContent = column.dataset.strategy === "finetuned"
+  note.textContent = column.dataset.retrieves === "false"
     ? "No retrieval: this strategy answers from the model alone."
     : "Nothing in the catalog matched.";
   box.append(note);
@@ -146,7 +148,7 @@ function renderResult(column, result, startedAt) {
   if (cost) part(column, "cost").textContent = cost;
   part(column, "model").textContent = result.model;
   part(column, "answer").textContent = result.answer;
-  if (column.dataset.strategy === "finetuned" || result.sources.length) renderSources(column, result.sources);
+  if (column.dataset.retrieves === "false" || result.sources.length) renderSources(column, result.sources);
   setState(column, "done");
 }
 
@@ -229,7 +231,7 @@ async function askAll(question) {
     question, stream: true,
     top_k: numberField("top-k"), max_tokens: numberField("max-tokens"), temperature: numberField("temperature"),
   };
-  announce("Asking RAG, fine-tuned and hybrid.");
+  announce(`Asking ${STRATEGIES.map((name) => LABELS[name]).join(", ")}.`);
   const outcomes = await Promise.all(STRATEGIES.map((name) => askStrategy(name, body, controller.signal)));
   if (controller.signal.aborted) return;
   running = null;

@@ -1,16 +1,16 @@
-"""API keys (SHA-256 digests in FMT_API_KEYS), client identity and the docs switch."""
+"""API keys (SHA-256 digests in FMT_API_KEYS) and the identity of the calling client."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import Unauthorized
-from app.settings import Settings
+from app.state import service_state
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -50,7 +50,7 @@ async def authenticate(
 ) -> str:
     """Who is calling: `key:<digest prefix>` for a valid key, `client:<address>` when the service
     is open. The key itself is never returned, stored or logged."""
-    settings: Settings = request.app.state.settings
+    settings = service_state(request).settings
     if not settings.api_keys:
         identity = f"client:{client_address(request)}"
     else:
@@ -68,10 +68,3 @@ async def authenticate(
 
 
 ClientIdentity = Annotated[str, Depends(authenticate)]
-
-
-def docs_urls(settings: Settings) -> dict[str, Any]:
-    """FastAPI arguments that serve or close /docs, /redoc and /openapi.json."""
-    if settings.docs_enabled:
-        return {}
-    return {"docs_url": None, "redoc_url": None, "openapi_url": None}

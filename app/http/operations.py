@@ -1,0 +1,63 @@
+"""Operations routes: /health (process up), /ready (backends loaded, circuits), /metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.http.auth import authenticate
+from app.http.dependencies import StateDep
+from app.http.schemas import BackendInfo, HealthResponse, ReadyResponse
+
+operations_router = APIRouter(tags=["operations"])
+
+
+@operations_router.get("/health", response_model=HealthResponse, summary="Process is up")
+async def health() -> HealthResponse:
+    return HealthResponse()
+
+
+@operations_router.get(
+    "/ready",
+    response_model=ReadyResponse,
+    responses={
+        503: {
+            "model": ReadyResponse,
+            "description": "Backends not loaded (yet), or a backend's circuit is open.",
+        }
+    },
+    summary="Backends are loaded and answering",
+)
+async def ready(state: StateDep) -> ReadyResponse | JSONResponse:
+    composition = state.composition
+    if composition is None:
+        body = ReadyResponse(ready=False, detail=state.startup_error or "loading")
+        return JSONResponse(body.model_dump(), status_code=503)
+    circuits = composition.circuit_states()
+    open_circuits = [label for label, circuit in circuits.items() if circuit == "open"]
+    settings = state.settings
+    backends = composition.backends
+    body = ReadyResponse(
+        ready=not open_circuits,
+        detail=f"circuit open: {', '.join(open_circuits)}" if open_circuits else None,
+        circuits=circuits,
+        backends=BackendInfo(
+            retriever=f"{settings.retriever}:{backends.retriever.name}",
+            generator=settings.generator,
+            tuned_generator=settings.tuned_generator,
+            models={
+                "base": backends.base_generator.model_id,
+                "tuned": backends.tuned_generator.model_id,
+            },
+        ),
+    )
+    if open_circuits:
+        return JSONResponse(body.model_dump(), status_code=503)
+    return body
+
+
+@operations_router.get("/metrics", include_in_schema=False, dependencies=[Depends(authenticate)])
+async def metrics(state: StateDep) -> Response:
+    """Prometheus metrics of this process (behind the API key when keys are set)."""
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
