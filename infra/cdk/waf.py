@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from app.http.auth import API_KEY_HEADER
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from app.errors import RateLimited
+from app.http.auth import API_KEY_HEADER
 from infra.cdk.service_settings import WafSettings
 
 # The service accepts a key in either header (app/security.py); WAF counts each header's value.
