@@ -149,10 +149,13 @@ class ContextSettings(BaseModel):
         1.0, ge=0, description="Weight of MiniLM similarity in a sentence's rank (local only)."
     )
     lexical_weight: float = Field(
-        1.0, ge=0, description="Weight of the question's words found in a sentence."
+        3.0,
+        ge=0,
+        description="Weight of the question's words found in a sentence (see docs/performance.md "
+        "for how the defaults were chosen).",
     )
     min_relative_score: float = Field(
-        0.5,
+        0.65,
         ge=0,
         lt=1,
         description="Leave out a sentence scoring this share of the best one's score or less, "
