@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install prepare finetune run test pytest lint fmt eval bench synth browser clean
+.PHONY: install prepare finetune run doctor inspect test pytest lint fmt eval bench synth capacity browser clean
 
 $(STAMP): pyproject.toml infra/scripts/build_llama_wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,16 +20,25 @@ $(STAMP): pyproject.toml infra/scripts/build_llama_wheel.sh
 
 install: $(STAMP)
 
-## Build the retrieval index and, when this catalog has none, train the local LoRA fine-tune.
+## Prepare what the configured backends use: the local retriever's index, and the local tuned
+## model's LoRA fine-tune when this catalog has none (nothing for bedrock-kb + sagemaker).
 prepare: install
 	$(BIN)/python -m app.prepare
-	$(BIN)/python -m infra.finetune local --if-missing
 
 finetune: install
 	$(BIN)/python -m infra.finetune local
 
 run: prepare
 	$(BIN)/python -m app
+
+## Read-only preflight of the AWS account the settings point at; exits non-zero on a failure.
+doctor: install
+	$(BIN)/python -m infra.doctor
+
+## How the catalog is read: files, products, sections, chunks, warnings; e.g. `make inspect CATALOG=~/docs`.
+CATALOG ?=
+inspect: install
+	$(BIN)/python -m app.catalog inspect $(if $(CATALOG),"$(CATALOG)",)
 
 ## Headless Chromium for the playground's browser test, where apt is available (skipped otherwise).
 browser:
@@ -52,10 +61,12 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Evaluate the running service; e.g. `make eval EVAL_ARGS=--resume` or `EVAL_ARGS="--judge bedrock"`.
+## Evaluate the running service; e.g. `make eval EVAL_ARGS=--resume` or `EVAL_ARGS="--judge bedrock"`;
+## `make eval EVAL_URL=https://<ServiceUrl output>` evaluates the fleet on AWS.
 EVAL_ARGS ?=
+EVAL_URL ?= http://127.0.0.1:$${FMT_PORT:-8000}
 eval: install
-	$(BIN)/python -m eval run --url http://127.0.0.1:$${FMT_PORT:-8000} \
+	$(BIN)/python -m eval run --url $(EVAL_URL) \
 		--testset data/test/test.json --out var/eval/latest $(EVAL_ARGS)
 
 bench: install
@@ -63,6 +74,10 @@ bench: install
 
 synth: install
 	$(BIN)/python -m infra.cdk.app
+
+## The fleet's capacity table (requests/s per task, tasks and cost per load) into docs/capacity.md.
+capacity: install
+	$(BIN)/python -m infra.capacity --write
 
 clean:
 	rm -rf var/index cdk.out .pytest_cache .mypy_cache .ruff_cache

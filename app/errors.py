@@ -1,4 +1,4 @@
-"""Domain errors by backends and the service; mapped to HTTP once, in app.error_handlers."""
+"""Domain errors by backends and the service; mapped to HTTP once, in app.http.error_handlers."""
 
 from __future__ import annotations
 
@@ -48,6 +48,13 @@ class NotReady(ServiceError):
 
     status_code = 503
     code = "not_ready"
+
+
+class ParameterOutOfRange(ServiceError):
+    """A request's generation parameter is outside what the serving backend accepts."""
+
+    status_code = 422
+    code = "parameter_out_of_range"
 
 
 class Unauthorized(ServiceError):

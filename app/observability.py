@@ -1,37 +1,22 @@
-"""Structured logs (JSON or text, with the request id) and Prometheus metrics at GET /metrics."""
+"""Structured logs (JSON or text, with the request id), Prometheus metrics, the request record."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from fastapi import Depends, FastAPI
-from fastapi.responses import Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from app.request_id import current_request_id
-from app.security import authenticate
+from app.middleware.request_id import current_request_id
 from app.settings import Settings
-
-access_logger = logging.getLogger("app.access")
 
 # Generation can take a minute on a slow backend; the default buckets stop at 10 s.
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 _LOG_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -108,63 +93,6 @@ class RequestRecord:
 current_record: ContextVar[RequestRecord | None] = ContextVar("current_record", default=None)
 
 
-class ObservabilityMiddleware:
-    """Counts, times and logs every HTTP request once (pure ASGI, streaming untouched)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        record = RequestRecord()
-        token = current_record.set(record)
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        self.metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_tracking)
-        finally:
-            self.metrics.in_flight.dec()
-            current_record.reset(token)
-            self._finish(scope, status, time.perf_counter() - started, record)
-
-    def _finish(self, scope: Scope, status: int, elapsed_s: float, record: RequestRecord) -> None:
-        route = scope.get("route")
-        route_path = getattr(route, "path", None) or "unmatched"
-        self.metrics.requests.labels(route_path, scope["method"], str(status)).inc()
-        self.metrics.request_seconds.labels(route_path).observe(elapsed_s)
-        level = logging.DEBUG if route_path in QUIET_ROUTES else logging.INFO
-        if not access_logger.isEnabledFor(level):
-            return
-        state = scope.get("state", {})
-        access_logger.log(
-            level,
-            "%s %s %d",
-            scope["method"],
-            route_path,
-            status,
-            extra={
-                "method": scope["method"],
-                "path": scope["path"][:200],
-                "route": route_path,
-                "status": status,
-                "duration_ms": round(elapsed_s * 1000.0, 3),
-                "client": state.get("client_identity"),
-                **record.fields(),
-            },
-        )
-
-
 class RequestIdFilter(logging.Filter):
     """Adds the id of the request being answered ('-' outside one) to every record."""
 
@@ -220,23 +148,3 @@ def configure_logging(settings: Settings, logger_name: str = "app") -> None:
         handler.setFormatter(logging.Formatter(text))
     logger.addHandler(handler)
     logger.setLevel(settings.log_level.upper())
-
-
-def install_observability(app: FastAPI, settings: Settings) -> Metrics:
-    """Logging, the metrics middleware and GET /metrics (behind the API key when keys are set)."""
-    configure_logging(settings)
-    metrics = Metrics()
-    app.state.metrics = metrics
-
-    async def metrics_endpoint() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    app.add_api_route(
-        "/metrics",
-        metrics_endpoint,
-        methods=["GET"],
-        include_in_schema=False,
-        dependencies=[Depends(authenticate)],
-    )
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
-    return metrics

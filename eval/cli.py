@@ -21,6 +21,7 @@ from eval.cost import (
     with_measured_tokens,
 )
 from eval.cost_table import cost_table
+from eval.fact_report import fact_recall_table
 from eval.finalize import write_outputs
 from eval.judges.jury import JurySpecError
 from eval.manifest import read_manifest
@@ -40,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--testset", type=Path, help="JSON list of {question, answer, ...}")
     run.add_argument("--out", type=Path, help="output folder")
     run.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
+    run.add_argument(
+        "--force-resume",
+        action="store_true",
+        help="resume even though the service, scorers, judges or prices changed (recorded)",
+    )
     run.add_argument("--overwrite", action="store_true", help="discard the run in --out first")
     run.add_argument("--concurrency", type=int, help="requests in flight")
     run.add_argument("--timeout", type=float, help="seconds per HTTP attempt")
@@ -52,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         help="`bedrock` (the reference's three), `bedrock=MODEL_ID`, `openai=MODEL@BASE_URL`; "
         "repeat for a jury",
     )
+    run.add_argument(
+        "--judge-mode",
+        choices=("pointwise", "pairwise"),
+        help="score each answer (default), or compare each pair of strategies in both orders",
+    )
     run.add_argument("--bertscore-model", help="`minilm` (default), `roberta-large`, or a folder")
     run.add_argument("--bertscore-layers", type=int, help="layer of the BERTScore backbone")
     run.add_argument("--no-bertscore", action="store_true", help="skip BERTScore")
@@ -60,7 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument("--measured", type=Path, help="a run folder: use its measured RAG tokens")
     report = commands.add_parser("report", help="rebuild the files of a run from its records")
     report.add_argument("--out", type=Path, required=True, help="the run folder")
-    for command in (run, cost, report):
+    facts = commands.add_parser(
+        "facts", help="fact recall of a run: the must_mention facts each strategy's answers state"
+    )
+    facts.add_argument("--out", type=Path, required=True, help="the run folder")
+    facts.add_argument("--testset", type=Path, help="facts from this file (default: the run's)")
+    facts.add_argument("--misses", action="store_true", help="list each answer's missing facts")
+    for command in (run, cost, report, facts):
         command.add_argument("--prices", type=Path, help="price table (JSON)")
         command.add_argument("--usage", type=Path, help="usage assumptions (JSON)")
     return parser
@@ -97,7 +114,11 @@ def _settings(arguments: argparse.Namespace) -> EvalSettings:
         bert["num_layers"] = arguments.bertscore_layers
     if getattr(arguments, "no_bertscore", False):
         bert["enabled"] = False
-    jury = {"judges": arguments.judge} if getattr(arguments, "judge", None) else {}
+    jury: dict[str, object] = (
+        {"judges": arguments.judge} if getattr(arguments, "judge", None) else {}
+    )
+    if getattr(arguments, "judge_mode", None):
+        jury["mode"] = arguments.judge_mode
     return settings.model_copy(
         update={
             **top,
@@ -119,6 +140,7 @@ def _run(arguments: argparse.Namespace, settings: EvalSettings) -> int:
         return 2
     options = RunOptions(
         resume=arguments.resume,
+        force_resume=arguments.force_resume,
         overwrite=arguments.overwrite,
         limit=arguments.limit,
         show_progress=not arguments.no_progress,
@@ -126,11 +148,14 @@ def _run(arguments: argparse.Namespace, settings: EvalSettings) -> int:
     outputs = asyncio.run(run_evaluation(settings, options))
     for figures in outputs.analysis.strategies:
         bert = _shown(figures.intervals["bert_f1"].mean)
+        facts = _shown(figures.intervals["fact_recall"].mean)
         judge = _shown(figures.intervals["judge_score"].mean)
         print(
-            f"{figures.strategy:<10} answered {figures.samples - figures.failed:>4}/"
-            f"{figures.samples:<4} BERTScore {bert}  judge {judge}  "
-            f"latency p50 {_shown(figures.latency_p50_s)}s p95 {_shown(figures.latency_p95_s)}s"
+            f"{figures.strategy:<10} answered {figures.answered:>4}/{figures.samples:<4} "
+            f"BERTScore {bert}  fact recall {facts}  judge {judge} "
+            f"({figures.judged} judged)  latency p50 {_shown(figures.latency_p50_s)}s "
+            f"p95 {_shown(figures.latency_p95_s)}s, {figures.failure_rate:.0%} failed, "
+            f"{figures.retry_rate:.0%} retried"
         )
     files = RunFiles(settings.out)
     session = (read_manifest(files.manifest) or {}).get("last_session", {})
@@ -157,6 +182,7 @@ def _cost(arguments: argparse.Namespace, settings: EvalSettings) -> int:
                 usage,
                 statistics.fmean(s.input_tokens or 0 for s in rag),
                 statistics.fmean(s.output_tokens or 0 for s in rag),
+                ", ".join(sorted({s.model for s in rag if s.model})) or "the service's model",
             )
     costs = strategy_costs(prices, usage)
     print(cost_table(costs, usage, break_even_requests(costs["rag"], costs["finetuned"])))
@@ -168,8 +194,17 @@ def _report(arguments: argparse.Namespace, settings: EvalSettings) -> int:
     manifest = read_manifest(files.manifest) or {}
     if manifest.get("strategies"):
         settings = settings.model_copy(update={"strategies": manifest["strategies"]})
+    if manifest.get("testset") and Path(manifest["testset"]).is_file():
+        settings = settings.model_copy(update={"testset": Path(manifest["testset"])})
     outputs = write_outputs(files, settings, manifest, finished=False)
     print(f"report: {outputs.files[-1]}")
+    return 0
+
+
+def _facts(arguments: argparse.Namespace, settings: EvalSettings) -> int:
+    manifest = read_manifest(RunFiles(arguments.out).manifest) or {}
+    testset = arguments.testset or Path(manifest.get("testset") or settings.testset)
+    print(fact_recall_table(RunFiles(arguments.out), testset, settings, arguments.misses))
     return 0
 
 
@@ -182,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     # Models come from installed packages or the local cache, never from the hub at run time.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    commands = {"run": _run, "cost": _cost, "report": _report}
+    commands = {"run": _run, "cost": _cost, "report": _report, "facts": _facts}
     try:
         return commands[arguments.command](arguments, _settings(arguments))
     except (RunConflict, QuestionSetError, CostInputError, JurySpecError, ServiceNotReady) as error:

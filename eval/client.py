@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import ValidationError
 
-from app.schemas import AnswerResponse, ReadyResponse
+from app.http.schemas import AnswerResponse, ReadyResponse
 from eval.settings import HttpSettings
 
 RETRIED_STATUS = frozenset({429, 502, 503, 504})
@@ -35,6 +35,7 @@ class CallOutcome:
     latency_ms: float | None
     elapsed_ms: float
     throttled: int = 0
+    throttle_wait_ms: float = 0.0
 
 
 def retry_delay(attempt: int, settings: HttpSettings, retry_after: str | None) -> float:
@@ -105,6 +106,7 @@ class ServiceClient:
         started = time.perf_counter()
         patience_ends = started + self.settings.rate_limited_wait_s
         error, status_code, attempt, throttled = "not attempted", None, 0, 0
+        throttle_wait_s = 0.0
         while attempt < self.settings.max_attempts:
             attempt_started = time.perf_counter()
             retry_after = None
@@ -117,12 +119,16 @@ class ServiceClient:
                 if status_code == 200:
                     latency_ms = (time.perf_counter() - attempt_started) * 1000.0
                     outcome = self._parsed(response, attempt + 1, latency_ms, started)
-                    return dataclasses.replace(outcome, throttled=throttled)
+                    return dataclasses.replace(
+                        outcome, throttled=throttled, throttle_wait_ms=throttle_wait_s * 1000.0
+                    )
                 error = _error_text(response)
                 retry_after = response.headers.get("retry-after")
                 if status_code == 429 and time.perf_counter() < patience_ends:
                     throttled += 1
+                    waited = time.perf_counter()
                     await asyncio.sleep(paced_delay(retry_after, self.settings))
+                    throttle_wait_s += time.perf_counter() - waited
                     continue
                 if status_code not in RETRIED_STATUS:
                     attempt += 1
@@ -131,7 +137,9 @@ class ServiceClient:
             if attempt < self.settings.max_attempts:
                 await asyncio.sleep(retry_delay(attempt, self.settings, retry_after))
         elapsed_ms = (time.perf_counter() - started) * 1000.0
-        return CallOutcome(None, error, status_code, attempt, None, elapsed_ms, throttled)
+        return CallOutcome(
+            None, error, status_code, attempt, None, elapsed_ms, throttled, throttle_wait_s * 1000.0
+        )
 
     @staticmethod
     def _parsed(

@@ -51,6 +51,7 @@ def record_of(strategy: str, question: EvalQuestion, outcome: CallOutcome) -> Sa
         ground_truth=question.answer,
         product_name=question.product_name,
         section=question.section,
+        must_mention=[list(fact) for fact in question.must_mention],
         ok=outcome.response is not None,
         error=outcome.error,
         status_code=outcome.status_code,
@@ -58,6 +59,7 @@ def record_of(strategy: str, question: EvalQuestion, outcome: CallOutcome) -> Sa
         throttled=outcome.throttled,
         latency_ms=outcome.latency_ms,
         elapsed_ms=outcome.elapsed_ms,
+        throttle_wait_ms=outcome.throttle_wait_ms,
         finished_at=datetime.now(UTC).isoformat(),
     )
     response = outcome.response

@@ -42,6 +42,9 @@ class UsageAssumptions(BaseModel):
     endpoint_hours_per_month: float = Field(ge=0)
     training_instance_type: str
     training_minutes_per_month: float = Field(ge=0)
+    token_source: str = Field(
+        "usage assumptions", description="Where the token counts come from, shown in the table."
+    )
 
     @property
     def requests_per_month(self) -> float:
@@ -112,21 +115,33 @@ def _token_price(prices: PriceTable, model: str) -> TokenPrice:
     return prices.bedrock_tokens_per_million[model]
 
 
-def _per_request_tokens(prices: PriceTable, usage: UsageAssumptions) -> tuple[float, str]:
+def _generation_tokens(prices: PriceTable, usage: UsageAssumptions) -> CostLine:
     price = _token_price(prices, usage.generator_model)
-    cost = (
+    per_request = (
         usage.input_tokens_per_request * price.input
         + usage.output_tokens_per_request * price.output
     ) / 1e6
+    requests = usage.requests_per_month
     detail = (
-        f"{usage.input_tokens_per_request:,.0f} in x ${price.input}/M + "
-        f"{usage.output_tokens_per_request:,.0f} out x ${price.output}/M, {usage.generator_model}"
+        f"{requests:,.0f} requests/month x ({usage.input_tokens_per_request:,.0f} in x "
+        f"${price.input}/M + {usage.output_tokens_per_request:,.0f} out x ${price.output}/M), "
+        f"{usage.generator_model}; token counts: {usage.token_source}"
     )
-    if usage.embedding_model and usage.embedding_tokens_per_request:
-        embedding = _token_price(prices, usage.embedding_model)
-        cost += usage.embedding_tokens_per_request * embedding.input / 1e6
-        detail += f" + {usage.embedding_tokens_per_request:,.0f} embedding tokens"
-    return cost, detail
+    return CostLine("generation tokens (Bedrock)", per_request * requests, detail)
+
+
+def _embedding_tokens(prices: PriceTable, usage: UsageAssumptions) -> CostLine | None:
+    """Every strategy that retrieves embeds its query: RAG and hybrid alike."""
+    if not usage.embedding_model or not usage.embedding_tokens_per_request:
+        return None
+    price = _token_price(prices, usage.embedding_model).input
+    requests = usage.requests_per_month
+    monthly = requests * usage.embedding_tokens_per_request * price / 1e6
+    detail = (
+        f"{requests:,.0f} requests/month x {usage.embedding_tokens_per_request:,.0f} query "
+        f"tokens x ${price}/M, {usage.embedding_model}"
+    )
+    return CostLine("query embeddings (Bedrock)", monthly, detail)
 
 
 def _vector_store(prices: PriceTable, usage: UsageAssumptions) -> CostLine:
@@ -134,7 +149,7 @@ def _vector_store(prices: PriceTable, usage: UsageAssumptions) -> CostLine:
     monthly *= usage.vector_store_hours_per_month
     detail = (
         f"{usage.vector_store_ocus:g} OCU x ${prices.vector_store_ocu_hour}/h x "
-        f"{usage.vector_store_hours_per_month:g} h"
+        f"{usage.vector_store_hours_per_month:g} h/month, billed whether queried or not"
     )
     return CostLine("vector store (OpenSearch Serverless)", monthly, detail)
 
@@ -144,7 +159,7 @@ def _endpoint(prices: PriceTable, usage: UsageAssumptions) -> CostLine:
     monthly = usage.endpoint_instance_count * hourly * usage.endpoint_hours_per_month
     detail = (
         f"{usage.endpoint_instance_count} x {usage.endpoint_instance_type} x ${hourly}/h x "
-        f"{usage.endpoint_hours_per_month:g} h"
+        f"{usage.endpoint_hours_per_month:g} h/month, up whether asked or not; no autoscaling"
     )
     return CostLine("tuned model endpoint (SageMaker)", monthly, detail)
 
@@ -153,31 +168,51 @@ def _training(prices: PriceTable, usage: UsageAssumptions) -> CostLine:
     hourly = _price(prices.sagemaker_training_hour, usage.training_instance_type, "training")
     monthly = hourly * usage.training_minutes_per_month / 60.0
     detail = (
-        f"{usage.training_minutes_per_month:g} min x {usage.training_instance_type} x ${hourly}/h"
+        f"{usage.training_minutes_per_month:g} min/month of {usage.training_instance_type} x "
+        f"${hourly}/h (one retraining a month)"
     )
     return CostLine("fine-tuning job (SageMaker)", monthly, detail)
 
 
+def _per_request(lines: list[CostLine], requests: float) -> float:
+    return sum(line.monthly for line in lines) / requests if requests else 0.0
+
+
 def strategy_costs(prices: PriceTable, usage: UsageAssumptions) -> dict[str, StrategyCost]:
-    """RAG pays the vector store and Bedrock tokens; fine-tuning pays training and an endpoint
-    that is up whether asked or not; hybrid pays the vector store, training and the endpoint."""
+    """RAG pays the vector store, query embeddings and Bedrock tokens; fine-tuning pays training
+    and an endpoint that is up whether asked or not; hybrid pays the vector store, query
+    embeddings, training and the endpoint."""
     requests = usage.requests_per_month
-    per_request, token_detail = _per_request_tokens(prices, usage)
-    tokens = CostLine(
-        "generation tokens (Bedrock)",
-        per_request * requests,
-        f"{requests:,.0f} requests x ({token_detail})",
-    )
+    embeddings = [line] if (line := _embedding_tokens(prices, usage)) else []
+    rag_variable = [_generation_tokens(prices, usage), *embeddings]
     vector_store, endpoint, training = (
         _vector_store(prices, usage),
         _endpoint(prices, usage),
         _training(prices, usage),
     )
     return {
-        "rag": StrategyCost("rag", [vector_store], [tokens], per_request, requests),
+        "rag": StrategyCost(
+            "rag", [vector_store], rag_variable, _per_request(rag_variable, requests), requests
+        ),
         "finetuned": StrategyCost("finetuned", [endpoint, training], [], 0.0, requests),
-        "hybrid": StrategyCost("hybrid", [vector_store, endpoint, training], [], 0.0, requests),
+        "hybrid": StrategyCost(
+            "hybrid",
+            [vector_store, endpoint, training],
+            embeddings,
+            _per_request(embeddings, requests),
+            requests,
+        ),
     }
+
+
+def hours_mismatch(usage: UsageAssumptions) -> str | None:
+    """The always-on resources priced over months of different lengths, said out loud."""
+    if usage.vector_store_hours_per_month == usage.endpoint_hours_per_month:
+        return None
+    return (
+        f"the vector store is priced over {usage.vector_store_hours_per_month:g} h/month and "
+        f"the endpoint over {usage.endpoint_hours_per_month:g} h/month: not the same month"
+    )
 
 
 def break_even_requests(rag: StrategyCost, finetuned: StrategyCost) -> float | None:
@@ -188,10 +223,17 @@ def break_even_requests(rag: StrategyCost, finetuned: StrategyCost) -> float | N
 
 
 def with_measured_tokens(
-    usage: UsageAssumptions, input_tokens: float | None, output_tokens: float | None
+    usage: UsageAssumptions,
+    input_tokens: float | None,
+    output_tokens: float | None,
+    tokenizer: str = "the service's model",
 ) -> UsageAssumptions:
-    """The same assumptions with the token counts measured in a run."""
-    update: dict[str, float] = {}
+    """The same assumptions with the token counts measured in a run. The counts are the
+    serving model's tokenizer's, priced at the priced model's rates: the table says so."""
+    update: dict[str, float | str] = {
+        "token_source": f"measured in a run with {tokenizer}'s tokenizer, priced as "
+        f"{usage.generator_model} tokens (another tokenizer counts differently)"
+    }
     if input_tokens is not None:
         update["input_tokens_per_request"] = input_tokens
     if output_tokens is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eval.cost import StrategyCost, UsageAssumptions
+from eval.cost import StrategyCost, UsageAssumptions, hours_mismatch
 
 
 def cost_table(
@@ -23,6 +23,8 @@ def cost_table(
         for line in cost.fixed + cost.variable:
             lines.append(f"{'':<36}{line.item}: {line.monthly:,.2f} ({line.detail})")
     lines.append("")
+    if (mismatch := hours_mismatch(usage)) is not None:
+        lines.append(f"Note: {mismatch}.")
     if break_even is None:
         lines.append("Break-even RAG vs fine-tuned: RAG has no per-request cost; none.")
     else:

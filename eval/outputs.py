@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections.abc import Hashable, Sequence
@@ -10,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from eval.aggregate import Analysis, StrategyFigures
+from eval.atomic import write_text_atomic
 from eval.cost import StrategyCost
+from eval.pairwise_stats import PairFigures
 from eval.records import BertScoreRecord, JudgementRecord, SampleRecord
 
 SUMMARY_COLUMNS = (
@@ -36,6 +39,21 @@ SUMMARY_COLUMNS = (
     "avg_output_tokens",
     "gold_product_hit_rate",
     "judge_spread",
+    "fact_recall",
+    "fact_recall_ci_low",
+    "fact_recall_ci_high",
+    "fact_questions",
+    "failure_rate",
+    "retry_rate",
+    "avg_answered_time",
+    "p50_answered_time",
+    "p95_answered_time",
+    "avg_server_retrieve_time",
+    "avg_server_generate_time",
+    "judged",
+    "judge_coverage",
+    "untuned_model",
+    "models",
 )
 
 
@@ -67,6 +85,7 @@ def sample_entry(
     entry.update(
         {
             "inference_time": sample.latency_ms / 1000.0 if sample.latency_ms else None,
+            "time_to_outcome": sample.outcome_ms / 1000.0,
             "question_id": sample.question_id,
             "product_name": sample.product_name,
             "ok": sample.ok,
@@ -105,17 +124,20 @@ def write_strategy_results(
         if sample.strategy == strategy
     ]
     path = out / f"{strategy}_results.json"
-    path.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(path, json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
 
 
 def summary_row(
     figures: StrategyFigures, cost: StrategyCost | None, per_thousand: float | None
 ) -> dict[str, Any]:
-    bert, judge, latency = (
+    """`*_inference_time` is time to outcome over every request (failures and retries
+    included); `*_answered_time` is the successful attempt of answered requests only."""
+    bert, judge, latency, facts, answered = (
         figures.intervals["bert_f1"],
         figures.intervals["judge_score"],
         figures.intervals["latency_s"],
+        figures.intervals["fact_recall"],
+        figures.intervals["latency_ok_s"],
     )
     return {
         "method": figures.strategy,
@@ -140,6 +162,21 @@ def summary_row(
         "avg_output_tokens": _number(figures.output_tokens_mean, 1),
         "gold_product_hit_rate": _number(figures.gold_hit_rate),
         "judge_spread": _number(figures.judge_spread),
+        "fact_recall": _number(facts.mean),
+        "fact_recall_ci_low": _number(facts.low),
+        "fact_recall_ci_high": _number(facts.high),
+        "fact_questions": facts.count,
+        "failure_rate": _number(figures.failure_rate),
+        "retry_rate": _number(figures.retry_rate),
+        "avg_answered_time": _number(answered.mean),
+        "p50_answered_time": _number(figures.ok_latency_p50_s),
+        "p95_answered_time": _number(figures.ok_latency_p95_s),
+        "avg_server_retrieve_time": _number(figures.server_retrieve_mean_s),
+        "avg_server_generate_time": _number(figures.server_generate_mean_s),
+        "judged": figures.judged if figures.judge_counts else "",
+        "judge_coverage": _number(figures.jury_coverage),
+        "untuned_model": figures.untuned,
+        "models": " ".join(figures.models),
     }
 
 
@@ -149,19 +186,80 @@ def write_summary_csv(
     costs: dict[str, StrategyCost],
     per_thousand: dict[str, float],
 ) -> Path:
-    path = out / "summary_results.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
-        writer.writeheader()
-        for figures in analysis.strategies:
-            writer.writerow(
-                summary_row(
-                    figures, costs.get(figures.strategy), per_thousand.get(figures.strategy)
-                )
-            )
-    return path
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS)
+    writer.writeheader()
+    for figures in analysis.strategies:
+        writer.writerow(
+            summary_row(figures, costs.get(figures.strategy), per_thousand.get(figures.strategy))
+        )
+    return write_text_atomic(out / "summary_results.csv", buffer.getvalue())
+
+
+def judge_coverage_rows(analysis: Analysis) -> list[dict[str, Any]]:
+    """One row per strategy and judge: answers judged by it over answers."""
+    return [
+        {
+            "method": figures.strategy,
+            "judge": judge,
+            "answered": figures.answered,
+            "judged": figures.judge_counts.get(judge, 0),
+            "coverage": _number(figures.judge_coverage(judge)),
+            "mean_score": _number(figures.judge_means.get(judge)),
+        }
+        for figures in analysis.strategies
+        for judge in analysis.judges
+    ]
+
+
+def write_judge_coverage_csv(out: Path, analysis: Analysis) -> Path:
+    buffer = io.StringIO()
+    columns = ("method", "judge", "answered", "judged", "coverage", "mean_score")
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(judge_coverage_rows(analysis))
+    return write_text_atomic(out / "judge_coverage.csv", buffer.getvalue())
+
+
+PAIRWISE_COLUMNS = (
+    "judge",
+    "first",
+    "second",
+    "first_wins",
+    "second_wins",
+    "ties",
+    "unreadable",
+    "first_win_rate",
+    "consistency",
+    "position_bias",
+)
+
+
+def write_pairwise_csv(out: Path, figures: Sequence[PairFigures]) -> Path:
+    """Per judge and pair: wins each way, ties, unreadable replies, the first strategy's win
+    rate, the share of questions judged the same in both orders, and the share of decisive
+    judgements won by the answer shown first (0.5: no position bias)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=PAIRWISE_COLUMNS)
+    writer.writeheader()
+    for pair in figures:
+        writer.writerow(
+            {
+                "judge": pair.judge,
+                "first": pair.first,
+                "second": pair.second,
+                "first_wins": pair.first_wins,
+                "second_wins": pair.second_wins,
+                "ties": pair.ties,
+                "unreadable": pair.unreadable,
+                "first_win_rate": _number(pair.first_win_rate),
+                "consistency": _number(pair.consistency),
+                "position_bias": _number(pair.position_bias),
+            }
+        )
+    return write_text_atomic(out / "pairwise.csv", buffer.getvalue())
 
 
 def write_json(path: Path, value: Any) -> Path:
-    path.write_text(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
-    return path
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n"
+    return write_text_atomic(path, text)

@@ -33,8 +33,14 @@ class SampleRecord(BaseModel):
     input_tokens: int | None = None
     output_tokens: int | None = None
     tokens_estimated: bool = False
+    must_mention: list[list[str]] = Field(
+        default_factory=list, description="Facts the answer must state, each with its phrasings."
+    )
     latency_ms: float | None = Field(None, description="Client-side, the successful attempt.")
     elapsed_ms: float = Field(0.0, description="Client-side, all attempts and waits included.")
+    throttle_wait_ms: float = Field(
+        0.0, description="Part of `elapsed_ms` spent waiting out the service's 429s."
+    )
     server_retrieve_ms: float | None = None
     server_generate_ms: float | None = None
     server_total_ms: float | None = None
@@ -43,6 +49,13 @@ class SampleRecord(BaseModel):
     request_id: str | None = None
     gold_product_retrieved: bool | None = None
     finished_at: str = ""
+
+    @property
+    def outcome_ms(self) -> float:
+        """Time to the final outcome, answer or failure, as a user who retries would feel it:
+        every attempt and backoff, but not the waits on the service's rate limit, which this
+        runner's own concurrency causes."""
+        return max(0.0, self.elapsed_ms - self.throttle_wait_ms)
 
 
 class BertScoreRecord(BaseModel):

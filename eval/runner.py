@@ -9,14 +9,21 @@ from typing import Any
 
 import httpx
 
-from app.schemas import ReadyResponse
+from app.http.schemas import ReadyResponse
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work
 from eval.finalize import Outputs, write_outputs
 from eval.judges.jury import Jury, build_jury, judge_samples
-from eval.manifest import new_manifest, now, read_manifest
-from eval.metrics.bertscore import score_samples
-from eval.outputs import write_json
+from eval.judges.pairwise import judge_pairs
+from eval.manifest import (
+    identity_changes,
+    new_manifest,
+    now,
+    read_manifest,
+    run_identity,
+    write_manifest,
+)
+from eval.metrics.bertscore import resolve_backbone, score_samples
 from eval.paths import RunFiles
 from eval.settings import EvalSettings
 from eval.testset import file_sha256, load_testset
@@ -25,21 +32,22 @@ logger = logging.getLogger(__name__)
 
 
 class RunConflict(RuntimeError):
-    """The output folder holds another run (or a different test set) and --resume was not given."""
+    """The output folder holds another run, or a run its resume would not match."""
 
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     resume: bool = False
     overwrite: bool = False
+    force_resume: bool = False
     limit: int | None = None
     show_progress: bool = True
     transport: httpx.AsyncBaseTransport | None = None
     bedrock_client: Any = None
 
 
-def _check_out(files: RunFiles, options: RunOptions, testset_sha256: str) -> dict[str, Any] | None:
-    resume = options.resume
+def _check_out(files: RunFiles, options: RunOptions) -> dict[str, Any] | None:
+    resume = options.resume or options.force_resume
     if options.overwrite and not resume:
         for path in files.records():
             path.unlink(missing_ok=True)
@@ -49,8 +57,6 @@ def _check_out(files: RunFiles, options: RunOptions, testset_sha256: str) -> dic
             f"{files.out} already holds a run: pass --resume to finish it, --overwrite to start "
             "again, or choose another --out"
         )
-    if resume and previous and previous.get("testset_sha256") != testset_sha256:
-        raise RunConflict(f"{files.out} was run on a different test set; choose another --out")
     return previous if resume else None
 
 
@@ -66,27 +72,57 @@ def _http_client(settings: EvalSettings, options: RunOptions) -> httpx.AsyncClie
     )
 
 
+def _identity(
+    settings: EvalSettings, testset_sha256: str, jury: Jury, ready: ReadyResponse
+) -> dict[str, Any]:
+    bertscore = (
+        resolve_backbone(settings.bertscore).label if settings.bertscore.enabled else "disabled"
+    )
+    return run_identity(
+        ready,
+        testset_sha256,
+        bertscore,
+        [judge.name for judge in jury.judges],
+        settings.jury.mode,
+        settings.prices,
+        settings.usage,
+    )
+
+
 def _manifest(
     settings: EvalSettings,
-    testset_sha256: str,
+    options: RunOptions,
     questions: int,
-    jury: Jury,
-    ready: ReadyResponse,
+    identity: dict[str, Any],
     previous: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    manifest = new_manifest(
-        settings.url,
-        settings.testset,
-        testset_sha256,
-        questions,
-        settings.strategies,
-        [judge.name for judge in jury.judges],
-        settings.bertscore.model if settings.bertscore.enabled else "disabled",
-        ready,
-    )
-    if previous:
-        manifest["started_at"] = previous.get("started_at", manifest["started_at"])
-        manifest["resumed_at"] = [*previous.get("resumed_at", []), now()]
+    """A new manifest, or the previous one extended when the run is resumed.
+
+    A resume whose service, scorers, judges, prices or test set differ is refused with the
+    list of what changed, unless forced; a forced resume is recorded with that list.
+    """
+    if not previous:
+        return new_manifest(
+            settings.url,
+            settings.testset,
+            questions,
+            settings.strategies,
+            identity,
+            settings.prices,
+            settings.usage,
+        )
+    changes = identity_changes(previous.get("identity", {}), identity)
+    if changes and not options.force_resume:
+        listed = "\n  ".join(changes)
+        raise RunConflict(
+            f"{settings.out} was run with something else; resuming would mix the two:\n  "
+            f"{listed}\nchoose another --out, or pass --force-resume to mix them anyway"
+        )
+    manifest = dict(previous)
+    manifest["resumed_at"] = [*previous.get("resumed_at", []), now()]
+    if changes:
+        forced = {"at": now(), "changes": changes, "identity": identity}
+        manifest["forced_resumes"] = [*previous.get("forced_resumes", []), forced]
     return manifest
 
 
@@ -102,9 +138,19 @@ async def _score_and_judge(
         seconds["bertscore_s"] = time.perf_counter() - started
     if jury.judges:
         started = time.perf_counter()
-        await judge_samples(
-            samples, jury, files.judgements(), settings.jury.concurrency, options.show_progress
-        )
+        if settings.jury.mode == "pairwise":
+            await judge_pairs(
+                samples,
+                settings.strategies,
+                jury,
+                files.pairwise(),
+                settings.jury.concurrency,
+                options.show_progress,
+            )
+        else:
+            await judge_samples(
+                samples, jury, files.judgements(), settings.jury.concurrency, options.show_progress
+            )
         seconds["judges_s"] = time.perf_counter() - started
     return seconds
 
@@ -114,15 +160,16 @@ async def run_evaluation(settings: EvalSettings, options: RunOptions | None = No
     questions = load_testset(settings.testset, options.limit)
     testset_sha256 = file_sha256(settings.testset)
     files = RunFiles(settings.out)
-    previous = _check_out(files, options, testset_sha256)
+    previous = _check_out(files, options)
     files.out.mkdir(parents=True, exist_ok=True)
     jury: Jury = build_jury(settings.jury, options.bedrock_client)
     try:
         async with _http_client(settings, options) as http:
             client = ServiceClient(http, settings.http)
             ready = await client.wait_ready()
-            manifest = _manifest(settings, testset_sha256, len(questions), jury, ready, previous)
-            write_json(files.manifest, manifest)
+            identity = _identity(settings, testset_sha256, jury, ready)
+            manifest = _manifest(settings, options, len(questions), identity, previous)
+            write_manifest(files.manifest, manifest)
             store = files.samples()
             work = pending_work(questions, settings.strategies, store.load())
             logger.info("%d answers to collect (%d questions)", len(work), len(questions))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,17 +42,33 @@ class JudgeSettings(BaseModel):
     """The jury. Each entry is `bedrock`, `bedrock=MODEL_ID` or `openai=MODEL@BASE_URL`."""
 
     judges: list[str] = Field(default_factory=list)
+    mode: Literal["pointwise", "pairwise"] = Field(
+        "pointwise",
+        description="`pointwise`: each answer scored on its own; `pairwise`: each pair of "
+        "strategies' answers compared, in both orders, with the position bias reported.",
+    )
     concurrency: int = Field(4, ge=1, le=256)
     timeout_s: float = Field(60.0, gt=0)
     max_tokens: int = Field(200, ge=16)
     region: str | None = Field(None, description="Bedrock region; default: the AWS profile's.")
     openai_api_key: str | None = Field(None, description="Bearer key for OpenAI-compatible judges.")
+    openai_structured_output: Literal["off", "json_object", "json_schema"] = Field(
+        "off",
+        description="Constrain OpenAI-compatible judges to the verdict's JSON schema: "
+        "`json_object` for llama.cpp's server, `json_schema` for OpenAI and vLLM.",
+    )
 
 
 class StatisticsSettings(BaseModel):
     resamples: int = Field(10_000, ge=100, description="Bootstrap and permutation resamples.")
     seed: int = 20240531
     confidence: float = Field(0.95, gt=0, lt=1)
+    min_judged: int = Field(
+        10,
+        ge=1,
+        description="Judged answers a strategy needs before its judge score, interval and "
+        "tests are shown.",
+    )
 
 
 class EvalSettings(BaseSettings):

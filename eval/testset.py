@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval.metrics.facts import Fact
+
 
 class QuestionSetError(ValueError):
     """The test set file is missing or not in the expected shape."""
@@ -21,6 +23,7 @@ class EvalQuestion:
     answer: str
     product_name: str = ""
     section: str = ""
+    must_mention: tuple[Fact, ...] = ()
 
     @property
     def question_id(self) -> str:
@@ -31,6 +34,27 @@ class EvalQuestion:
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _facts(index: int, value: object) -> tuple[Fact, ...]:
+    """`must_mention`: a list whose entries are a phrase or a list of alternative phrasings."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise QuestionSetError(f"item {index}: 'must_mention' must be a list")
+    facts = []
+    for entry in value:
+        phrasings = [entry] if isinstance(entry, str) else entry
+        if (
+            not isinstance(phrasings, list)
+            or not phrasings
+            or not all(isinstance(p, str) and p.strip() for p in phrasings)
+        ):
+            raise QuestionSetError(
+                f"item {index}: each 'must_mention' entry is a phrase or a list of phrases"
+            )
+        facts.append(tuple(p.strip() for p in phrasings))
+    return tuple(facts)
 
 
 def _question_from(index: int, item: object) -> EvalQuestion:
@@ -48,11 +72,13 @@ def _question_from(index: int, item: object) -> EvalQuestion:
         answer=answer.strip(),
         product_name=str(item.get("product_name") or ""),
         section=str(item.get("section") or ""),
+        must_mention=_facts(index, item.get("must_mention")),
     )
 
 
 def load_testset(path: Path, limit: int | None = None) -> list[EvalQuestion]:
-    """Read a JSON list (or JSON lines) of {question, answer, product_name?, section?}."""
+    """Read a JSON list (or JSON lines) of {question, answer, product_name?, section?,
+    must_mention?}."""
     if not path.is_file():
         raise QuestionSetError(f"test set {path} does not exist")
     text = path.read_text(encoding="utf-8")

@@ -56,7 +56,8 @@ def test_public_variable_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     [
         ("FMT_RETRIEVER", "elasticsearch"),
         ("FMT_PORT", "70000"),
-        ("FMT_RETRIEVAL__CHUNK_OVERLAP_WORDS", "500"),
+        ("FMT_RETRIEVAL__CHUNK_OVERLAP_PERCENT", "100"),
+        ("FMT_DOCUMENTS__PRODUCT_PATTERN", "(unclosed"),
     ],
 )
 def test_bad_values_are_refused_at_start_up(

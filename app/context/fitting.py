@@ -10,8 +10,8 @@ from app.context.selection import RankedPassage
 from app.context.window import ContextWindow
 from app.errors import QuestionTooLong
 from app.generators.base import ChatMessage
-from app.prompts import PromptTemplate
 from app.retrievers.base import Passage
+from app.strategies.prompts import PromptTemplate
 
 # A trimmed passage shorter than this is not worth its header: it is dropped instead.
 MIN_TRIMMED_WORDS = 8

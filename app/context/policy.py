@@ -11,9 +11,9 @@ from app.context.ranking import DenseScorer, SentenceEncoder, SpanRanker
 from app.context.selection import RankedPassage, select_sentences
 from app.context.window import ContextWindow, estimated_window, remote_window_tokens
 from app.generators.base import Generator
-from app.prompts import PromptTemplate
 from app.retrievers.base import Passage
 from app.settings import ContextSettings
+from app.strategies.prompts import PromptTemplate
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,49 @@ class GenerationParams:
 
 
 @dataclass(frozen=True, slots=True)
+class Interval:
+    """A range of numbers; either end may be open."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        low = f"above {self.low:g}" if self.low_open else f"{self.low:g}"
+        high = f"below {self.high:g}" if self.high_open else f"{self.high:g}"
+        return f"{low} to {high}"
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationLimits:
+    """What one generator accepts: sampling ranges, longest answer, and its context window.
+
+    `context_tokens` is prompt plus answer, in the model's tokens.
+    """
+
+    temperature: Interval
+    top_p: Interval
+    max_tokens: int
+    context_tokens: int
+
+    def problems(self, params: GenerationParams) -> list[str]:
+        """One phrase per parameter outside these limits; empty when all fit."""
+        found = []
+        if params.temperature not in self.temperature:
+            found.append(f"temperature must be {self.temperature} (got {params.temperature:g})")
+        longest = min(self.max_tokens, self.context_tokens - 1)
+        if params.max_tokens > longest:
+            found.append(f"max_tokens must be at most {longest} (got {params.max_tokens})")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class TokenUsage:
     """Tokens in and out; `estimated` is true when the backend did not report them."""
 
@@ -59,6 +102,7 @@ class Generator(Protocol):
 
     name: str
     model_id: str
+    limits: GenerationLimits
 
     async def generate(
         self, messages: Sequence[ChatMessage], params: GenerationParams

@@ -8,20 +8,24 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.aws_clients import bedrock_runtime_client
-from app.blocking import BlockingPool, shared_pool
+from app.backends.aws_clients import bedrock_runtime_client
+from app.backends.token_count import estimated_usage
 from app.errors import BackendError
 from app.generators.base import (
     ChatMessage,
     Generation,
     GenerationEvent,
+    GenerationLimits,
     GenerationParams,
     TextDelta,
     TokenUsage,
 )
-from app.retry import RetryPolicy, call_with_retries, within_deadline
-from app.settings import Settings
-from app.token_count import estimated_usage
+from app.generators.bedrock_models import MODEL_ID_SETTING, resolve_model_id
+from app.generators.limits import CONVERSE_TEMPERATURE, CONVERSE_TOP_P, refuse_unusable_defaults
+from app.generators.streaming import retry_until_first_text
+from app.resilience.blocking import BlockingPool, shared_pool
+from app.resilience.retry import RetryPolicy, call_with_retries
+from app.settings import BedrockSettings, Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -33,6 +37,19 @@ if TYPE_CHECKING:
 
 # Converse stop reasons in the words the other backends use.
 FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+
+
+def converse_limits(settings: BedrockSettings) -> GenerationLimits:
+    """Converse's sampling ranges; the model's output limit and context window from settings."""
+    return GenerationLimits(
+        temperature=CONVERSE_TEMPERATURE,
+        top_p=CONVERSE_TOP_P,
+        max_tokens=settings.max_output_tokens,
+        context_tokens=settings.context_tokens,
+    )
+
+
+DEFAULT_LIMITS = converse_limits(BedrockSettings())
 
 
 def _finish_reason(stop_reason: object) -> str | None:
@@ -67,8 +84,10 @@ class BedrockGenerator:
         model_id: str,
         pool: BlockingPool,
         policy: RetryPolicy,
+        limits: GenerationLimits = DEFAULT_LIMITS,
     ) -> None:
         self.model_id = model_id
+        self.limits = limits
         self.client = client
         self._pool = pool
         self._policy = policy
@@ -109,17 +128,19 @@ class BedrockGenerator:
     ) -> AsyncIterator[GenerationEvent]:
         deadline = asyncio.get_running_loop().time() + self._policy.deadline_s
         call = functools.partial(self.client.converse_stream, **self._arguments(messages, params))
-        reply = await call_with_retries(
-            lambda: self._pool.run(call), self._policy, self.name, deadline=deadline
-        )
-        event_stream = reply["stream"]
-        events = self._pool.iterate(event_stream, close=event_stream.close)
+
+        async def open_stream() -> AsyncIterator[Any]:
+            event_stream = (await self._pool.run(call))["stream"]
+            return self._pool.iterate(event_stream, close=event_stream.close)
+
         parts: list[str] = []
         usage: TokenUsage | None = None
         stop_reason: object = None
-        guarded = within_deadline(events, deadline, self.name, self._policy.deadline_s)
-        async with aclosing(guarded):
-            async for event in guarded:
+        events = retry_until_first_text(
+            open_stream, _carries_text, self._policy, self.name, deadline
+        )
+        async with aclosing(events):
+            async for event in events:
                 if "contentBlockDelta" in event:
                     text = event["contentBlockDelta"]["delta"].get("text")
                     if text:
@@ -138,23 +159,33 @@ class BedrockGenerator:
         self.client.close()
 
 
+def _carries_text(event: Mapping[str, Any]) -> bool:
+    return bool(event.get("contentBlockDelta", {}).get("delta", {}).get("text"))
+
+
 def _turn_role(role: str) -> Literal["user", "assistant"]:
     return "assistant" if role == "assistant" else "user"
 
 
 def build_bedrock_generator(settings: Settings, role: Literal["base", "tuned"]) -> BedrockGenerator:
-    """The base model, or the tuned one (FMT_BEDROCK__TUNED_MODEL_ID)."""
-    model_id = settings.bedrock.model_id
+    """The base model, or the tuned one (FMT_BEDROCK__TUNED_MODEL_ID), by an id that works in
+    the client's region (ValueError naming the setting when it cannot)."""
+    model_id, setting = settings.bedrock.model_id, MODEL_ID_SETTING
     if role == "tuned":
         if not settings.bedrock.tuned_model_id:
             raise ValueError(
                 "FMT_TUNED_GENERATOR=bedrock needs FMT_BEDROCK__TUNED_MODEL_ID "
                 "(a custom model or provisioned throughput ARN)"
             )
-        model_id = settings.bedrock.tuned_model_id
+        model_id, setting = settings.bedrock.tuned_model_id, "FMT_BEDROCK__TUNED_MODEL_ID"
+    limits = converse_limits(settings.bedrock)
+    refuse_unusable_defaults("bedrock", limits, settings.generation)
+    client = bedrock_runtime_client(settings.bedrock)
+    route = resolve_model_id(model_id, client.meta.region_name, setting)
     return BedrockGenerator(
-        bedrock_runtime_client(settings.bedrock),
-        model_id,
+        client,
+        route.model_id,
         shared_pool(settings.retry.blocking_threads),
         RetryPolicy.from_settings(settings.retry, settings.generation.timeout_s),
+        limits,
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.bundled_models import smollm2_gguf_path
+from app.backends.bundled_models import smollm2_gguf_path
 from app.context.window import ContextWindow
 from app.errors import QuestionTooLong
 from app.generators.base import (
@@ -21,6 +21,7 @@ from app.generators.base import (
     TextDelta,
     TokenUsage,
 )
+from app.generators.limits import llama_cpp_limits
 from app.generators.local_jobs import Job, JobControl, JobStopped, ModelWorker, QueueLimits
 from app.generators.local_prompt import PromptCounter, prompt_counter
 from app.generators.local_weights import import_llama_cpp, runnable_weights
@@ -64,6 +65,7 @@ class LocalLlamaGenerator:
     ) -> None:
         self._llama = llama
         self.model_id = model_id
+        self.limits = llama_cpp_limits(int(llama.n_ctx()))
         self.worker = ModelWorker(model_id, timeout_s, queue)
         self._prompt_counter: PromptCounter = prompt_counter(llama)
         # Read by app.context: this model's own length and tokenizer decide what fits.
@@ -220,7 +222,7 @@ def resolve_adapter(settings: Settings) -> Path | None:
         if not settings.local.lora_path.is_file():
             raise AdapterMissing(f"FMT_LOCAL__LORA_PATH {settings.local.lora_path} does not exist")
         return settings.local.lora_path
-    from app.adapters import adapter_path_for
+    from app.backends.lora_adapters import adapter_path_for
 
     trained = adapter_path_for(settings)
     if trained.is_file():

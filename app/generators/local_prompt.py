@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.backends.token_count import MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS
 from app.generators.base import ChatMessage
-from app.token_count import MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS
 
 DEFAULT_TEMPLATE = "chat_template.default"
 

@@ -11,21 +11,36 @@ from typing import Any, Literal
 
 import httpx
 
+from app.backends.token_count import estimated_usage
 from app.errors import BackendError
 from app.generators.base import (
     ChatMessage,
     Generation,
     GenerationEvent,
+    GenerationLimits,
     GenerationParams,
     TextDelta,
     TokenUsage,
 )
-from app.retry import RetryPolicy, call_with_retries, within_deadline
+from app.generators.limits import OPENAI_TEMPERATURE, OPENAI_TOP_P, refuse_unusable_defaults
+from app.resilience.retry import RetryPolicy, call_with_retries, within_deadline
 from app.settings import OpenAISettings, Settings
-from app.token_count import estimated_usage
 
 COMPLETIONS_PATH = "/chat/completions"
 DONE = "[DONE]"
+
+
+def openai_limits(settings: OpenAISettings) -> GenerationLimits:
+    """The chat completions API's sampling ranges; the answer must fit the model's context."""
+    return GenerationLimits(
+        temperature=OPENAI_TEMPERATURE,
+        top_p=OPENAI_TOP_P,
+        max_tokens=settings.context_tokens - 1,
+        context_tokens=settings.context_tokens,
+    )
+
+
+DEFAULT_LIMITS = openai_limits(OpenAISettings())
 
 
 def _usage(reply_usage: object) -> TokenUsage | None:
@@ -93,8 +108,15 @@ class OpenAIGenerator:
 
     name = "openai"
 
-    def __init__(self, client: httpx.AsyncClient, model_id: str, policy: RetryPolicy) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        model_id: str,
+        policy: RetryPolicy,
+        limits: GenerationLimits = DEFAULT_LIMITS,
+    ) -> None:
         self.model_id = model_id
+        self.limits = limits
         self._client = client
         self._policy = policy
 
@@ -193,8 +215,11 @@ def build_openai_generator(settings: Settings, role: Literal["base", "tuned"]) -
     model = settings.openai.model
     if role == "tuned" and settings.openai.tuned_model:
         model = settings.openai.tuned_model
+    limits = openai_limits(settings.openai)
+    refuse_unusable_defaults("openai", limits, settings.generation)
     return OpenAIGenerator(
         openai_client(settings.openai),
         model,
         RetryPolicy.from_settings(settings.retry, settings.generation.timeout_s),
+        limits,
     )

@@ -10,26 +10,44 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.aws_clients import sagemaker_runtime_client
-from app.blocking import BlockingPool, shared_pool
+from app.backends.aws_clients import sagemaker_runtime_client
+from app.backends.token_count import estimate_prompt_tokens, estimate_text_tokens
 from app.errors import BackendError
 from app.generators.base import (
     ChatMessage,
     Generation,
     GenerationEvent,
+    GenerationLimits,
     GenerationParams,
     TextDelta,
     TokenUsage,
 )
-from app.retry import RetryPolicy, call_with_retries, within_deadline
+from app.generators.limits import TGI_TEMPERATURE, TGI_TOP_P, refuse_unusable_defaults
+from app.generators.streaming import events_with_error_fields, retry_until_first_text
+from app.resilience.blocking import BlockingPool, shared_pool
+from app.resilience.retry import RetryPolicy, call_with_retries
 from app.settings import SageMakerSettings, Settings
-from app.token_count import estimate_prompt_tokens, estimate_text_tokens
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
 JSON = "application/json"
 FINISH_REASONS = {"eos_token": "stop", "stop_sequence": "stop", "length": "length"}
+# LMI ends a stream that failed mid-way with HTTP 200 and this finish reason (TGI sends `error`).
+FAILED = "error"
+
+
+def sagemaker_limits(settings: SageMakerSettings) -> GenerationLimits:
+    """TGI's and LMI's ranges; the answer must fit the container's context window."""
+    return GenerationLimits(
+        temperature=TGI_TEMPERATURE,
+        top_p=TGI_TOP_P,
+        max_tokens=settings.context_tokens - 1,
+        context_tokens=settings.context_tokens,
+    )
+
+
+DEFAULT_LIMITS = sagemaker_limits(SageMakerSettings())
 
 
 def llama3_prompt(messages: Sequence[ChatMessage]) -> str:
@@ -139,7 +157,8 @@ def parse_stream_line(line: bytes) -> Mapping[str, Any] | None:
 
 def _token_text(event: Mapping[str, Any]) -> str:
     token = event.get("token")
-    if not isinstance(token, Mapping) or token.get("special"):
+    # TGI marks special tokens `special`, LMI `special_token` (its error line is one).
+    if not isinstance(token, Mapping) or token.get("special") or token.get("special_token"):
         return ""
     text = token.get("text")
     return text if isinstance(text, str) else ""
@@ -161,6 +180,7 @@ class _StreamedAnswer:
             raise BackendError(f"sagemaker: the model failed mid-stream: {event['error']}")
         if isinstance(event.get("details"), Mapping):
             self.details = event["details"]
+            _refuse_failed(self.details)
         text = _token_text(event)
         if text:
             self.parts.append(text)
@@ -186,12 +206,14 @@ class SageMakerGenerator:
         pool: BlockingPool,
         policy: RetryPolicy,
         *,
+        limits: GenerationLimits = DEFAULT_LIMITS,
         inference_component: str | None = None,
         custom_attributes: str | None = None,
     ) -> None:
         self.model_id = (
             f"{endpoint_name}/{inference_component}" if inference_component else endpoint_name
         )
+        self.limits = limits
         self.client = client
         self._format = payload_format
         self._pool = pool
@@ -216,6 +238,7 @@ class SageMakerGenerator:
             self.name,
         )
         text, details = parse_invoke_reply(body)
+        _refuse_failed(details)
         text = self._format.without_stop(text)
         return Generation(
             text, self.model_id, usage_from_details(details, messages, text), _finish(details)
@@ -228,16 +251,19 @@ class SageMakerGenerator:
         arguments = {**self._fixed_arguments, "Body": self._format.body(messages, params, True)}
         arguments.pop("Accept")  # the stream's content type is the container's to choose
         call = functools.partial(self.client.invoke_endpoint_with_response_stream, **arguments)
-        reply = await call_with_retries(
-            lambda: self._pool.run(call), self._policy, self.name, deadline=deadline
-        )
-        event_stream = reply["Body"]
-        events = self._pool.iterate(event_stream, close=event_stream.close)
+
+        async def open_stream() -> AsyncIterator[Any]:
+            event_stream = (await self._pool.run(call))["Body"]
+            parsed = events_with_error_fields(event_stream)
+            return self._pool.iterate(parsed, close=event_stream.close)
+
         lines = StreamLines()
         answer = _StreamedAnswer([])
-        guarded = within_deadline(events, deadline, self.name, self._policy.deadline_s)
-        async with aclosing(guarded):
-            async for event in guarded:
+        events = retry_until_first_text(
+            open_stream, _carries_payload, self._policy, self.name, deadline
+        )
+        async with aclosing(events):
+            async for event in events:
                 chunk = event.get("PayloadPart", {}).get("Bytes", b"")
                 for line in lines.feed(chunk):
                     if text := answer.take(line):
@@ -251,6 +277,16 @@ class SageMakerGenerator:
 
     async def aclose(self) -> None:
         self.client.close()
+
+
+def _carries_payload(event: Mapping[str, Any]) -> bool:
+    # Conservative: any payload may hold text, so a failure after one is not retried.
+    return bool(event.get("PayloadPart", {}).get("Bytes"))
+
+
+def _refuse_failed(details: Mapping[str, Any] | None) -> None:
+    if (details or {}).get("finish_reason") == FAILED:
+        raise BackendError("sagemaker: the model failed mid-generation (finish_reason: error)")
 
 
 def _finish(details: Mapping[str, Any] | None) -> str | None:
@@ -274,12 +310,15 @@ def build_sagemaker_generator(
 ) -> SageMakerGenerator:
     """The tuned endpoint, or for the base role FMT_SAGEMAKER__BASE_ENDPOINT_NAME if set."""
     sagemaker = settings.sagemaker
+    limits = sagemaker_limits(sagemaker)
+    refuse_unusable_defaults("sagemaker", limits, settings.generation)
     return SageMakerGenerator(
         sagemaker_runtime_client(sagemaker),
         _endpoint_for(sagemaker, role),
         PayloadFormat(top_p=sagemaker.top_p, stop=tuple(sagemaker.stop)),
         shared_pool(settings.retry.blocking_threads),
         RetryPolicy.from_settings(settings.retry, settings.generation.timeout_s),
+        limits=limits,
         inference_component=sagemaker.inference_component,
         custom_attributes=sagemaker.custom_attributes,
     )

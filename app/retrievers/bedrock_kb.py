@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from app.aws_clients import bedrock_agent_runtime_client
-from app.blocking import BlockingPool, shared_pool
+from app.backends.aws_clients import bedrock_agent_runtime_client
 from app.errors import BackendError
+from app.resilience.blocking import BlockingPool, shared_pool
+from app.resilience.retry import RetryPolicy, call_with_retries
 from app.retrievers.base import Passage
-from app.retry import RetryPolicy, call_with_retries
 from app.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_agent_runtime import AgentsforBedrockRuntimeClient
 
+# numberOfResults and numberOfRerankedResults: 1 to 100 (the bedrock-agent-runtime model).
+MAX_RESULTS = 100
 SOURCE_URI_KEY = "x-amz-bedrock-kb-source-uri"
 CHUNK_ID_KEY = "x-amz-bedrock-kb-chunk-id"
 # Where each data source type keeps the address of the document.
@@ -79,6 +82,8 @@ class BedrockKnowledgeBaseRetriever:
         search_type: str | None = None,
         metadata_filter: Mapping[str, object] | None = None,
         title_key: str = "product",
+        rerank_model_arn: str | None = None,
+        rerank_candidates: int = 20,
     ) -> None:
         self.knowledge_base_id = knowledge_base_id
         self.client = client
@@ -87,30 +92,60 @@ class BedrockKnowledgeBaseRetriever:
         self._search_type = search_type
         self._metadata_filter = metadata_filter
         self._title_key = title_key
+        self._rerank_model_arn = rerank_model_arn
+        self._rerank_candidates = rerank_candidates
 
-    def _arguments(self, query: str, top_k: int) -> dict[str, Any]:
+    def _arguments(self, query: str, top_k: int, next_token: str | None) -> dict[str, Any]:
+        top_k = min(top_k, MAX_RESULTS)
         search: dict[str, Any] = {"numberOfResults": top_k}
         if self._search_type:
             search["overrideSearchType"] = self._search_type
         if self._metadata_filter:
             search["filter"] = dict(self._metadata_filter)
-        return {
+        if self._rerank_model_arn:
+            # The reranker picks top_k out of more candidates than the answer needs.
+            search["numberOfResults"] = min(max(top_k, self._rerank_candidates), MAX_RESULTS)
+            search["rerankingConfiguration"] = {
+                "type": "BEDROCK_RERANKING_MODEL",
+                "bedrockRerankingConfiguration": {
+                    "modelConfiguration": {"modelArn": self._rerank_model_arn},
+                    "numberOfRerankedResults": top_k,
+                },
+            }
+        arguments: dict[str, Any] = {
             "knowledgeBaseId": self.knowledge_base_id,
             "retrievalQuery": {"text": query},
             "retrievalConfiguration": {"vectorSearchConfiguration": search},
         }
+        if next_token:
+            arguments["nextToken"] = next_token
+        return arguments
+
+    async def _page(self, arguments: dict[str, Any], deadline: float) -> Mapping[str, Any]:
+        call = functools.partial(self.client.retrieve, **arguments)
+        return await call_with_retries(
+            lambda: self._pool.run(call), self._policy, self.name, deadline=deadline
+        )
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]:
-        call = functools.partial(self.client.retrieve, **self._arguments(query, top_k))
-        reply = await call_with_retries(lambda: self._pool.run(call), self._policy, self.name)
-        results = reply.get("retrievalResults")
-        if not isinstance(results, list):
-            raise BackendError("bedrock-kb: the Retrieve reply has no retrievalResults")
-        passages = [
+        """Up to `top_k` passages, following `nextToken` while the Knowledge Base has more."""
+        deadline = asyncio.get_running_loop().time() + self._policy.deadline_s
+        results: list[Mapping[str, Any]] = []
+        next_token: str | None = None
+        while len(results) < top_k:
+            reply = await self._page(self._arguments(query, top_k, next_token), deadline)
+            page = reply.get("retrievalResults")
+            if not isinstance(page, list):
+                raise BackendError("bedrock-kb: the Retrieve reply has no retrievalResults")
+            results.extend(page)
+            token = reply.get("nextToken")
+            if not page or not isinstance(token, str) or not token or token == next_token:
+                break
+            next_token = token
+        return [
             passage_from_result(result, rank, self._title_key)
-            for rank, result in enumerate(results)
+            for rank, result in enumerate(results[:top_k])
         ]
-        return passages[:top_k]
 
     async def aclose(self) -> None:
         self.client.close()
@@ -119,7 +154,10 @@ class BedrockKnowledgeBaseRetriever:
 def build_bedrock_kb_retriever(settings: Settings) -> BedrockKnowledgeBaseRetriever:
     bedrock = settings.bedrock
     if not bedrock.knowledge_base_id:
-        raise ValueError("FMT_RETRIEVER=bedrock-kb needs FMT_BEDROCK__KNOWLEDGE_BASE_ID")
+        raise ValueError(
+            "FMT_RETRIEVER=bedrock-kb needs FMT_BEDROCK__KNOWLEDGE_BASE_ID (the KnowledgeBaseId "
+            "output of the CDK stack; `python -m infra.doctor` checks it)"
+        )
     return BedrockKnowledgeBaseRetriever(
         bedrock_agent_runtime_client(bedrock),
         bedrock.knowledge_base_id,
@@ -128,4 +166,6 @@ def build_bedrock_kb_retriever(settings: Settings) -> BedrockKnowledgeBaseRetrie
         search_type=bedrock.search_type,
         metadata_filter=bedrock.metadata_filter,
         title_key=bedrock.title_metadata_key,
+        rerank_model_arn=bedrock.rerank_model_arn,
+        rerank_candidates=bedrock.rerank_candidates,
     )

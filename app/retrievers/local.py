@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.embeddings import limit_torch_threads, load_embedder
+from app.backends.embeddings import limit_torch_threads, load_embedder
 from app.retrievers.base import Passage
 from app.retrievers.fusion import reciprocal_rank_fusion
 from app.retrievers.local_index import (
@@ -144,9 +144,3 @@ def build_local_retriever(settings: Settings) -> LocalRetriever:
         rrf_k=settings.retrieval.rrf_k,
         candidates=settings.retrieval.candidates,
     )
-
-
-if __name__ == "__main__":
-    from app.retrievers.local_cli import main
-
-    raise SystemExit(main())

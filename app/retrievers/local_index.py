@@ -19,7 +19,7 @@ import bm25s
 import numpy as np
 import numpy.typing as npt
 
-from app.catalog import Chunk, catalog_hash, chunk_catalog
+from app.catalog import Chunk, ChunkSizes, catalog_hash, chunk_catalog
 from app.retrievers.local_text import TEXT_FORMAT_VERSION, indexed_text, tokenize
 from app.settings import Settings
 
@@ -29,7 +29,7 @@ Vectors = npt.NDArray[np.float32]
 Scores = npt.NDArray[np.float32]
 Vector = npt.NDArray[np.float32]
 
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2
 _MANIFEST = "manifest.json"
 _CHUNKS = "chunks.json"
 _EMBEDDINGS = "embeddings.npy"
@@ -74,8 +74,9 @@ def index_key(settings: Settings, catalog_digest: str, model_identity: str) -> s
         "format": INDEX_FORMAT_VERSION,
         "text_format": TEXT_FORMAT_VERSION,
         "catalog": catalog_digest,
-        "chunk_words": settings.retrieval.chunk_words,
-        "chunk_overlap_words": settings.retrieval.chunk_overlap_words,
+        "chunk_tokens": settings.retrieval.chunk_tokens,
+        "chunk_overlap_percent": settings.retrieval.chunk_overlap_percent,
+        "documents": settings.documents.model_dump(),
         "model": model_identity,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
@@ -158,16 +159,14 @@ def load_or_build_index(settings: Settings, encoder: Encoder) -> tuple[LocalInde
     elif folder.exists():
         _set_aside(folder)
     started = time.perf_counter()
-    chunks = chunk_catalog(
-        catalog, settings.retrieval.chunk_words, settings.retrieval.chunk_overlap_words
-    )
+    chunks = chunk_catalog(catalog, ChunkSizes.of(settings), settings.documents)
     index = build_index(chunks, encoder)
     manifest = {
         "key": key,
         "catalog": str(catalog),
         "catalog_hash": digest,
-        "chunk_words": settings.retrieval.chunk_words,
-        "chunk_overlap_words": settings.retrieval.chunk_overlap_words,
+        "chunk_tokens": settings.retrieval.chunk_tokens,
+        "chunk_overlap_percent": settings.retrieval.chunk_overlap_percent,
         "model_identity": encoder.identity,
         "chunks": len(chunks),
         "built_in_s": round(time.perf_counter() - started, 3),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.catalog import Chunk
+from app.catalog.model import Chunk
 
 # Bumped whenever tokens or indexed text change, so persisted indexes are rebuilt.
 TEXT_FORMAT_VERSION = 1

@@ -12,9 +12,16 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from eval.judges.base import REMINDER, Judge, JudgeCallError, grading_prompt, parse_verdict
+from eval.judges.base import (
+    REMINDER,
+    Judge,
+    JudgeCallError,
+    grading_prompt,
+    parse_verdict,
+    quoted_reply,
+)
 from eval.judges.bedrock import REFERENCE_JUDGE_MODELS, BedrockJudge, make_bedrock_client
-from eval.judges.openai import OpenAICompatibleJudge
+from eval.judges.openai import OpenAICompatibleJudge, response_format
 from eval.records import JudgementRecord, SampleRecord
 from eval.settings import JudgeSettings
 from eval.store import JsonlStore
@@ -63,7 +70,12 @@ def build_jury(settings: JudgeSettings, bedrock_client: Any = None) -> Jury:
                 jury.http = httpx.AsyncClient(timeout=settings.timeout_s)
             jury.judges.append(
                 OpenAICompatibleJudge(
-                    model, base_url, jury.http, settings.openai_api_key, settings.max_tokens
+                    model,
+                    base_url,
+                    jury.http,
+                    settings.openai_api_key,
+                    settings.max_tokens,
+                    response_format=response_format(settings.openai_structured_output),
                 )
             )
         else:
@@ -81,7 +93,7 @@ async def judge_one(judge: Judge, sample: SampleRecord) -> JudgementRecord:
         replies.append(await judge.complete(prompt))
         verdict = parse_verdict(replies[-1])
         if verdict is None:
-            retry = f"{prompt}\n\nYour previous reply:\n{replies[-1]}\n\n{REMINDER}"
+            retry = f"{prompt}\n\n{quoted_reply(replies[-1])}\n\n{REMINDER}"
             replies.append(await judge.complete(retry))
             verdict = parse_verdict(replies[-1])
     except JudgeCallError as error:
@@ -98,7 +110,7 @@ async def judge_one(judge: Judge, sample: SampleRecord) -> JudgementRecord:
             key=sample.key,
             judge=judge.name,
             score=None,
-            error="reply had no score in [0, 1], twice",
+            error="reply was not one JSON object of reasons and a score in [0, 1], twice",
             raw_reply=replies[-1][:2000],
             attempts=len(replies),
         )

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 import httpx
 
 from eval.client import RETRIED_STATUS
-from eval.judges.base import JudgeCallError
+from eval.judges.base import VERDICT_SCHEMA, JudgeCallError
+
+StructuredOutput = Literal["off", "json_object", "json_schema"]
+
+
+def response_format(
+    kind: StructuredOutput, schema: dict[str, object] = VERDICT_SCHEMA
+) -> dict[str, object] | None:
+    """How to ask a server to constrain its reply to the verdict's schema: `json_object` with a
+    `schema` (llama.cpp's server), `json_schema` (OpenAI, vLLM); `off` sends nothing."""
+    if kind == "json_object":
+        return {"type": "json_object", "schema": schema}
+    if kind == "json_schema":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "verdict", "schema": schema, "strict": True},
+        }
+    return None
 
 
 class OpenAICompatibleJudge:
@@ -21,6 +39,7 @@ class OpenAICompatibleJudge:
         api_key: str | None = None,
         max_tokens: int = 200,
         max_attempts: int = 4,
+        response_format: dict[str, object] | None = None,
     ) -> None:
         self.name = f"openai:{model}"
         self.model = model
@@ -29,14 +48,17 @@ class OpenAICompatibleJudge:
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.max_tokens = max_tokens
         self.max_attempts = max_attempts
+        self.response_format = response_format
 
     async def complete(self, prompt: str) -> str:
-        body = {
+        body: dict[str, object] = {
             "model": self.model,
             "messages": [{"role": "user", "content": prompt}],
             "temperature": 0.0,
             "max_tokens": self.max_tokens,
         }
+        if self.response_format is not None:
+            body["response_format"] = self.response_format
         problem = "not attempted"
         for attempt in range(1, self.max_attempts + 1):
             try:

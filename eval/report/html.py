@@ -9,10 +9,11 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 
 from eval.aggregate import METRICS, Analysis, StrategyFigures
-from eval.cost import StrategyCost
+from eval.atomic import write_text_atomic
+from eval.cost import StrategyCost, UsageAssumptions, hours_mismatch
 from eval.report.plots import cost_quality_plot, distribution_plot
 from eval.report.template import TEMPLATE
-from eval.report.verdict import verdict_lines
+from eval.report.verdict import banners, verdict_lines
 from eval.stats import Interval
 
 
@@ -27,24 +28,49 @@ def _interval(interval: Interval, digits: int = 3) -> str:
     return f"{_fmt(interval.mean, digits)} [{low}, {high}]"
 
 
+def _percent(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.0%}"
+
+
 def _row(
     figures: StrategyFigures, cost: StrategyCost | None, per_thousand: float | None
 ) -> dict[str, str]:
     tokens_in, tokens_out = figures.input_tokens_mean, figures.output_tokens_mean
+    judged = f"{figures.judged}/{figures.answered}" if figures.judge_counts else "n/a"
+    if not figures.retrieves:
+        hit = "n/a"
+    elif figures.gold_hit_rate is None:
+        hit = "unknown"
+    else:
+        hit = _fmt(figures.gold_hit_rate, 2)
     return {
-        "strategy": figures.strategy,
-        "answered": str(figures.samples - figures.failed),
+        "strategy": figures.strategy + (" (untuned model)" if figures.untuned else ""),
+        "answered": str(figures.answered),
         "failed": str(figures.failed),
         "bert": _interval(figures.intervals["bert_f1"]),
+        "facts": _interval(figures.intervals["fact_recall"]),
         "judge": _interval(figures.intervals["judge_score"]),
+        "judged": judged,
+        "hit": hit,
+        "monthly": f"{cost.monthly:,.0f}" if cost else "n/a",
+        "per_thousand": _fmt(per_thousand, 2),
+        "tokens": f"{_fmt(tokens_in, 0)} / {_fmt(tokens_out, 0)}",
+    }
+
+
+def _latency_row(figures: StrategyFigures) -> dict[str, str]:
+    return {
+        "strategy": figures.strategy,
         "latency": _interval(figures.intervals["latency_s"], 2),
         "p50": _fmt(figures.latency_p50_s, 2),
         "p95": _fmt(figures.latency_p95_s, 2),
+        "failure_rate": _percent(figures.failure_rate),
+        "retry_rate": _percent(figures.retry_rate),
+        "answered": _interval(figures.intervals["latency_ok_s"], 2),
+        "answered_p95": _fmt(figures.ok_latency_p95_s, 2),
+        "retrieve": _fmt(figures.server_retrieve_mean_s, 3),
+        "generate": _fmt(figures.server_generate_mean_s, 2),
         "server": f"{_fmt(figures.server_total_mean_s, 2)} / {_fmt(figures.server_total_p95_s, 2)}",
-        "tokens": f"{_fmt(tokens_in, 0)} / {_fmt(tokens_out, 0)}",
-        "hit": _fmt(figures.gold_hit_rate, 2),
-        "monthly": f"{cost.monthly:,.0f}" if cost else "n/a",
-        "per_thousand": _fmt(per_thousand, 2),
     }
 
 
@@ -66,7 +92,11 @@ def _judge_rows(analysis: Analysis) -> list[dict[str, Any]]:
     return [
         {
             "strategy": f.strategy,
-            "means": [_fmt(f.judge_means.get(judge)) for judge in analysis.judges],
+            "means": [
+                f"{_fmt(f.judge_means.get(judge))} ({f.judge_counts.get(judge, 0)}/{f.answered}"
+                f", {_percent(f.judge_coverage(judge))})"
+                for judge in analysis.judges
+            ],
             "spread": _fmt(f.judge_spread),
             "failed": f.failed_judgements,
         }
@@ -94,25 +124,45 @@ def render_report(
     break_even: float | None,
     manifest: dict[str, Any],
     per_thousand: dict[str, float],
-    days_per_month: float = 30.0,
+    usage: UsageAssumptions,
 ) -> str:
-    quality = "judge_score" if analysis.judges else "bert_f1"
+    judged = any(not math.isnan(f.intervals["judge_score"].mean) for f in analysis.strategies)
+    quality = "judge_score" if judged else "bert_f1"
     context = {
         "manifest": manifest,
-        "verdict": verdict_lines(analysis, costs, break_even, days_per_month),
+        "banners": banners(analysis),
+        "verdict": verdict_lines(analysis, costs, break_even, usage.days_per_month),
         "rows": [
             _row(f, costs.get(f.strategy), per_thousand.get(f.strategy))
             for f in analysis.strategies
         ],
+        "latency_rows": [_latency_row(f) for f in analysis.strategies],
+        "min_judged": analysis.min_judged,
+        "generator_model": usage.generator_model,
+        "cost_notes": [note] if (note := hours_mismatch(usage)) else [],
         "judges": analysis.judges,
         "judge_rows": _judge_rows(analysis),
         "bert_backbone": analysis.bert_backbone,
         "plots": {
-            "scores": distribution_plot(analysis.strategies, ["bert_f1", "judge_score"]),
+            "scores": distribution_plot(
+                analysis.strategies, ["bert_f1", "fact_recall", "judge_score"]
+            ),
             "latency": distribution_plot(analysis.strategies, ["latency_s"]),
             "cost": cost_quality_plot(analysis.strategies, costs, quality),
         },
         "cost_lines": _cost_lines(costs),
+        "pairwise": [
+            {
+                "judge": pair.judge,
+                "pair": f"{pair.first} vs {pair.second}",
+                "wins": f"{pair.first_wins} / {pair.second_wins} / {pair.ties}",
+                "unreadable": str(pair.unreadable),
+                "rate": _percent(pair.first_win_rate),
+                "consistency": _percent(pair.consistency),
+                "bias": _percent(pair.position_bias),
+            }
+            for pair in analysis.pairwise
+        ],
         "tests": _tests(analysis),
         "failed": analysis.failed_samples,
     }
@@ -121,5 +171,4 @@ def render_report(
 
 
 def write_report(path: Path, html: str) -> Path:
-    path.write_text(html, encoding="utf-8")
-    return path
+    return write_text_atomic(path, html)

@@ -1,4 +1,4 @@
-"""`python -m infra.cdk.app`: synthesize the stack into cdk.out/ offline and print what it holds."""
+"""`python -m infra.cdk.app`: synthesize the stacks into cdk.out/ offline, print what they hold."""
 
 from __future__ import annotations
 
@@ -9,19 +9,33 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from aws_cdk import App
+from aws_cdk import App, Stack
 
 from app.settings import PROJECT_ROOT
+from infra.cdk.service_stack import ServiceStack
 from infra.cdk.settings import InfraSettings
 from infra.cdk.stack import KnowledgeBaseStack
 
 
-def synthesize(settings: InfraSettings, outdir: Path) -> Path:
-    """Write the cloud assembly and return the stack's template file."""
+def build(app: App, settings: InfraSettings) -> list[Stack]:
+    """The Knowledge Base stack, then the service stack that reads from it."""
+    knowledge_base = KnowledgeBaseStack(app, settings)
+    uses_knowledge_base = settings.service.retriever == "bedrock-kb"
+    service = ServiceStack(
+        app,
+        settings.service,
+        knowledge_base.knowledge_base_id if uses_knowledge_base else None,
+    )
+    return [knowledge_base, service]
+
+
+def synthesize(settings: InfraSettings, outdir: Path) -> list[Path]:
+    """Write the cloud assembly and return each stack's template file."""
     app = App(outdir=str(outdir))
-    stack = KnowledgeBaseStack(app, settings)
+    stacks = build(app, settings)
     assembly = app.synth()
-    return Path(assembly.directory) / assembly.get_stack_by_name(stack.stack_name).template_file
+    directory = Path(assembly.directory)
+    return [directory / assembly.get_stack_by_name(s.stack_name).template_file for s in stacks]
 
 
 def describe(template_file: Path) -> str:
@@ -41,9 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=default_outdir)
     arguments = parser.parse_args(argv)
     settings = InfraSettings()
-    template_file = synthesize(settings, arguments.outdir)
+    knowledge_base, service = synthesize(settings, arguments.outdir)
     print(f"stack {settings.stack_name} (vector store: {settings.vector_store})")
-    print(describe(template_file))
+    print(describe(knowledge_base))
+    backends = settings.service
+    print(
+        f"stack {backends.stack_name} (retriever: {backends.retriever}, generator: "
+        f"{backends.generator}, tuned generator: {backends.tuned_generator})"
+    )
+    print(describe(service))
     return 0
 
 

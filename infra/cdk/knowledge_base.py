@@ -10,7 +10,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from app.generators.bedrock_models import split_profile_id
 from infra.cdk.chunking import chunking_configuration
+from infra.cdk.model_access import (
+    foundation_model_arn,
+    inference_profile_arn,
+    invoke_model_statements,
+)
 from infra.cdk.settings import InfraSettings
 from infra.cdk.vector_store import build_vector_store
 
@@ -25,9 +31,11 @@ class KnowledgeBase:
 
 
 def embedding_model_arn(model_id: str) -> str:
-    """A foundation model's ARN in the stack's partition and region (foundation models have no
-    account in their ARN)."""
-    return f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/{model_id}"
+    """The embedding model's ARN in the stack's partition and region: its inference profile's
+    for a profile id (`us.`...), else the foundation model's (which has no account in it)."""
+    if split_profile_id(model_id)[0] is not None:
+        return inference_profile_arn(model_id)
+    return foundation_model_arn(model_id)
 
 
 def _service_role(scope: Construct) -> iam.Role:
@@ -50,13 +58,8 @@ def _service_role(scope: Construct) -> iam.Role:
 
 
 def _grant_catalog_and_model(role: iam.Role, bucket: s3.IBucket, settings: InfraSettings) -> None:
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="EmbedWithOneModel",
-            actions=["bedrock:InvokeModel"],
-            resources=[embedding_model_arn(settings.embedding_model_id)],
-        )
-    )
+    for statement in invoke_model_statements(settings.embedding_model_id, "EmbedWithOneModel"):
+        role.add_to_policy(statement)
     role.add_to_policy(
         iam.PolicyStatement(
             sid="ListCatalogBucket", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]

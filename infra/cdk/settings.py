@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.cdk.service_settings import ServiceSettings
+
 VectorStoreName = Literal["s3-vectors", "opensearch-serverless"]
 ChunkingStrategy = Literal["FIXED_SIZE", "SEMANTIC", "HIERARCHICAL", "NONE"]
 
@@ -85,7 +87,7 @@ class OpenSearchSettings(BaseModel):
 
 
 class InfraSettings(BaseSettings):
-    """Everything the CDK app reads when it synthesizes the stack."""
+    """Everything the CDK app reads when it synthesizes the stacks."""
 
     model_config = SettingsConfigDict(
         env_prefix="FMT_INFRA_",
@@ -115,6 +117,19 @@ class InfraSettings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     s3_vectors: S3VectorsSettings = S3VectorsSettings()
     opensearch: OpenSearchSettings = OpenSearchSettings()
+    service: ServiceSettings = ServiceSettings()
+
+    @model_validator(mode="after")
+    def _stack_names_cdk_accepts(self) -> InfraSettings:
+        # CDK leaves a construct called "Default" out of its paths: a cross-stack reference to
+        # it has no name to export under.
+        names = (self.stack_name, self.service.stack_name)
+        if "Default" in names or self.stack_name == self.service.stack_name:
+            raise ValueError(
+                "FMT_INFRA_STACK_NAME and FMT_INFRA_SERVICE__STACK_NAME must differ, "
+                "and neither may be 'Default'"
+            )
+        return self
 
     @field_validator("catalog_prefix")
     @classmethod

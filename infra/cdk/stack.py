@@ -30,6 +30,7 @@ class KnowledgeBaseStack(Stack):
         )
         bucket = create_catalog_bucket(self, settings.retain_data)
         created = create_knowledge_base(self, settings, bucket)
+        self.knowledge_base_id: str = created.knowledge_base.attr_knowledge_base_id
         outputs = {
             OUTPUT_KNOWLEDGE_BASE_ID: (
                 created.knowledge_base.attr_knowledge_base_id,

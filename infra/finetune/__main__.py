@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from botocore.exceptions import NoCredentialsError
+
 from app.settings import Settings
+from infra.finetune.examples import TrainingDataError
+from infra.finetune.jumpstart_metadata import UnknownModelError
+from infra.finetune.sagemaker_session import SageMakerSetupError
 from infra.finetune.settings import FinetuneSettings, LocalFinetuneSettings
+
+# A user's mistake in the SageMaker commands: one line naming what to change, no traceback.
+SETUP_ERRORS = (SageMakerSetupError, TrainingDataError, UnknownModelError, NoCredentialsError)
 
 LOCAL_OVERRIDES = {
     "method": "method",
@@ -45,7 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--holdout-fraction", type=float)
     train = commands.add_parser("sagemaker-train", help="upload data, run the JumpStart job")
     train.add_argument("--catalog", type=Path, help="default: FMT_CATALOG")
+    train.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the CreateTrainingJob request as JSON and create nothing",
+    )
     train.add_argument("--no-wait", action="store_true", help="return once the job has started")
+    train.add_argument("--resume", metavar="JOB", help="wait for a job started earlier instead")
     train.add_argument("--deploy", action="store_true", help="deploy the model when it is done")
     deploy = commands.add_parser("sagemaker-deploy", help="deploy a finished job to an endpoint")
     deploy.add_argument("--job-name", required=True)
@@ -90,33 +106,58 @@ def _run_local(arguments: argparse.Namespace, settings: Settings, tune: Finetune
     return 0
 
 
+def _run_dry_run(settings: Settings, tune: FinetuneSettings) -> int:
+    """The CreateTrainingJob request as JSON on stdout; everything else on stderr."""
+    from infra.finetune import sagemaker_pipeline as pipeline
+    from infra.finetune.sagemaker_session import open_context
+
+    context = open_context(tune.sagemaker, dry_run=True)
+    # The SDK prints notices (the licence URL) on stdout, which holds only the JSON here.
+    with contextlib.redirect_stdout(sys.stderr):
+        request = pipeline.dry_run_training_request(context, tune.sagemaker, settings.catalog)
+    _say(json.dumps(request, indent=2))
+    assert context.dry_run is not None
+    counts = Counter(context.dry_run.skipped_writes)
+    skipped = ", ".join(f"{call} x{count}" for call, count in counts.items()) or "none"
+    source = "bundled" if context.bundled_metadata else "live hub"
+    print(f"dry run ({source} metadata); writes not sent: {skipped}", file=sys.stderr)
+    return 0
+
+
 def _run_sagemaker(
     arguments: argparse.Namespace, settings: Settings, tune: FinetuneSettings
 ) -> int:
     from infra.finetune import sagemaker_pipeline as pipeline
+    from infra.finetune.sagemaker_session import open_context
 
-    clients = pipeline.aws_clients(tune.sagemaker)
+    if getattr(arguments, "dry_run", False):
+        return _run_dry_run(settings, tune)
+    context = open_context(tune.sagemaker)
     if arguments.command == "sagemaker-train":
-        job_name = pipeline.train_on_sagemaker(
-            clients, tune.sagemaker, settings.catalog, _say, wait=not arguments.no_wait
-        )
+        if arguments.resume:
+            job_name = arguments.resume
+            pipeline.resume_training(context, tune.sagemaker, job_name, _say)
+        else:
+            job_name = pipeline.train_on_sagemaker(
+                context, tune.sagemaker, settings.catalog, _say, wait=not arguments.no_wait
+            )
         _say(f"training job: {job_name}")
         if not arguments.deploy:
             return 0
         arguments.job_name = job_name
     if arguments.command in {"sagemaker-train", "sagemaker-deploy"}:
-        endpoint = pipeline.deploy_on_sagemaker(clients, tune.sagemaker, arguments.job_name, _say)
+        endpoint = pipeline.deploy_on_sagemaker(context, tune.sagemaker, arguments.job_name, _say)
         _say("endpoint in service; point the service at it:")
         _say(f"FMT_SAGEMAKER__ENDPOINT_NAME={endpoint}")
         _say("it is billed every hour until you delete it:")
         _say(f"python -m infra.finetune sagemaker-delete --endpoint-name {endpoint}")
         return 0
-    pipeline.delete_on_sagemaker(clients, tune.sagemaker, arguments.endpoint_name, _say)
+    pipeline.delete_on_sagemaker(context, tune.sagemaker, arguments.endpoint_name, _say)
     return 0
 
 
 def _run_compare(arguments: argparse.Namespace, settings: Settings) -> int:
-    from app.adapters import adapter_path_for
+    from app.backends.lora_adapters import adapter_path_for
     from eval.settings import EvalSettings
     from infra.finetune.compare import (
         compare_answers,
@@ -188,7 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_local(arguments, settings, tune)
     if arguments.command == "compare":
         return _run_compare(arguments, settings)
-    return _run_sagemaker(arguments, settings, tune)
+    try:
+        return _run_sagemaker(arguments, settings, tune)
+    except SETUP_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

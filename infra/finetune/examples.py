@@ -12,8 +12,8 @@ from pathlib import Path
 
 from app.catalog import chunk_section, read_sections
 from app.generators.base import ChatMessage
-from app.prompts import PromptTemplate
 from app.settings import PROJECT_ROOT
+from app.strategies.prompts import PromptTemplate
 from infra.finetune.catalog_qa import catalog_qa
 
 logger = logging.getLogger(__name__)

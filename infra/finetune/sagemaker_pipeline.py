@@ -4,40 +4,24 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app.catalog import catalog_hash
+from infra.finetune.sagemaker_data import training_data_uri, upload_training_data
+from infra.finetune.sagemaker_dry_run import TrainingRequestCaptured
 from infra.finetune.sagemaker_endpoint import delete_endpoint, deploy_job
+from infra.finetune.sagemaker_session import SageMakerContext, SageMakerSetupError
 from infra.finetune.sagemaker_training import (
     Reporter,
     Sleeper,
     job_record,
-    new_job_name,
-    training_job_request,
-    upload_training_data,
+    jumpstart_trainer,
+    start_training,
     wait_for_training,
 )
 from infra.finetune.settings import SageMakerFinetuneSettings
-
-
-@dataclass(frozen=True, slots=True)
-class AwsClients:
-    sagemaker: Any
-    s3: Any
-    region: str
-
-
-def aws_clients(settings: SageMakerFinetuneSettings) -> AwsClients:
-    """boto3 clients in the configured region (or the profile's)."""
-    import boto3
-
-    session = boto3.session.Session(region_name=settings.region)
-    if session.region_name is None:
-        raise ValueError("set FMT_FINETUNE__SAGEMAKER__REGION or AWS_REGION")
-    return AwsClients(session.client("sagemaker"), session.client("s3"), session.region_name)
 
 
 def record_path(settings: SageMakerFinetuneSettings, name: str) -> Path:
@@ -55,8 +39,33 @@ def update_record(settings: SageMakerFinetuneSettings, name: str, **fields: Any)
     return path
 
 
+def prepare_training(
+    context: SageMakerContext, settings: SageMakerFinetuneSettings, catalog: Path
+) -> tuple[Any, str]:
+    """The trainer, then the uploaded `training` channel; returns both."""
+    data_uri = training_data_uri(settings, context.bucket, catalog)
+    # Built before the upload so that a bad setting fails before anything is written to S3.
+    trainer = jumpstart_trainer(settings, context, data_uri)
+    upload_training_data(context.client("s3"), settings, context.bucket, catalog)
+    return trainer, data_uri
+
+
+def dry_run_training_request(
+    context: SageMakerContext, settings: SageMakerFinetuneSettings, catalog: Path
+) -> dict[str, Any]:
+    """The CreateTrainingJob request the SDK would send, with nothing created on the way."""
+    if context.dry_run is None:
+        raise SageMakerSetupError("open the context with dry_run=True")
+    trainer, data_uri = prepare_training(context, settings, catalog)
+    try:
+        start_training(trainer, data_uri)
+    except TrainingRequestCaptured as captured:
+        return captured.request
+    raise SageMakerSetupError("the SDK returned without sending CreateTrainingJob")
+
+
 def train_on_sagemaker(
-    clients: AwsClients,
+    context: SageMakerContext,
     settings: SageMakerFinetuneSettings,
     catalog: Path,
     report: Reporter,
@@ -64,50 +73,64 @@ def train_on_sagemaker(
     sleep: Sleeper = time.sleep,
 ) -> str:
     """Upload the catalog, start the JumpStart job, by default wait for it; returns its name."""
-    job_name = new_job_name(settings.model_id)
-    # Built before the upload so that a missing setting fails before anything is written to S3.
-    request = training_job_request(settings, job_name, "s3://placeholder/", clients.region)
-    data_uri = upload_training_data(clients.s3, settings, catalog)
-    request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = data_uri
-    clients.sagemaker.create_training_job(**request)
+    trainer, data_uri = prepare_training(context, settings, catalog)
+    job_name = start_training(trainer, data_uri)
     report(f"training job {job_name} started ({settings.training_instance_type})")
     update_record(
         settings,
         job_name,
         job_name=job_name,
         model_id=settings.model_id,
-        region=clients.region,
+        method=settings.method,
+        region=context.region,
+        jumpstart_metadata="bundled" if context.bundled_metadata else "live",
         catalog_sha256=catalog_hash(catalog),
         training_data=data_uri,
-        hyperparameters=request["HyperParameters"],
+        hyperparameters=trainer.hyperparameters,
         instance_type=settings.training_instance_type,
     )
     if wait:
-        description = wait_for_training(
-            clients.sagemaker, job_name, settings.poll_interval_s, report, sleep
-        )
-        update_record(settings, job_name, training=job_record(description))
+        resume_training(context, settings, job_name, report, sleep)
     return job_name
 
 
+def resume_training(
+    context: SageMakerContext,
+    settings: SageMakerFinetuneSettings,
+    job_name: str,
+    report: Reporter,
+    sleep: Sleeper = time.sleep,
+) -> dict[str, Any]:
+    """Wait for a job started earlier (`--no-wait`, or an interrupted run) and record its end."""
+    description = wait_for_training(
+        context.client("sagemaker"), job_name, settings.poll_interval_s, report, sleep
+    )
+    record = job_record(description)
+    update_record(settings, job_name, training=record)
+    return record
+
+
 def deploy_on_sagemaker(
-    clients: AwsClients,
+    context: SageMakerContext,
     settings: SageMakerFinetuneSettings,
     job_name: str,
     report: Reporter,
     sleep: Sleeper = time.sleep,
 ) -> str:
     """Deploy a finished job's model to a real-time endpoint; returns the endpoint name."""
-    endpoint = deploy_job(clients.sagemaker, settings, job_name, clients.region, report, sleep)
+    endpoint = deploy_job(context, settings, job_name, report, sleep)
     update_record(settings, job_name, endpoint=endpoint)
     return str(endpoint["endpoint_name"])
 
 
 def delete_on_sagemaker(
-    clients: AwsClients, settings: SageMakerFinetuneSettings, endpoint_name: str, report: Reporter
+    context: SageMakerContext,
+    settings: SageMakerFinetuneSettings,
+    endpoint_name: str,
+    report: Reporter,
 ) -> list[str]:
     """Delete the endpoint and everything it holds; noted in the job's record when there is one."""
-    deleted = delete_endpoint(clients.sagemaker, endpoint_name, report)
+    deleted = delete_endpoint(context.client("sagemaker"), endpoint_name, report)
     if record_path(settings, endpoint_name).is_file():
         update_record(
             settings, endpoint_name, deleted=deleted, deleted_at=datetime.now(UTC).isoformat()

@@ -1,144 +1,124 @@
-"""SageMaker JumpStart fine-tuning with plain boto3: upload the catalog, start the job, wait."""
+"""JumpStart fine-tuning through the SageMaker SDK's ModelTrainer: build it, start it, wait."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
-from app.catalog import catalog_hash, read_sections
+from botocore.exceptions import ClientError
+
+from infra.finetune.sagemaker_session import (
+    SageMakerContext,
+    SageMakerSetupError,
+    require,
+    setup_failure,
+)
 from infra.finetune.settings import SageMakerFinetuneSettings
 
 Reporter = Callable[[str], None]
 Sleeper = Callable[[float], None]
 
 TERMINAL_TRAINING_STATUSES = {"Completed", "Failed", "Stopped"}
-JOB_NAME_LIMIT = 63
-
-
-class SageMakerSetupError(ValueError):
-    """A setting the SageMaker pipeline needs is missing."""
+# The SDK appends "-YYYYMMDDhhmmss-mmm" (19 characters) to a 63-character job name.
+BASE_JOB_NAME_LIMIT = 63 - 19
 
 
 class TrainingJobFailed(RuntimeError):
     """The training job ended in another state than Completed."""
 
 
-def require(value: str | None, variable: str) -> str:
-    if not value:
-        raise SageMakerSetupError(f"set {variable}")
-    return value
+def base_job_name(model_id: str) -> str:
+    return f"fmt-{model_id.removeprefix('meta-textgeneration-')}"[:BASE_JOB_NAME_LIMIT]
 
 
-def catalog_training_text(catalog: Path) -> str:
-    """The catalog as the plain text JumpStart domain adaptation reads: one section a paragraph."""
-    blocks = []
-    for section in read_sections(catalog):
-        heading = f"{section.product} - {section.title}" if section.title else section.product
-        blocks.append(f"{heading}\n{section.text}")
-    return "\n\n".join(blocks) + "\n"
-
-
-def upload_training_data(s3: Any, settings: SageMakerFinetuneSettings, catalog: Path) -> str:
-    """Upload the training text under the catalog hash; returns the channel's S3 prefix."""
-    bucket = require(settings.bucket, "FMT_FINETUNE__SAGEMAKER__BUCKET")
-    key_prefix = f"{settings.prefix}/data/{catalog_hash(catalog)[:16]}"
-    s3.put_object(
-        Bucket=bucket,
-        Key=f"{key_prefix}/train.txt",
-        Body=catalog_training_text(catalog).encode("utf-8"),
-        ContentType="text/plain",
-    )
-    return f"s3://{bucket}/{key_prefix}/"
-
-
-def new_job_name(model_id: str, now: datetime | None = None) -> str:
-    """A unique, valid training job name (63 characters at most)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    stem = model_id.removeprefix("meta-textgeneration-")[: JOB_NAME_LIMIT - len(stamp) - 5]
-    return f"fmt-{stem}-{stamp}"
-
-
-def hyperparameters(settings: SageMakerFinetuneSettings, region: str) -> dict[str, str]:
-    """JumpStart's transfer_learning.py hyper-parameters for domain adaptation, as strings."""
+def hyperparameters(settings: SageMakerFinetuneSettings) -> dict[str, str]:
+    """JumpStart's transfer_learning.py hyper-parameters; the metadata's defaults fill the rest."""
     values = {
         "epoch": str(settings.epochs),
         "learning_rate": str(settings.learning_rate),
         "lora_r": str(settings.lora_r),
         "lora_alpha": str(settings.lora_alpha),
         "lora_dropout": str(settings.lora_dropout),
-        "instruction_tuned": "False",
+        "instruction_tuned": str(settings.method == "instruct"),
         "chat_dataset": "False",
         "enable_fsdp": "True",
         "int8_quantization": "False",
         "per_device_train_batch_size": str(settings.per_device_train_batch_size),
         "max_input_length": str(settings.max_input_length),
         "validation_split_ratio": str(settings.validation_split_ratio),
-        "sagemaker_program": "transfer_learning.py",
-        "sagemaker_submit_directory": settings.training_script_uri.format(region=region),
-        "sagemaker_region": region,
-        "sagemaker_container_log_level": "20",
     }
     values.update(settings.extra_hyperparameters)
     return values
 
 
-def training_job_request(
-    settings: SageMakerFinetuneSettings, job_name: str, data_uri: str, region: str
-) -> dict[str, Any]:
-    """The CreateTrainingJob request (the SDK's JumpStartEstimator sends the same shape)."""
+def training_channel(data_uri: str) -> Any:
+    from sagemaker.train.configs import InputData
+
+    return InputData(channel_name="training", data_source=data_uri)
+
+
+def jumpstart_trainer(
+    settings: SageMakerFinetuneSettings, context: SageMakerContext, data_uri: str
+) -> Any:
+    """A ModelTrainer whose image, script, weights, channels and isolation come from JumpStart.
+
+    The SDK reads the model's hub document (DescribeHubContent) and adds the `model` channel (the
+    gated base weights, with the licence accepted) and the `code` channel (JumpStart's training
+    scripts, mounted in the container since network isolation keeps it off S3).
+    """
+    # Imported here: the SDK takes seconds to import and only the SageMaker commands need it.
+    from sagemaker.core.helper.iam_role_resolver import RoleValidationError
+    from sagemaker.core.jumpstart.configs import JumpStartConfig
+    from sagemaker.train import ModelTrainer
+    from sagemaker.train.configs import Compute, OutputDataConfig, StoppingCondition, Tag
+
     if not settings.accept_eula:
         raise SageMakerSetupError(
             f"{settings.model_id} is gated: read Meta's licence, then set "
             "FMT_FINETUNE__SAGEMAKER__ACCEPT_EULA=true"
         )
-    bucket = require(settings.bucket, "FMT_FINETUNE__SAGEMAKER__BUCKET")
-    return {
-        "TrainingJobName": job_name,
-        "RoleArn": require(settings.role_arn, "FMT_FINETUNE__SAGEMAKER__ROLE_ARN"),
-        "AlgorithmSpecification": {
-            "TrainingImage": settings.training_image_uri.format(region=region),
-            "TrainingInputMode": "File",
-        },
-        "HyperParameters": hyperparameters(settings, region),
-        "InputDataConfig": [
-            {
-                "ChannelName": "training",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": data_uri,
-                        "S3DataDistributionType": "FullyReplicated",
-                    }
-                },
-            }
-        ],
-        # Uncompressed output lets the endpoint load the weights without unpacking 16 GB.
-        "OutputDataConfig": {
-            "S3OutputPath": f"s3://{bucket}/{settings.prefix}/output",
-            "CompressionType": "NONE",
-        },
-        "ResourceConfig": {
-            "InstanceType": settings.training_instance_type,
-            "InstanceCount": 1,
-            "VolumeSizeInGB": settings.volume_size_gb,
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_s},
-        "EnableNetworkIsolation": True,
-        "EnableInterContainerTrafficEncryption": True,
-        "Environment": {
-            "accept_eula": "true",
-            "SageMakerGatedModelS3Uri": settings.base_model_uri.format(
-                region=region, model_id=settings.model_id
+    role = require(settings.role_arn, "FMT_FINETUNE__SAGEMAKER__ROLE_ARN")
+    config = JumpStartConfig(
+        model_id=settings.model_id,
+        model_version=settings.model_version,
+        hub_name=settings.hub_name,
+        accept_eula=settings.accept_eula,
+    )
+    try:
+        return ModelTrainer.from_jumpstart_config(
+            jumpstart_config=config,
+            compute=Compute(
+                instance_type=settings.training_instance_type,
+                instance_count=1,
+                volume_size_in_gb=settings.volume_size_gb,
             ),
-        },
-        "Tags": [
-            {"Key": "sagemaker-sdk:jumpstart-model-id", "Value": settings.model_id},
-            {"Key": "project", "Value": "fm-tailor"},
-        ],
-    }
+            stopping_condition=StoppingCondition(max_runtime_in_seconds=settings.max_runtime_s),
+            output_data_config=OutputDataConfig(
+                s3_output_path=f"s3://{context.bucket}/{settings.prefix}/output"
+            ),
+            input_data_config=[training_channel(data_uri)],
+            hyperparameters=hyperparameters(settings),
+            tags=[Tag(key="project", value="fm-tailor")],
+            sagemaker_session=context.sagemaker_session,
+            role=role,
+            base_job_name=base_job_name(settings.model_id),
+        )
+    except (ValueError, ClientError, RoleValidationError) as error:
+        if (explained := setup_failure(error, settings)) is None:
+            raise
+        raise explained from error
+
+
+def start_training(trainer: Any, data_uri: str) -> str:
+    """Send CreateTrainingJob with the catalog as the `training` channel; returns the job name."""
+    trainer.train(
+        input_data_config=[training_channel(data_uri)],
+        wait=False,
+        logs=False,
+    )
+    return str(trainer._latest_training_job.training_job_name)
 
 
 def wait_for_training(

@@ -13,6 +13,7 @@ from app.settings import PROJECT_ROOT
 Method = Literal["domain", "instruct"]
 TextFormat = Literal["qa", "chat", "plain"]
 Precision = Literal["auto", "float32", "bfloat16"]
+MetadataSource = Literal["auto", "live", "bundled"]
 
 
 class LocalFinetuneSettings(BaseModel):
@@ -79,45 +80,56 @@ class LocalFinetuneSettings(BaseModel):
 
 
 class SageMakerFinetuneSettings(BaseModel):
-    """JumpStart fine-tuning on SageMaker and the endpoint (`FMT_FINETUNE__SAGEMAKER__*`)."""
+    """JumpStart fine-tuning on SageMaker and the endpoint (`FMT_FINETUNE__SAGEMAKER__*`).
+
+    The training image, script, base weights, channels and network isolation are not settings:
+    the SageMaker SDK reads them from the model's JumpStart metadata (DescribeHubContent).
+    """
 
     region: str | None = Field(None, description="Default: AWS_REGION / the profile's region.")
     role_arn: str | None = Field(None, description="SageMaker execution role (required).")
     bucket: str | None = Field(None, description="S3 bucket for data and model output (required).")
     prefix: str = Field("fm-tailor/finetune", description="Key prefix inside the bucket.")
-    model_id: str = "meta-textgeneration-llama-3-1-8b-instruct"
+    model_id: str = Field(
+        "meta-textgeneration-llama-3-1-8b-instruct", description="JumpStart model id."
+    )
+    model_version: str | None = Field(None, description="JumpStart model version; default: newest.")
+    hub_name: str = Field("SageMakerPublicHub", description="JumpStart hub holding the model.")
+    metadata: MetadataSource = Field(
+        "auto",
+        description="Where the JumpStart metadata comes from. live: the hub (DescribeHubContent); "
+        "bundled: the copy shipped for the default model (offline dry runs and tests); auto: "
+        "live when AWS credentials are found, bundled otherwise.",
+    )
     accept_eula: bool = Field(
         False, description="Meta's Llama licence must be accepted for the job to start."
     )
-    training_image_uri: str = Field(
-        "763104351884.dkr.ecr.{region}.amazonaws.com/huggingface-pytorch-training:"
-        "2.0.0-transformers4.28.1-gpu-py310-cu118-ubuntu20.04",
-        description="JumpStart training image; {region} is filled in.",
+    method: Method = Field(
+        "domain",
+        description="domain: JumpStart domain adaptation on the catalog text "
+        "(instruction_tuned=False); instruct: instruction tuning on question/answer pairs "
+        "with a template.json.",
     )
-    training_script_uri: str = Field(
-        "s3://jumpstart-cache-prod-{region}/source-directory-tarballs/meta/transfer_learning/"
-        "textgeneration/prepack/v1.0.1/sourcedir.tar.gz",
-        description="JumpStart fine-tuning scripts (transfer_learning.py).",
+    qa_file: Path | None = Field(
+        None,
+        description="JSON list of {question, answer} for method=instruct; default: pairs built "
+        "from the catalog's own sentences.",
     )
-    base_model_uri: str = Field(
-        "s3://jumpstart-private-cache-prod-{region}/meta-training/train-{model_id}.tar.gz",
-        description="The gated pre-trained weights the training script starts from.",
-    )
-    inference_image_uri: str = Field(
-        "763104351884.dkr.ecr.{region}.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124",
-        description="Serving image for the fine-tuned model (LMI / vLLM).",
+    instruct_prompt: str = Field(
+        "Answer the customer's question about our product catalog.\n\nQuestion: {question}\n\n"
+        "Answer:",
+        description="template.json prompt of method=instruct; {question} is filled in.",
     )
     inference_environment: dict[str, str] = Field(
-        default_factory=lambda: {
-            "HF_MODEL_ID": "/opt/ml/model",
-            "OPTION_ROLLING_BATCH": "vllm",
-            "OPTION_TENSOR_PARALLEL_DEGREE": "max",
-            "OPTION_MAX_MODEL_LEN": "8192",
-        },
-        description="Container environment of the endpoint's model.",
+        default_factory=dict,
+        description="Container environment added to the one JumpStart's metadata gives.",
     )
-    training_instance_type: str = "ml.g5.12xlarge"
-    endpoint_instance_type: str = "ml.g5.12xlarge"
+    training_instance_type: str = Field(
+        "ml.g5.12xlarge", description="Checked against the model's supported training types."
+    )
+    endpoint_instance_type: str = Field(
+        "ml.g5.12xlarge", description="Checked against the model's supported inference types."
+    )
     endpoint_name: str | None = Field(None, description="Default: derived from the job name.")
     volume_size_gb: int = Field(512, ge=1)
     max_runtime_s: int = Field(360_000, ge=60)
@@ -131,6 +143,9 @@ class SageMakerFinetuneSettings(BaseModel):
     validation_split_ratio: float = Field(0.2, gt=0, lt=1)
     extra_hyperparameters: dict[str, str] = Field(
         default_factory=dict, description="More JumpStart hyper-parameters, passed as given."
+    )
+    telemetry_opt_out: bool = Field(
+        True, description="Keep the SageMaker SDK from sending usage telemetry."
     )
     poll_interval_s: float = Field(30.0, gt=0)
     manifests_dir: Path = Field(

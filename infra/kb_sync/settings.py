@@ -30,7 +30,8 @@ class SyncSettings(BaseSettings):
     knowledge_base_id: str | None = None
     data_source_id: str | None = None
     catalog: Path = Field(
-        PROJECT_ROOT / "data" / "kb", description="A catalog file, or a folder of .txt/.md files."
+        PROJECT_ROOT / "data" / "kb",
+        description="A catalog file or folder (the formats FMT_CATALOG reads).",
     )
     region: str | None = Field(None, description="Default: AWS_REGION / the profile's region.")
     delete_stale: bool = Field(

@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.backends import Backends
-from app.fakes import FakeGenerator, FakeRetriever
+from app.backends.compose import Backends
+from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.main import create_app
 from app.retrievers.base import Passage
 from app.settings import LimitSettings, Settings

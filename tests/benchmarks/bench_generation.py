@@ -8,15 +8,15 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from app.catalog import chunk_catalog
+from app.backends.embeddings import load_embedder
+from app.catalog import ChunkSizes, chunk_catalog
 from app.context import ContextPolicy, build_context_policy, build_span_ranker
 from app.context.ranking import SpanRanker
-from app.embeddings import load_embedder
 from app.generators.base import GenerationParams, TextDelta
 from app.generators.local import AdapterMissing, LocalLlamaGenerator, build_local_generator
-from app.prompts import templates_from_settings
 from app.retrievers.base import Passage
 from app.settings import Settings
+from app.strategies.prompts import templates_from_settings
 from tests.benchmarks.results import Measurement
 
 NAME = "generation"
@@ -33,11 +33,7 @@ _DEFAULTS = Settings(_env_file=None)
 # Real catalog chunks of the default size: a RAG prompt of the length the service sends.
 CATALOG_PASSAGES = [
     Passage(chunk.id, chunk.product, chunk.text, 1.0, chunk.location, chunk.section)
-    for chunk in chunk_catalog(
-        _DEFAULTS.catalog,
-        _DEFAULTS.retrieval.chunk_words,
-        _DEFAULTS.retrieval.chunk_overlap_words,
-    )
+    for chunk in chunk_catalog(_DEFAULTS.catalog, ChunkSizes.of(_DEFAULTS), _DEFAULTS.documents)
 ]
 
 

@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.catalog import chunk_catalog
-from app.embeddings import Embedder, limit_torch_threads, load_embedder
+from app.backends.embeddings import Embedder, limit_torch_threads, load_embedder
+from app.catalog import ChunkSizes, chunk_catalog
 from app.retrievers.local import LocalRetriever
 from app.retrievers.local_index import build_index
 from app.settings import PROJECT_ROOT, Settings
@@ -50,7 +50,7 @@ def _questions(limit: int | None) -> list[str]:
 def _built(catalog: Path, settings: Settings, embedder: Embedder) -> tuple[LocalRetriever, float]:
     retrieval = settings.retrieval
     started = time.perf_counter()
-    chunks = chunk_catalog(catalog, retrieval.chunk_words, retrieval.chunk_overlap_words)
+    chunks = chunk_catalog(catalog, ChunkSizes.of(settings), settings.documents)
     index = build_index(chunks, embedder)
     seconds = time.perf_counter() - started
     retriever = LocalRetriever(

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from app.backends import Backends
-from app.fakes import FakeGenerator, FakeRetriever
+from app.backends.compose import Backends
+from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.generators.base import ChatMessage, GenerationEvent, GenerationParams, TextDelta
 from app.main import create_app
 from app.settings import Settings

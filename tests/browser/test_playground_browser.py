@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from app.security import digest_of
+from app.http.security import digest_of
 from app.settings import Settings
 from tests.browser.conftest import BASE_ANSWER, CHROMIUM_ARGS, TUNED_ANSWER, LiveServer
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from app.backends import build_backends
+from app.backends.compose import build_backends
 from app.main import create_app
 from app.settings import (
     PROJECT_ROOT,

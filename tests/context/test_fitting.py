@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from app.backends.token_count import estimate_text_tokens
 from app.context.fitting import fit_prompt
 from app.context.window import ContextWindow, estimated_window, remote_window_tokens
 from app.errors import QuestionTooLong
-from app.prompts import templates_from_settings
 from app.retrievers.base import Passage
 from app.settings import ContextSettings, PromptSettings
-from app.token_count import estimate_text_tokens
+from app.strategies.prompts import templates_from_settings
 
 RAG = templates_from_settings(PromptSettings())["rag"]
 FINETUNED = templates_from_settings(PromptSettings())["finetuned"]

@@ -23,9 +23,9 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
 from botocore.client import BaseClient
 from botocore.exceptions import ReadTimeoutError
 
-from app.aws_clients import client_config
-from app.blocking import BlockingPool
-from app.retry import RetryPolicy
+from app.backends.aws_clients import client_config
+from app.resilience.blocking import BlockingPool
+from app.resilience.retry import RetryPolicy
 from app.settings import BedrockSettings, SageMakerSettings
 
 REGION = "us-east-1"
@@ -78,13 +78,15 @@ def event(event_type: str, body: Mapping[str, Any] | bytes) -> bytes:
     return encode_message(headers, payload)
 
 
-def exception_event(exception_type: str, message: str) -> bytes:
+def exception_event(exception_type: str, message: str, **fields: str) -> bytes:
+    """An exception event; SageMaker's carry `Message` and `ErrorCode`, Bedrock's `message`."""
     headers = {
         ":message-type": "exception",
         ":exception-type": exception_type,
         ":content-type": "application/json",
     }
-    return encode_message(headers, json.dumps({"message": message}).encode())
+    body = {"Message" if fields else "message": message, **fields}
+    return encode_message(headers, json.dumps(body).encode())
 
 
 def converse_stream_events(
@@ -175,11 +177,22 @@ def serve_event_stream(
     client: BaseClient, operation: str, messages: Sequence[bytes], delay_s: float = 0.0
 ) -> SentRequests:
     """Answer every `operation` call of `client` with these event-stream messages."""
+    return serve_event_streams(client, operation, [messages], delay_s)
+
+
+def serve_event_streams(
+    client: BaseClient,
+    operation: str,
+    replies: Sequence[Sequence[bytes]],
+    delay_s: float = 0.0,
+) -> SentRequests:
+    """Answer the n-th `operation` call with the n-th list of messages (the last one repeats)."""
     sent = SentRequests()
     service = client.meta.service_model.service_id.hyphenize()
 
     def respond(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
         body = request.body
+        messages = replies[min(len(sent.bodies), len(replies) - 1)]
         sent.bodies.append(body if isinstance(body, bytes) else str(body or "").encode())
         sent.headers.append(dict(request.headers))
         raw = RawEventStream(list(messages), delay_s)

@@ -13,16 +13,16 @@ import respx
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from app.blocking import BlockingPool
+from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.errors import BackendThrottled, BackendTimeout
-from app.fakes import FakeGenerator, FakeRetriever
 from app.generators.base import Generator
 from app.generators.bedrock import BedrockGenerator
 from app.generators.openai import OpenAIGenerator, openai_client
 from app.generators.sagemaker import PayloadFormat, SageMakerGenerator
+from app.resilience.blocking import BlockingPool
+from app.resilience.retry import RetryPolicy
 from app.retrievers.base import Passage, Retriever
 from app.retrievers.bedrock_kb import BedrockKnowledgeBaseRetriever
-from app.retry import RetryPolicy
 from app.settings import BedrockSettings, OpenAISettings, SageMakerSettings
 from tests.contract.aws_stubs import (
     converse_stream_events,

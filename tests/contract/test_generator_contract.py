@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from app.errors import BackendThrottled, BackendTimeout
+from app.errors import BackendThrottled, BackendTimeout, ParameterOutOfRange
 from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
+from app.generators.limits import check_request
 from tests.contract.aws_stubs import use_fake_aws_credentials
 from tests.contract.harnesses import (
     CONTRACT_POLICY,
@@ -95,3 +96,14 @@ async def test_a_backend_that_does_not_answer_is_a_timeout_within_the_deadline(
 
     assert raised.value.status_code == 504
     assert time.perf_counter() - started < CONTRACT_POLICY.deadline_s + 0.5
+
+
+def test_declares_the_limits_it_accepts_and_is_held_to_them(harness: GeneratorHarness) -> None:
+    limits = harness.generator.limits
+    assert 0.0 in limits.temperature
+    assert 1 <= limits.max_tokens < limits.context_tokens
+    check_request(harness.generator, PARAMS)  # the contract's own parameters fit
+
+    too_long = GenerationParams(max_tokens=limits.max_tokens + 1, temperature=0.0)
+    with pytest.raises(ParameterOutOfRange, match=harness.generator.name):
+        check_request(harness.generator, too_long)

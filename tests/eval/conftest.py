@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from app.backends import Backends
-from app.fakes import FailurePlan, FakeGenerator, FakeRetriever, never_fail
+from app.backends.compose import Backends
+from app.backends.fakes import FailurePlan, FakeGenerator, FakeRetriever, never_fail
 from app.generators.base import ChatMessage
 from app.main import create_app
 from app.retrievers.base import Passage
@@ -31,6 +31,7 @@ QUESTIONS = [
         "question": f"What is the rated {what} of the {product}?",
         "answer": f"The {product} is rated at {value} for {what}.",
         "section": "Specifications",
+        "must_mention": [value],
     }
     for product in PRODUCTS
     for what, value in (("pressure", "210 bar"), ("voltage", "400 V"))
@@ -78,19 +79,21 @@ def fake_app(
     tuned_failures: FailurePlan = never_fail,
     rate_limit_per_minute: float = 0.0,
     burst: int = 30,
+    tuned_model_id: str = "fake-tuned",
+    passages: Sequence[Passage] = PASSAGES,
 ) -> FastAPI:
     """The real app on fake backends; its per-client rate limit is off unless asked for."""
     limits = LimitSettings(rate_limit_per_minute=rate_limit_per_minute, burst=burst)
     settings = Settings(_env_file=None, limits=limits)  # type: ignore[call-arg]
     backends = Backends.compose(
         settings,
-        FakeRetriever(PASSAGES),
+        FakeRetriever(list(passages)),
         FakeGenerator(answer=echo_context, delay_s=delay_s, failures=base_failures),
         FakeGenerator(
             answer="It is rated at 100 units.",
             delay_s=delay_s,
             failures=tuned_failures,
-            model_id="fake-tuned",
+            model_id=tuned_model_id,
         ),
     )
     return create_app(settings, backends=backends)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from eval.aggregate import scores_of_backbone
 from eval.metrics.bertscore import BertScorer, score_samples
-from eval.records import BertScoreRecord, SampleRecord
+from eval.paths import RunFiles
+from eval.records import SampleRecord
 from eval.settings import BertScoreSettings
-from eval.store import JsonlStore
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +27,20 @@ def test_close_answer_scores_above_unrelated_one() -> None:
     assert 0.0 < unrelated[2] < close[2] <= 1.0
 
 
-async def test_scores_are_stored_once(tmp_path: Path) -> None:
+async def test_scores_are_stored_once_per_backbone(tmp_path: Path) -> None:
     sample = SampleRecord(
         key="rag/1", strategy="rag", question_id="1", index=0, question="Pressure?",
         ground_truth=REFERENCE, ok=True, answer="It runs at 210 bar.",
     )  # fmt: skip
-    store = JsonlStore(tmp_path / "b.jsonl", BertScoreRecord, lambda r: r.key)
+    store = RunFiles(tmp_path).bertscores()
     assert await score_samples([sample], store, BertScoreSettings()) == 1
     assert await score_samples([sample], store, BertScoreSettings()) == 0
-    assert "MiniLM" in store.load()["rag/1"].backbone
+    # Another layer is another backbone: scored anew, and never mixed with the first.
+    assert await score_samples([sample], store, BertScoreSettings(num_layers=4)) == 1
+    scores = store.load()
+    assert set(scores) == {
+        ("rag/1", "all-MiniLM-L6-v2 (layer 6)"),
+        ("rag/1", "all-MiniLM-L6-v2 (layer 4)"),
+    }
+    layer_six = scores_of_backbone(scores, "all-MiniLM-L6-v2 (layer 6)")
+    assert layer_six["rag/1"].f1 != scores[("rag/1", "all-MiniLM-L6-v2 (layer 4)")].f1

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from eval.runner import RunOptions, run_evaluation
+from eval.cli import main
+from eval.runner import RunConflict, RunOptions, run_evaluation
 from eval.settings import PROJECT_ROOT, EvalSettings
 
 from .conftest import QUESTIONS, asgi, fake_app
@@ -98,3 +99,61 @@ async def test_cancelled_run_resumes(make_settings: Callable[..., EvalSettings])
     assert_complete_without_duplicates(settings.out)
     manifest = json.loads((settings.out / "manifest.json").read_text())
     assert len(manifest["resumed_at"]) == 1
+
+
+def test_resume_against_a_service_whose_model_changed_is_refused(
+    live_server: Callable[[FastAPI], str],
+    testset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "run"
+    arguments = [
+        "run", "--testset", str(testset), "--out", str(out), "--no-bertscore", "--no-progress",
+    ]  # fmt: skip
+    first = live_server(fake_app())
+    assert main([*arguments, "--url", first, "--limit", "2"]) == 0
+    before = (out / "samples.jsonl").read_text()
+
+    retrained = live_server(fake_app(tuned_model_id="fake-tuned-v2"))
+    assert main([*arguments, "--url", retrained, "--resume"]) == 2
+
+    message = capsys.readouterr().err
+    assert "resuming would mix the two" in message
+    assert "backends.models.tuned: 'fake-tuned' -> 'fake-tuned-v2'" in message
+    assert "--force-resume" in message
+    assert (out / "samples.jsonl").read_text() == before, "nothing was added to the old run"
+
+
+async def test_forced_resume_is_recorded_with_what_changed(
+    make_settings: Callable[..., EvalSettings],
+) -> None:
+    settings = make_settings(strategies=["rag"])
+    await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(fake_app())))
+    changed = asgi(fake_app(tuned_model_id="fake-tuned-v2"))
+    await run_evaluation(
+        settings, RunOptions(force_resume=True, show_progress=False, transport=changed)
+    )
+    manifest = json.loads((settings.out / "manifest.json").read_text())
+    (forced,) = manifest["forced_resumes"]
+    assert forced["changes"] == ["backends.models.tuned: 'fake-tuned' -> 'fake-tuned-v2'"]
+    # The run's own identity stays the one its first samples were taken with.
+    assert manifest["identity"]["backends"]["models"]["tuned"] == "fake-tuned"
+    assert not list(settings.out.glob(".*.tmp")), "an atomic write left its temporary file"
+
+
+async def test_resume_with_another_scorer_or_price_table_is_refused(
+    make_settings: Callable[..., EvalSettings], tmp_path: Path
+) -> None:
+    settings = make_settings(strategies=["rag"])
+    await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(fake_app())))
+    prices = tmp_path / "prices.json"
+    prices.write_text(settings.prices.read_text().replace("0.24", "0.25"))
+    other_bert = settings.bertscore.model_copy(update={"enabled": True, "model": "roberta-large"})
+    changed = settings.model_copy(update={"prices": prices, "bertscore": other_bert})
+    with pytest.raises(RunConflict) as refused:
+        await run_evaluation(
+            changed, RunOptions(resume=True, show_progress=False, transport=asgi(fake_app()))
+        )
+    assert "bertscore: 'disabled' -> 'roberta-large'" in str(refused.value)
+    assert "prices_sha256" in str(refused.value)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -12,15 +14,17 @@ import httpx
 import pytest
 
 from app.errors import BackendError, BackendUnavailable
+from eval.cli import main
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work
+from eval.paths import RunFiles
 from eval.records import SampleRecord
 from eval.runner import RunConflict, RunOptions, run_evaluation
 from eval.settings import EvalSettings, HttpSettings
 from eval.store import JsonlStore
 from eval.testset import load_testset
 
-from .conftest import QUESTIONS, asgi, fake_app
+from .conftest import PASSAGES, QUESTIONS, asgi, fake_app
 
 SettingsFactory = Callable[..., EvalSettings]
 
@@ -52,6 +56,7 @@ async def test_full_run_writes_every_output(make_settings: SettingsFactory) -> N
     assert summary["rag"]["failed"] == "0"
     assert float(summary["rag"]["monthly_cost_usd"]) == pytest.approx(548.4, rel=0.01)
     assert summary["rag"]["avg_llm_evaluator_score"] == ""  # no judge: no score, not a zero
+    assert summary["rag"]["judge_coverage"] == "" and summary["rag"]["judged"] == ""
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backends"]["models"] == {"base": "fake-model", "tuned": "fake-tuned"}
@@ -63,6 +68,53 @@ async def test_full_run_writes_every_output(make_settings: SettingsFactory) -> N
     assert "<svg" in report
     assert 'src="http' not in report and 'href="http' not in report  # self-contained
     assert outputs.analysis.strategies[0].gold_hit_rate == 1.0
+    # RAG repeats the passage, which states the fact; the tuned fake says "100 units".
+    assert summary["rag"]["fact_recall"] == "1.0" and summary["rag"]["fact_questions"] == "6"
+    assert summary["finetuned"]["fact_recall"] == "0.0"
+    assert "fact recall" in report and "Read this first" in report  # the no-judge banner
+
+
+async def test_untuned_model_and_unknown_gold_hit_rate_are_said(
+    make_settings: SettingsFactory,
+) -> None:
+    unnamed = [
+        dataclasses.replace(p, title="catalog.txt", location="catalog.txt#1") for p in PASSAGES
+    ]
+    app = fake_app(tuned_model_id="fake-model (untuned)", passages=unnamed)
+    settings = make_settings()
+    outputs = await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    assert outputs.analysis.gold_unknown
+    summary = read_csv(settings.out / "summary_results.csv")
+    assert summary["rag"]["gold_product_hit_rate"] == ""  # unknown, not 0.00
+    assert summary["finetuned"]["untuned_model"] == "True"
+    assert summary["rag"]["untuned_model"] == "False"
+    banner = (settings.out / "report.html").read_text().split("Read this first")[1]
+    banner = banner.split("</section>")[0]
+    assert "finetuned ran an untuned model" in banner and "hybrid ran an untuned model" in banner
+    assert "Gold product hit rate unknown" in banner
+    summary_table = (settings.out / "report.html").read_text().split("<h2>Summary")[1]
+    rag_row = summary_table.split("<tr><td>rag</td>")[1].split("</tr>")[0]
+    finetuned_row = summary_table.split("<tr><td>finetuned (untuned model)</td>")[1]
+    assert "<td>unknown</td>" in rag_row  # retrieves, products not recognised
+    assert "<td>unknown</td>" not in finetuned_row.split("</tr>")[0]  # retrieves nothing: n/a
+
+
+def test_facts_command_prints_recall_and_misses(
+    make_settings: SettingsFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings()
+    asyncio.run(
+        run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(fake_app())))
+    )
+    capsys.readouterr()
+    assert main(["facts", "--out", str(settings.out), "--misses"]) == 0
+    printed = capsys.readouterr().out
+    table = printed.split("\n\n")[1]  # header, table, misses
+    rows = {line.split()[0]: line for line in table.splitlines()}
+    assert "1.000 [1.000, 1.000]" in rows["rag"] and rows["rag"].endswith("6/6")
+    assert "0.000 [0.000, 0.000]" in rows["finetuned"] and rows["finetuned"].endswith("0/6")
+    assert "missing: 210 bar" in printed and "missing: 400 V" in printed
 
 
 async def test_failed_samples_are_recorded_and_counted(make_settings: SettingsFactory) -> None:
@@ -80,7 +132,7 @@ async def test_failed_samples_are_recorded_and_counted(make_settings: SettingsFa
     assert len(outputs.analysis.failed_samples) == 2 * len(QUESTIONS)
     report = (settings.out / "report.html").read_text()
     assert f"Failed samples ({2 * len(QUESTIONS)})" in report
-    assert "excluded from the figures" in report
+    assert "excluded from the quality figures" in report
 
 
 async def test_unavailable_backend_is_retried(make_settings: SettingsFactory) -> None:
@@ -126,8 +178,7 @@ async def test_requests_run_concurrently(testset: Path, tmp_path: Path) -> None:
     samples = store.load().values()
     one_after_another = sum((sample.latency_ms or 0) for sample in samples) / 1000.0
     assert totals.failures == 0 and len(samples) == 3 * len(QUESTIONS)
-    assert totals.sequential_s >= one_after_another
-    assert one_after_another >= 1.8  # 18 samples of at least 0.1 s
+    assert all((sample.latency_ms or 0) >= 100 for sample in samples)  # each waited 0.1 s
     assert wall < one_after_another / 2
 
 
@@ -144,3 +195,67 @@ async def test_existing_run_is_kept_unless_overwrite_is_asked(
     await run_evaluation(settings, fresh)
     lines = (settings.out / "samples.jsonl").read_text().splitlines()
     assert len(lines) == len(QUESTIONS)  # the first run's records are gone, not appended to
+
+
+def numbered_testset(path: Path, count: int) -> Path:
+    questions = [
+        {"question": f"What is the rated pressure of unit {n}?", "answer": "210 bar."}
+        for n in range(count)
+    ]
+    path.write_text(json.dumps(questions), encoding="utf-8")
+    return path
+
+
+async def test_a_strategy_failing_one_time_in_five_shows_it_in_latency_and_failures(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    # The tuned generator takes 0.2 s and fails every fifth call, only after that time.
+    app = fake_app(
+        delay_s=0.2,
+        tuned_failures=lambda call: BackendError("garbage") if call % 5 == 4 else None,
+    )
+    settings = make_settings(
+        strategies=["rag", "finetuned"], testset=numbered_testset(tmp_path / "t.json", 10)
+    )
+    settings = settings.model_copy(
+        update={"http": settings.http.model_copy(update={"max_attempts": 1, "concurrency": 1})}
+    )
+    outputs = await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    figures = {f.strategy: f for f in outputs.analysis.strategies}
+    assert figures["finetuned"].failure_rate == pytest.approx(0.2)
+    assert figures["rag"].failure_rate == 0.0
+    assert len(figures["finetuned"].values["latency_s"]) == 10  # the failures are in it
+    assert len(figures["finetuned"].values["latency_ok_s"]) == 8
+    assert min(figures["finetuned"].values["latency_s"].values()) >= 0.2
+    summary = read_csv(settings.out / "summary_results.csv")
+    assert summary["finetuned"]["failure_rate"] == "0.2"
+    assert summary["finetuned"]["failed"] == "2"
+    report = (settings.out / "report.html").read_text()
+    assert "finetuned: 20% of requests failed" in report
+    latency_table = report.split("<h2>Latency</h2>")[1].split("</table>")[0]
+    assert "<td>20%</td>" in latency_table
+
+
+async def test_a_retried_answer_is_as_slow_as_all_its_attempts(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    app = fake_app(
+        delay_s=0.15,
+        tuned_failures=lambda call: BackendUnavailable("busy") if call % 5 == 4 else None,
+    )
+    settings = make_settings(
+        strategies=["finetuned"], testset=numbered_testset(tmp_path / "t.json", 10)
+    )
+    settings = settings.model_copy(
+        update={"http": settings.http.model_copy(update={"concurrency": 1})}
+    )
+    outputs = await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    figures = outputs.analysis.strategies[0]
+    assert figures.failure_rate == 0.0 and figures.retry_rate == pytest.approx(0.2)
+    retried = [s for s in RunFiles(settings.out).samples().load().values() if s.attempts > 1]
+    assert len(retried) == 2
+    for sample in retried:
+        assert sample.outcome_ms >= (sample.latency_ms or 0) + 140  # the failed attempt too
+    assert figures.intervals["latency_s"].mean > figures.intervals["latency_ok_s"].mean

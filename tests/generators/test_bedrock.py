@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from botocore.stub import Stubber
 
-from app.errors import BackendError, BackendThrottled, BackendTimeout
+from app.errors import BackendError, BackendThrottled, BackendTimeout, BackendUnavailable
 from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
 from app.generators.bedrock import BedrockGenerator, build_bedrock_generator, parse_converse_reply
-from app.retry import RetryPolicy
+from app.resilience.retry import RetryPolicy
 from app.settings import BedrockSettings, Settings
 from tests.contract.aws_stubs import (
     FAST_POLICY,
@@ -21,6 +21,7 @@ from tests.contract.aws_stubs import (
     hang_then_time_out,
     real_client,
     serve_event_stream,
+    serve_event_streams,
     small_pool,
     use_fake_aws_credentials,
 )
@@ -245,16 +246,123 @@ def test_tuned_role_needs_the_tuned_model_id(monkeypatch: pytest.MonkeyPatch) ->
 
     settings = Settings(_env_file=None, bedrock={"tuned_model_id": "arn:aws:bedrock:custom"})
     assert build_bedrock_generator(settings, "tuned").model_id == "arn:aws:bedrock:custom"
-    assert build_bedrock_generator(settings, "base").model_id == MODEL
+    # The default model through the region's cross-region inference profile (issue 12).
+    assert build_bedrock_generator(settings, "base").model_id == f"us.{MODEL}"
 
 
 def test_standard_aws_variables_choose_region_and_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     use_fake_aws_credentials(monkeypatch)
     monkeypatch.setenv("AWS_REGION", "eu-west-3")
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:4566")
+    settings = Settings(_env_file=None, bedrock={"model_id": "eu.meta.llama3-2-3b-instruct-v1:0"})
 
-    generator = build_bedrock_generator(Settings(_env_file=None), "base")
+    generator = build_bedrock_generator(settings, "base")
 
     assert generator.client.meta.region_name == "eu-west-3"
     assert generator.client.meta.endpoint_url == "http://127.0.0.1:4566"
     assert generator.client.meta.config.max_pool_connections == 256  # type: ignore[attr-defined]
+
+
+async def test_throttling_inside_the_stream_before_any_text_is_retried(
+    generator: BedrockGenerator,
+) -> None:
+    throttled = [
+        *converse_stream_events(["x"])[:1],  # messageStart only, then the error event
+        exception_event("throttlingException", "Too many tokens"),
+    ]
+    sent = serve_event_streams(
+        generator.client,
+        "ConverseStream",
+        [throttled, converse_stream_events(["It runs", " at 210 bar."])],
+    )
+
+    events = [event async for event in generator.stream(MESSAGES, PARAMS)]
+
+    assert len(sent.bodies) == 2  # reopened once, nobody saw the first attempt
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["It runs", " at 210 bar."]
+    assert isinstance(events[-1], Generation)
+    assert events[-1].text == "It runs at 210 bar."
+
+
+async def test_a_model_stream_error_before_text_is_retried_until_attempts_run_out(
+    generator: BedrockGenerator,
+) -> None:
+    failing = [exception_event("modelStreamErrorException", "Model stream error")]
+    sent = serve_event_streams(generator.client, "ConverseStream", [failing])
+
+    with pytest.raises(BackendUnavailable, match="Model stream error"):
+        async for _ in generator.stream(MESSAGES, PARAMS):
+            pass
+
+    assert len(sent.bodies) == FAST_POLICY.max_attempts
+
+
+def test_the_default_model_uses_the_regions_inference_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_fake_aws_credentials(monkeypatch)
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+
+    generator = build_bedrock_generator(Settings(_env_file=None), "base")
+
+    assert generator.model_id == "us.meta.llama3-1-8b-instruct-v1:0"
+    assert generator.limits.temperature.high == 1.0  # Converse's range, not the API's 2.0
+
+
+@pytest.mark.parametrize(
+    ("model_id", "region", "named"),
+    [
+        # Refused for on-demand use: the bare id of a profile-only model (issue 12).
+        ("meta.llama3-1-8b-instruct-v1:0", "us-east-1", "us.meta.llama3-1-8b-instruct-v1:0"),
+        # A profile of another geography cannot be called from here.
+        ("us.meta.llama3-1-8b-instruct-v1:0", "eu-central-1", "eu.meta.llama3-1-8b"),
+        # The default model has no profile in this geography.
+        (None, "ap-southeast-2", "FMT_BEDROCK__MODEL_ID"),
+    ],
+)
+def test_an_unusable_model_id_fails_at_start_up_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, model_id: str | None, region: str, named: str
+) -> None:
+    use_fake_aws_credentials(monkeypatch)
+    monkeypatch.setenv("AWS_REGION", region)
+    settings = Settings(_env_file=None, bedrock={"model_id": model_id})
+
+    with pytest.raises(ValueError, match="FMT_BEDROCK__MODEL_ID") as refused:
+        build_bedrock_generator(settings, "base")
+
+    assert named in str(refused.value)
+
+
+def test_a_default_temperature_converse_refuses_fails_at_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_fake_aws_credentials(monkeypatch)
+    settings = Settings(_env_file=None, generation={"temperature": 1.5})
+
+    with pytest.raises(ValueError, match="FMT_GENERATION__TEMPERATURE"):
+        build_bedrock_generator(settings, "base")
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "named"),
+    [
+        (
+            "ValidationException",
+            "Invocation of model ID meta.llama3-1-8b-instruct-v1:0 with on-demand throughput "
+            "isn't supported. Retry your request with the ID or ARN of an inference profile.",
+            "FMT_BEDROCK__MODEL_ID",
+        ),
+        ("AccessDeniedException", "not authorized to perform bedrock:InvokeModel", "make doctor"),
+        ("ResourceNotFoundException", "model not found", "FMT_BEDROCK__MODEL_ID"),
+    ],
+)
+async def test_a_refusal_names_what_to_change(
+    generator: BedrockGenerator, code: str, message: str, named: str
+) -> None:
+    with Stubber(generator.client) as stubber:
+        stubber.add_client_error("converse", code, message, 400)
+        with pytest.raises(BackendError) as refused:
+            await generator.generate(MESSAGES, PARAMS)
+
+    assert refused.value.status_code == 502
+    assert named in refused.value.message

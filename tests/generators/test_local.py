@@ -101,7 +101,7 @@ def test_configured_adapter_that_does_not_exist_is_named(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_shipped_weights_are_widened_once_and_reused(tmp_path: Path) -> None:
-    from app.bundled_models import smollm2_gguf_path
+    from app.backends.bundled_models import smollm2_gguf_path
     from app.generators.local_weights import runnable_weights, widened_path
 
     shipped = smollm2_gguf_path()

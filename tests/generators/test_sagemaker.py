@@ -10,7 +10,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from app.errors import BackendError, BackendThrottled, BackendUnavailable
+from app.errors import BackendError, BackendThrottled, BackendTimeout, BackendUnavailable
 from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
 from app.generators.sagemaker import (
     PayloadFormat,
@@ -21,9 +21,11 @@ from app.generators.sagemaker import (
 from app.settings import SageMakerSettings, Settings
 from tests.contract.aws_stubs import (
     FAST_POLICY,
+    exception_event,
     payload_parts,
     real_client,
     serve_event_stream,
+    serve_event_streams,
     small_pool,
     tgi_stream_lines,
     use_fake_aws_credentials,
@@ -257,3 +259,125 @@ def test_the_base_role_may_use_its_own_endpoint(monkeypatch: pytest.MonkeyPatch)
 
     assert build_sagemaker_generator(settings, "base").model_id == "llama3-base"
     assert build_sagemaker_generator(settings, "tuned").model_id == ENDPOINT
+
+
+def lmi_lines(lines: list[dict[str, object]]) -> list[bytes]:
+    return payload_parts("".join(json.dumps(line) + "\n" for line in lines).encode(), [])
+
+
+async def test_an_lmi_stream_that_fails_midway_ends_in_an_error_not_a_success(
+    generator: SageMakerGenerator,
+) -> None:
+    # LMI keeps HTTP 200 once a token went out and says so in the last line (issue 12).
+    failed = {
+        "token": {"id": -1, "text": "", "log_prob": -1, "special_token": True},
+        "generated_text": "",
+        "details": {"finish_reason": "error", "generated_tokens": None, "inputs": None},
+    }
+    serve_event_stream(
+        generator.client,
+        "InvokeEndpointWithResponseStream",
+        lmi_lines([{"token": {"id": 1, "text": "210", "log_prob": -0.1}}, failed]),
+    )
+
+    received = []
+    with pytest.raises(BackendError, match="finish_reason: error"):
+        async for event in generator.stream(MESSAGES, GREEDY):
+            received.append(event)
+
+    assert received == [TextDelta("210")]
+
+
+async def test_an_lmi_reply_with_finish_reason_error_is_a_backend_error(
+    generator: SageMakerGenerator,
+) -> None:
+    reply = {"generated_text": "", "details": {"finish_reason": "error", "inputs": None}}
+    with Stubber(generator.client) as stubber:
+        stubber.add_response("invoke_endpoint", invoke_reply(reply))
+        with pytest.raises(BackendError, match="finish_reason: error"):
+            await generator.generate(MESSAGES, GREEDY)
+
+
+async def test_lmi_special_tokens_are_not_part_of_the_answer(
+    generator: SageMakerGenerator,
+) -> None:
+    lines = [
+        {"token": {"id": 1, "text": "210 bar", "log_prob": -0.1, "special_token": False}},
+        {
+            "token": {"id": 2, "text": "<|eot_id|>", "log_prob": -0.1, "special_token": True},
+            "generated_text": "210 bar",
+            "details": {"finish_reason": "eos_token", "generated_tokens": 2, "inputs": "q"},
+        },
+    ]
+    serve_event_stream(generator.client, "InvokeEndpointWithResponseStream", lmi_lines(lines))
+
+    events = [event async for event in generator.stream(MESSAGES, GREEDY)]
+
+    assert isinstance(events[-1], Generation)
+    assert events[-1].text == "210 bar"
+    assert events[-1].finish_reason == "stop"
+
+
+async def test_a_tgi_error_line_mid_stream_is_a_backend_error(
+    generator: SageMakerGenerator,
+) -> None:
+    data = tgi_stream_lines(["210"]) + b'data:{"error":"CUDA out of memory","error_type":"x"}\n\n'
+    serve_event_stream(
+        generator.client, "InvokeEndpointWithResponseStream", payload_parts(data, [])
+    )
+
+    with pytest.raises(BackendError, match="CUDA out of memory"):
+        async for _ in generator.stream(MESSAGES, GREEDY):
+            pass
+
+
+async def test_model_invocation_time_exceeded_is_a_timeout(
+    generator: SageMakerGenerator,
+) -> None:
+    timed_out = exception_event(
+        "ModelStreamError", "Model took too long", ErrorCode="ModelInvocationTimeExceeded"
+    )
+    serve_event_stream(
+        generator.client,
+        "InvokeEndpointWithResponseStream",
+        [*payload_parts(tgi_stream_lines(["210"]), []), timed_out],
+    )
+
+    with pytest.raises(BackendTimeout, match="Model took too long"):
+        async for _ in generator.stream(MESSAGES, GREEDY):
+            pass
+
+
+async def test_a_broken_stream_before_any_payload_is_opened_again(
+    generator: SageMakerGenerator,
+) -> None:
+    broken = exception_event("ModelStreamError", "connection reset", ErrorCode="StreamBroken")
+    sent = serve_event_streams(
+        generator.client,
+        "InvokeEndpointWithResponseStream",
+        [[broken], payload_parts(tgi_stream_lines(["210 bar."], generated_tokens=3), [])],
+    )
+
+    events = [event async for event in generator.stream(MESSAGES, GREEDY)]
+
+    assert len(sent.bodies) == 2
+    assert isinstance(events[-1], Generation)
+    assert events[-1].text == "210 bar."
+
+
+def test_top_p_of_one_is_refused_at_start_up() -> None:
+    # TGI refuses top_p = 1.0 (issue 12); the setting names itself.
+    with pytest.raises(ValueError, match="top_p"):
+        SageMakerSettings(top_p=1.0)
+
+
+def test_limits_follow_the_containers_context_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_fake_aws_credentials(monkeypatch)
+    settings = Settings(
+        _env_file=None, sagemaker={"endpoint_name": ENDPOINT, "context_tokens": 4096}
+    )
+
+    generator = build_sagemaker_generator(settings, "tuned")
+
+    assert generator.limits.max_tokens == 4095
+    assert 1.0 not in generator.limits.top_p

@@ -43,7 +43,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
     }
     templates = {}
     for name, settings in variants.items():
-        template_file = cdk_app.synthesize(settings, outdir / name)
+        template_file, _service = cdk_app.synthesize(settings, outdir / name)
         templates[name] = json.loads(Path(template_file).read_text())
     return templates
 

@@ -81,10 +81,10 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         for name in list(os.environ):
             if name.startswith("FMT_INFRA_"):
                 environment.delenv(name)
-        environment.setenv("FMT_INFRA_STACK_NAME", "Default")
+        environment.setenv("FMT_INFRA_STACK_NAME", "KnowledgeBase")
         with contextlib.redirect_stdout(printed):
             assert cdk_app.main(["--outdir", str(outdir)]) == 0
-    template = json.loads((outdir / "Default.template.json").read_text())
+    template = json.loads((outdir / "KnowledgeBase.template.json").read_text())
     return {"template": template, "printed": printed.getvalue()}
 
 
@@ -96,7 +96,7 @@ def default(synthesized: dict[str, Any]) -> dict[str, Any]:
 
 def test_synth_prints_the_stack_and_what_it_holds(synthesized: dict[str, Any]) -> None:
     text = synthesized["printed"]
-    assert "stack Default (vector store: s3-vectors)" in text
+    assert "stack KnowledgeBase (vector store: s3-vectors)" in text
     for resource_type in (
         "AWS::Bedrock::KnowledgeBase",
         "AWS::Bedrock::DataSource",

@@ -1,4 +1,4 @@
-"""SageMaker pipeline against stubbed AWS: every request is checked against the service models."""
+"""The SageMaker pipeline through the SageMaker SDK, against moto: what AWS would do with it."""
 
 from __future__ import annotations
 
@@ -6,33 +6,47 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
+from moto.sagemakerruntime.models import sagemakerruntime_backends
 
+from app.generators.base import ChatMessage, GenerationParams
+from app.generators.sagemaker import build_sagemaker_generator
+from app.settings import SageMakerSettings, Settings
+from infra.finetune import jumpstart_metadata
 from infra.finetune import sagemaker_pipeline as pipeline
 from infra.finetune.__main__ import main
+from infra.finetune.jumpstart_metadata import bundled_hub_content
 from infra.finetune.sagemaker_endpoint import EndpointFailed
-from infra.finetune.sagemaker_training import (
-    SageMakerSetupError,
-    TrainingJobFailed,
-    catalog_training_text,
-)
+from infra.finetune.sagemaker_session import SageMakerContext, SageMakerSetupError, open_context
+from infra.finetune.sagemaker_training import TrainingJobFailed
 from infra.finetune.settings import SageMakerFinetuneSettings
+from tests.infra.sagemaker_aws import (
+    ACCOUNT,
+    BUCKET,
+    REGION,
+    ROLE,
+    SAGEMAKER_TRUST,
+    bucket_keys,
+    channels,
+    moto_account,
+    offline,
+)
 
-REGION = "us-east-1"
-ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
-JOB = "fmt-llama-3-1-8b-instruct-20260101-120000"
-ARTIFACTS = f"s3://tailor-bucket/fm-tailor/finetune/output/{JOB}/output/model"
+MODEL = "meta-textgeneration-llama-3-1-8b-instruct"
+# Where SageMaker mounts a channel named `code` inside the training container.
+CODE_MOUNT = "/opt/ml/input/data/code"
 
 
 @pytest.fixture
 def catalog(tmp_path: Path) -> Path:
     path = tmp_path / "catalog.txt"
     path.write_text(
-        "=== PRODUCT: Kestrel KX-420 ===\n--- Description ---\nRated force 420 kN.\n",
+        "=== PRODUCT: Kestrel KX-420 ===\n--- Description ---\nRated force 420 kN.\n"
+        "It weighs 1200 kg.\n",
         encoding="utf-8",
     )
     return path
@@ -43,280 +57,421 @@ def settings(tmp_path: Path) -> SageMakerFinetuneSettings:
     return SageMakerFinetuneSettings(
         region=REGION,
         role_arn=ROLE,
-        bucket="tailor-bucket",
+        bucket=BUCKET,
         accept_eula=True,
+        metadata="bundled",  # moto has no DescribeHubContent
         poll_interval_s=0.01,
         manifests_dir=tmp_path / "records",
     )
 
 
 @pytest.fixture
-def clients() -> Iterator[tuple[pipeline.AwsClients, Stubber, Stubber]]:
-    sagemaker = boto3.client(
-        "sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
+    with moto_account(monkeypatch) as session:
+        yield session
+
+
+def hub_document(region: str = REGION) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(bundled_hub_content(MODEL, region)["HubContentDocument"])
+    return document
+
+
+def training_request(
+    session: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    context = open_context(settings, dry_run=True, boto_session=session)
+    request = pipeline.dry_run_training_request(context, settings, catalog)
+    assert context.dry_run is not None
+    return request, context.dry_run.uploads
+
+
+def test_isolated_training_gets_jumpstart_scripts_through_the_code_channel(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    request, uploads = training_request(aws, settings, catalog)
+    document = hub_document()
+
+    # Isolation keeps the container off S3: the scripts must arrive as a channel.
+    assert request["EnableNetworkIsolation"] is True
+    code = channels(request)["code"]["DataSource"]["S3DataSource"]
+    assert code["S3Uri"] == document["TrainingScriptUri"]
+    assert code["S3Uri"].endswith("/sourcedir.tar.gz")
+    assert not any(value.startswith("s3://") for value in request["HyperParameters"].values()), (
+        "no S3 path may be left for the isolated container to fetch"
     )
-    s3 = boto3.client("s3", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(sagemaker) as sagemaker_stub, Stubber(s3) as s3_stub:
-        yield pipeline.AwsClients(sagemaker, s3, REGION), sagemaker_stub, s3_stub
-        sagemaker_stub.assert_no_pending_responses()
-        s3_stub.assert_no_pending_responses()
+    # The job's driver, uploaded by the SDK, unpacks the tarball where the code channel lands:
+    # JumpStart's own submit directory for this model.
+    driver = next(body for uri, body in uploads.items() if uri.endswith("/sm_train.sh")).decode()
+    submit_directory = next(
+        item["Default"]
+        for item in document["Hyperparameters"]
+        if item["Name"] == "sagemaker_submit_directory"
+    )
+    assert submit_directory == f"{CODE_MOUNT}/sourcedir.tar.gz"
+    assert f"cd {CODE_MOUNT}" in driver
+    assert "tar -xzf sourcedir.tar.gz" in driver
+    assert "transfer_learning.py" in next(
+        body.decode() for uri, body in uploads.items() if uri.endswith("/sourcecode.json")
+    )
 
 
-def job_description(status: str, secondary: str, **extra: Any) -> dict[str, Any]:
+def test_training_starts_from_the_gated_weights_with_the_licence_accepted(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    request, _ = training_request(aws, settings, catalog)
+    model = channels(request)["model"]
+    source = model["DataSource"]["S3DataSource"]
+    g5_weights = hub_document()["TrainingInstanceTypeVariants"]["Variants"]["g5"]["Properties"]
+    assert source["S3Uri"] == g5_weights["GatedModelEnvVarUri"]
+    assert source["ModelAccessConfig"] == {"AcceptEula": True}
+    assert model["ContentType"] == "application/x-sagemaker-model"
+    assert "SageMakerGatedModelS3Uri" not in request.get("Environment", {})
+
+
+def test_training_channel_holds_the_catalog_and_domain_adaptation_is_the_default(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    request, uploads = training_request(aws, settings, catalog)
+    training = channels(request)["training"]["DataSource"]["S3DataSource"]
+    assert training["S3Uri"].startswith(f"s3://{BUCKET}/fm-tailor/finetune/data/")
+    text = uploads[training["S3Uri"] + "train.txt"].decode()
+    assert text == ("Kestrel KX-420 - Description\nRated force 420 kN.\nIt weighs 1200 kg.\n")
+    hyperparameters = request["HyperParameters"]
+    assert hyperparameters["instruction_tuned"] == "False"
+    assert hyperparameters["epoch"] == "5"
+    assert hyperparameters["learning_rate"] == "0.0001"
+    assert hyperparameters["lora_r"] == "8"
+    # What we leave unset comes from the model's JumpStart defaults.
+    assert hyperparameters["chat_template"] == "Llama3.1"
+    document = hub_document()
+    assert request["ResourceConfig"]["InstanceType"] in document["SupportedTrainingInstanceTypes"]
+    image = request["AlgorithmSpecification"]["TrainingImage"]
+    assert (
+        image
+        == document["TrainingInstanceTypeVariants"]["Variants"]["g5"]["Properties"]["ImageUri"]
+    )
+    assert request["OutputDataConfig"]["CompressionType"] == "NONE"
+
+
+def test_dry_run_creates_nothing(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    training_request(aws, settings, catalog)
+    assert bucket_keys(aws) == []
+    assert aws.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+
+
+def test_instruction_tuning_uploads_pairs_and_a_template_that_names_their_fields(
+    aws: boto3.session.Session,
+    settings: SageMakerFinetuneSettings,
+    catalog: Path,
+    tmp_path: Path,
+) -> None:
+    pairs = [{"question": "How heavy is the KX-420?", "answer": "It weighs 1200 kg."}]
+    (tmp_path / "qa.json").write_text(json.dumps(pairs), encoding="utf-8")
+    settings.method = "instruct"
+    settings.qa_file = tmp_path / "qa.json"
+    request, uploads = training_request(aws, settings, catalog)
+    prefix = channels(request)["training"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert request["HyperParameters"]["instruction_tuned"] == "True"
+    lines = uploads[prefix + "train.jsonl"].decode().splitlines()
+    assert [json.loads(line) for line in lines] == pairs
+    template = json.loads(uploads[prefix + "template.json"])
+    filled = (template["prompt"] + template["completion"]).format(**pairs[0])
+    assert "How heavy is the KX-420?" in filled
+    assert filled.endswith(" It weighs 1200 kg.")
+
+
+def test_an_instance_type_the_model_cannot_train_on_is_refused_before_anything_is_sent(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    settings.training_instance_type = "ml.m5.xlarge"
+    context = open_context(settings, boto_session=aws)
+    with pytest.raises(SageMakerSetupError, match="TRAINING_INSTANCE_TYPE"):
+        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
+    assert bucket_keys(aws) == []
+
+
+def test_nothing_is_uploaded_or_started_before_the_licence_is_accepted(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    settings.accept_eula = False
+    context = open_context(settings, boto_session=aws)
+    with pytest.raises(SageMakerSetupError, match="ACCEPT_EULA"):
+        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
+    assert bucket_keys(aws) == []
+
+
+def test_a_model_id_the_hub_lacks_is_named_before_anything_is_uploaded(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    settings.model_id = "meta-textgeneration-llama-9-8b-instruct"
+    context = open_context(settings, boto_session=aws)
+    with pytest.raises(SageMakerSetupError, match="FMT_FINETUNE__SAGEMAKER__MODEL_ID"):
+        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
+    assert bucket_keys(aws) == []
+
+
+def test_a_role_sagemaker_cannot_assume_is_named_before_anything_is_uploaded(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    trust_lambda = json.dumps(SAGEMAKER_TRUST).replace(
+        "sagemaker.amazonaws.com", "lambda.amazonaws.com"
+    )
+    aws.client("iam").create_role(RoleName="LambdaOnly", AssumeRolePolicyDocument=trust_lambda)
+    settings.role_arn = f"arn:aws:iam::{ACCOUNT}:role/LambdaOnly"
+    context = open_context(settings, boto_session=aws)
+    with pytest.raises(SageMakerSetupError, match="FMT_FINETUNE__SAGEMAKER__ROLE_ARN"):
+        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
+    assert bucket_keys(aws) == []
+
+
+def test_the_request_follows_whatever_the_hub_document_says(
+    aws: boto3.session.Session,
+    settings: SageMakerFinetuneSettings,
+    catalog: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bundled = json.loads((jumpstart_metadata.BUNDLED_DIR / f"{MODEL}.json").read_text())
+    document = bundled["HubContentDocument"]
+    document["TrainingScriptUri"] = document["TrainingScriptUri"].replace("v1.2.0", "v9.9.9")
+    g5 = document["TrainingInstanceTypeVariants"]["Variants"]["g5"]["Properties"]
+    g5["ImageUri"] = g5["ImageUri"].replace("2.0.0-transformers4.28.1", "9.9.9-transformers9")
+    (tmp_path / f"{MODEL}.json").write_text(json.dumps(bundled), encoding="utf-8")
+    monkeypatch.setattr(jumpstart_metadata, "BUNDLED_DIR", tmp_path)
+
+    request, _ = training_request(aws, settings, catalog)
+
+    assert (
+        "/v9.9.9/sourcedir.tar.gz"
+        in channels(request)["code"]["DataSource"]["S3DataSource"]["S3Uri"]
+    )
+    assert ":9.9.9-transformers9" in request["AlgorithmSpecification"]["TrainingImage"]
+
+
+def test_bundled_metadata_names_the_regions_own_containers_and_buckets() -> None:
+    document = hub_document("af-south-1")
+    assert document["TrainingEcrUri"].startswith("626614931356.dkr.ecr.af-south-1.amazonaws.com/")
+    assert document["TrainingScriptUri"].startswith("s3://jumpstart-cache-prod-af-south-1/")
+    assert "us-east-1" not in json.dumps(document)
+
+
+def test_train_deploy_invoke_delete_against_moto(
+    aws: boto3.session.Session,
+    settings: SageMakerFinetuneSettings,
+    catalog: Path,
+) -> None:
+    context = open_context(settings, boto_session=aws)
+    messages: list[str] = []
+    sagemaker = aws.client("sagemaker")
+    created_models: list[dict[str, Any]] = []
+    aws.events.register(
+        "provide-client-params.sagemaker.CreateModel",
+        lambda params, **kwargs: created_models.append(params),
+    )
+
+    job = pipeline.train_on_sagemaker(context, settings, catalog, messages.append)
+
+    described = sagemaker.describe_training_job(TrainingJobName=job)
+    assert described["EnableNetworkIsolation"] is True
+    assert {"training", "model", "code"} <= set(channels(cast(dict[str, Any], described)))
+    assert any(key.endswith("/train.txt") for key in bucket_keys(aws))
+    record = json.loads((settings.manifests_dir / f"{job}.json").read_text())
+    assert record["training"]["status"] == "Completed"
+    assert record["training"]["instance_type"] == "ml.g5.12xlarge"
+    assert record["jumpstart_metadata"] == "bundled"
+
+    endpoint = pipeline.deploy_on_sagemaker(context, settings, job, messages.append)
+
+    model = sagemaker.describe_model(ModelName=endpoint)
+    document = hub_document()
+    assert model["PrimaryContainer"]["Image"] == document["HostingEcrUri"]
+    # moto keeps no isolation flag, so it is read from the request it accepted.
+    assert created_models[0]["EnableNetworkIsolation"] is True
+    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+    record = json.loads((settings.manifests_dir / f"{job}.json").read_text())
+    assert record["endpoint"]["endpoint_name"] == endpoint
+
+    sagemakerruntime_backends[ACCOUNT][REGION].results_queue.append(
+        (
+            json.dumps({"generated_text": "The KX-420 is rated at 420 kN."}),
+            "application/json",
+            "AllTraffic",
+            "",
+        )
+    )
+    service = Settings(sagemaker=SageMakerSettings(region=REGION, endpoint_name=endpoint))
+    generator = build_sagemaker_generator(service, "tuned")
+    answer = _run(
+        generator.generate(
+            [ChatMessage("user", "What force is the KX-420 rated at?")],
+            GenerationParams(max_tokens=64, temperature=0.0),
+        )
+    )
+    assert answer.text == "The KX-420 is rated at 420 kN."
+
+    deleted = pipeline.delete_on_sagemaker(context, settings, endpoint, messages.append)
+
+    assert deleted == [f"endpoint:{endpoint}", f"endpoint config:{endpoint}", f"model:{endpoint}"]
+    assert sagemaker.list_endpoints()["Endpoints"] == []
+    assert sagemaker.list_models()["Models"] == []
+    again = pipeline.delete_on_sagemaker(context, settings, endpoint, messages.append)
+    assert again == []
+
+
+def _run(awaitable: Any) -> Any:
+    import asyncio
+
+    return asyncio.run(awaitable)
+
+
+def test_deploy_passes_the_licence_for_uncompressed_weights(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    from infra.finetune.sagemaker_endpoint import model_request
+
+    context = open_context(settings, boto_session=aws)
+    from infra.finetune.sagemaker_endpoint import hosting_document
+
+    document = hosting_document(settings, context)
+    request = model_request(settings, document, "ep", f"s3://{BUCKET}/out/job/output/model/")
+    source = request["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]
+    assert source == {
+        "S3Uri": f"s3://{BUCKET}/out/job/output/model/",
+        "S3DataType": "S3Prefix",
+        "CompressionType": "None",
+        "ModelAccessConfig": {"AcceptEula": True},
+    }
+    assert request["PrimaryContainer"]["Environment"]["HF_MODEL_ID"] == "/opt/ml/model"
+
+
+def test_an_endpoint_type_the_model_cannot_serve_is_refused_before_anything_is_created(
+    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+) -> None:
+    context = open_context(settings, boto_session=aws)
+    job = pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
+    settings.endpoint_instance_type = "ml.t2.medium"
+    with pytest.raises(SageMakerSetupError, match="ENDPOINT_INSTANCE_TYPE"):
+        pipeline.deploy_on_sagemaker(context, settings, job, lambda message: None)
+    assert aws.client("sagemaker").list_models()["Models"] == []
+
+
+def describe_job(status: str, **extra: Any) -> dict[str, Any]:
     return {
-        "TrainingJobName": JOB,
-        "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:123456789012:training-job/{JOB}",
+        "TrainingJobName": "job",
+        "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/job",
         "TrainingJobStatus": status,
-        "SecondaryStatus": secondary,
-        "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "image"},
-        "ModelArtifacts": {"S3ModelArtifacts": ARTIFACTS},
-        "ResourceConfig": {
-            "InstanceType": "ml.g5.12xlarge",
-            "InstanceCount": 1,
-            "VolumeSizeInGB": 512,
-        },
+        "SecondaryStatus": status,
+        "AlgorithmSpecification": {"TrainingInputMode": "File"},
+        "ModelArtifacts": {"S3ModelArtifacts": f"s3://{BUCKET}/out/model.tar.gz"},
+        "ResourceConfig": {"InstanceType": "ml.g5.12xlarge", "InstanceCount": 1},
         "StoppingCondition": {"MaxRuntimeInSeconds": 360000},
-        "CreationTime": datetime(2026, 1, 1, 12, 0, tzinfo=UTC),
+        "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
         **extra,
     }
 
 
-def stub_training(sagemaker_stub: Stubber, s3_stub: Stubber, final: str = "Completed") -> None:
-    s3_stub.add_response(
-        "put_object",
-        {},
-        {
-            "Bucket": "tailor-bucket",
-            "Key": ANY,
-            "Body": ANY,
-            "ContentType": "text/plain",
-        },
+def stubbed_context(monkeypatch: pytest.MonkeyPatch) -> tuple[SageMakerContext, Stubber]:
+    # moto finishes every job at once; a job that fails or is still running needs a Stubber.
+    client = boto3.client(
+        "sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
     )
-    sagemaker_stub.add_response(
-        "create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:::training-job/x"}, None
-    )
-    sagemaker_stub.add_response(
-        "describe_training_job", job_description("InProgress", "Downloading")
-    )
-    sagemaker_stub.add_response("describe_training_job", job_description("InProgress", "Training"))
-    sagemaker_stub.add_response(
-        "describe_training_job",
-        job_description(
-            final,
-            "Completed" if final == "Completed" else "Failed",
-            TrainingTimeInSeconds=2712,
-            BillableTimeInSeconds=2712,
-            TrainingStartTime=datetime(2026, 1, 1, 12, 5, tzinfo=UTC),
-            TrainingEndTime=datetime(2026, 1, 1, 12, 50, tzinfo=UTC),
-            **({"FailureReason": "CUDA out of memory"} if final != "Completed" else {}),
-        ),
-    )
-
-
-@pytest.fixture(autouse=True)
-def fixed_job_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "new_job_name", lambda model_id: JOB)
-
-
-def test_training_job_runs_jumpstart_domain_adaptation_and_records_its_time(
-    clients: tuple[pipeline.AwsClients, Stubber, Stubber],
-    settings: SageMakerFinetuneSettings,
-    catalog: Path,
-) -> None:
-    aws, sagemaker_stub, s3_stub = clients
-    stub_training(sagemaker_stub, s3_stub)
-    messages: list[str] = []
-    sent: list[dict[str, Any]] = []
-    aws.sagemaker.meta.events.register(
-        "provide-client-params.sagemaker.CreateTrainingJob",
-        lambda params, **kwargs: sent.append(params),
-    )
-
-    job = pipeline.train_on_sagemaker(aws, settings, catalog, messages.append, sleep=lambda s: None)
-
-    assert job == JOB
-    request = sent[0]
-    assert request["HyperParameters"]["epoch"] == "5"
-    assert request["HyperParameters"]["instruction_tuned"] == "False"
-    assert request["HyperParameters"]["sagemaker_program"] == "transfer_learning.py"
-    assert request["ResourceConfig"]["InstanceType"] == "ml.g5.12xlarge"
-    assert request["Environment"]["accept_eula"] == "true"
-    assert request["Environment"]["SageMakerGatedModelS3Uri"].endswith(
-        "train-meta-textgeneration-llama-3-1-8b-instruct.tar.gz"
-    )
-    data_uri = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
-    assert data_uri.startswith("s3://tailor-bucket/fm-tailor/finetune/data/")
-    assert messages[-1].endswith("Completed / Completed")
-    record = json.loads((settings.manifests_dir / f"{JOB}.json").read_text())
-    assert record["training"]["training_time_s"] == 2712
-    assert record["training"]["instance_type"] == "ml.g5.12xlarge"
-    assert record["training_data"] == data_uri
+    monkeypatch.setattr(SageMakerContext, "client", lambda self, service: client)
+    session = boto3.session.Session(region_name=REGION)
+    return SageMakerContext(session, None, REGION, BUCKET, bundled_metadata=True), Stubber(client)
 
 
 def test_a_failed_job_is_reported_with_its_reason(
-    clients: tuple[pipeline.AwsClients, Stubber, Stubber],
-    settings: SageMakerFinetuneSettings,
-    catalog: Path,
+    settings: SageMakerFinetuneSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    aws, sagemaker_stub, s3_stub = clients
-    stub_training(sagemaker_stub, s3_stub, final="Failed")
-    with pytest.raises(TrainingJobFailed, match="CUDA out of memory"):
-        pipeline.train_on_sagemaker(aws, settings, catalog, lambda m: None, sleep=lambda s: None)
-
-
-def test_nothing_is_uploaded_or_started_before_the_licence_is_accepted(
-    clients: tuple[pipeline.AwsClients, Stubber, Stubber],
-    settings: SageMakerFinetuneSettings,
-    catalog: Path,
-) -> None:
-    aws, _, _ = clients
-    settings.accept_eula = False
-    with pytest.raises(SageMakerSetupError, match="ACCEPT_EULA"):
-        pipeline.train_on_sagemaker(aws, settings, catalog, lambda m: None)
-
-
-def test_training_text_keeps_product_and_section(catalog: Path) -> None:
-    assert catalog_training_text(catalog) == "Kestrel KX-420 - Description\nRated force 420 kN.\n"
-
-
-def stub_deploy(sagemaker_stub: Stubber, artifacts: str = ARTIFACTS) -> None:
-    sagemaker_stub.add_response(
-        "describe_training_job",
-        job_description("Completed", "Completed", ModelArtifacts={"S3ModelArtifacts": artifacts}),
-        {"TrainingJobName": JOB},
+    context, stub = stubbed_context(monkeypatch)
+    stub.add_response("describe_training_job", describe_job("InProgress"))
+    stub.add_response(
+        "describe_training_job", describe_job("Failed", FailureReason="CUDA out of memory")
     )
-    sagemaker_stub.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:::model/x"})
-    sagemaker_stub.add_response(
-        "create_endpoint_config", {"EndpointConfigArn": "arn:aws:sagemaker:::endpoint-config/x"}
-    )
-    sagemaker_stub.add_response(
-        "create_endpoint", {"EndpointArn": "arn:aws:sagemaker:::endpoint/x"}
-    )
-    for status in ("Creating", "Creating", "InService"):
-        sagemaker_stub.add_response(
-            "describe_endpoint",
-            {
-                "EndpointName": JOB,
-                "EndpointArn": "arn:aws:sagemaker:::endpoint/x",
-                "EndpointConfigName": JOB,
-                "EndpointStatus": status,
-                "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
-                "LastModifiedTime": datetime(2026, 1, 1, tzinfo=UTC),
-            },
-            {"EndpointName": JOB},
-        )
-
-
-def capture(aws: pipeline.AwsClients, operation: str) -> list[dict[str, Any]]:
-    sent: list[dict[str, Any]] = []
-    aws.sagemaker.meta.events.register(
-        f"provide-client-params.sagemaker.{operation}", lambda params, **kwargs: sent.append(params)
-    )
-    return sent
-
-
-def test_deploy_by_job_name_creates_an_endpoint_on_the_uncompressed_model(
-    clients: tuple[pipeline.AwsClients, Stubber, Stubber], settings: SageMakerFinetuneSettings
-) -> None:
-    aws, sagemaker_stub, _ = clients
-    stub_deploy(sagemaker_stub)
-    models = capture(aws, "CreateModel")
-    endpoint = pipeline.deploy_on_sagemaker(
-        aws, settings, JOB, lambda m: None, sleep=lambda s: None
-    )
-    assert endpoint == JOB
-    source = models[0]["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]
-    assert source["S3Uri"] == ARTIFACTS + "/"
-    assert source["CompressionType"] == "None"
-    record = json.loads((settings.manifests_dir / f"{JOB}.json").read_text())
-    assert record["endpoint"]["endpoint_name"] == JOB
-
-
-def test_deploy_of_a_tarball_model_uses_the_model_url(
-    clients: tuple[pipeline.AwsClients, Stubber, Stubber], settings: SageMakerFinetuneSettings
-) -> None:
-    aws, sagemaker_stub, _ = clients
-    stub_deploy(sagemaker_stub, artifacts="s3://tailor-bucket/out/model.tar.gz")
-    models = capture(aws, "CreateModel")
-    pipeline.deploy_on_sagemaker(aws, settings, JOB, lambda m: None, sleep=lambda s: None)
-    assert models[0]["PrimaryContainer"]["ModelDataUrl"] == "s3://tailor-bucket/out/model.tar.gz"
+    with stub, pytest.raises(TrainingJobFailed, match="CUDA out of memory"):
+        pipeline.resume_training(context, settings, "job", lambda m: None, sleep=lambda s: None)
 
 
 def test_deploy_refuses_an_unfinished_job(
-    clients: tuple[pipeline.AwsClients, Stubber, Stubber], settings: SageMakerFinetuneSettings
+    settings: SageMakerFinetuneSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    aws, sagemaker_stub, _ = clients
-    sagemaker_stub.add_response("describe_training_job", job_description("InProgress", "Training"))
-    with pytest.raises(EndpointFailed, match="InProgress"):
-        pipeline.deploy_on_sagemaker(aws, settings, JOB, lambda m: None)
+    context, stub = stubbed_context(monkeypatch)
+    stub.add_response("describe_training_job", describe_job("InProgress"))
+    with stub, pytest.raises(EndpointFailed, match="InProgress"):
+        pipeline.deploy_on_sagemaker(context, settings, "job", lambda m: None)
 
 
-def test_delete_removes_endpoint_config_and_model(
-    clients: tuple[pipeline.AwsClients, Stubber, Stubber], settings: SageMakerFinetuneSettings
-) -> None:
-    aws, sagemaker_stub, _ = clients
-    sagemaker_stub.add_response(
-        "describe_endpoint",
-        {
-            "EndpointName": "ep",
-            "EndpointArn": "arn:aws:sagemaker:::endpoint/ep",
-            "EndpointConfigName": "ep-config",
-            "EndpointStatus": "InService",
-            "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
-            "LastModifiedTime": datetime(2026, 1, 1, tzinfo=UTC),
-        },
-        {"EndpointName": "ep"},
-    )
-    sagemaker_stub.add_response(
-        "describe_endpoint_config",
-        {
-            "EndpointConfigName": "ep-config",
-            "EndpointConfigArn": "arn:aws:sagemaker:::endpoint-config/ep-config",
-            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "ep-model"}],
-            "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
-        },
-        {"EndpointConfigName": "ep-config"},
-    )
-    sagemaker_stub.add_response("delete_endpoint", {}, {"EndpointName": "ep"})
-    sagemaker_stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": "ep-config"})
-    sagemaker_stub.add_response("delete_model", {}, {"ModelName": "ep-model"})
-    deleted = pipeline.delete_on_sagemaker(aws, settings, "ep", lambda m: None)
-    assert deleted == ["endpoint:ep", "endpoint config:ep-config", "model:ep-model"]
-
-
-def test_delete_twice_skips_what_is_already_gone(
-    clients: tuple[pipeline.AwsClients, Stubber, Stubber], settings: SageMakerFinetuneSettings
-) -> None:
-    aws, sagemaker_stub, _ = clients
-    gone = "Could not find endpoint"
-    sagemaker_stub.add_client_error("describe_endpoint", "ValidationException", gone)
-    sagemaker_stub.add_client_error("delete_endpoint", "ValidationException", gone)
-    sagemaker_stub.add_client_error("delete_endpoint_config", "ValidationException", gone)
-    sagemaker_stub.add_client_error("delete_model", "ValidationException", gone)
-    messages: list[str] = []
-    assert pipeline.delete_on_sagemaker(aws, settings, "ep", messages.append) == []
-    assert messages[0] == "endpoint ep was already gone"
-
-
-def test_cli_train_and_deploy_prints_the_service_setting(
-    clients: tuple[pipeline.AwsClients, Stubber, Stubber],
-    catalog: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    aws, sagemaker_stub, s3_stub = clients
-    stub_training(sagemaker_stub, s3_stub)
-    stub_deploy(sagemaker_stub)
-    monkeypatch.setattr(pipeline, "aws_clients", lambda settings: aws)
+def cli_environment(monkeypatch: pytest.MonkeyPatch, catalog: Path, tmp_path: Path) -> None:
     for name, value in {
         "FMT_CATALOG": str(catalog),
+        "FMT_FINETUNE__SAGEMAKER__REGION": REGION,
         "FMT_FINETUNE__SAGEMAKER__ROLE_ARN": ROLE,
-        "FMT_FINETUNE__SAGEMAKER__BUCKET": "tailor-bucket",
+        "FMT_FINETUNE__SAGEMAKER__BUCKET": BUCKET,
         "FMT_FINETUNE__SAGEMAKER__ACCEPT_EULA": "true",
         "FMT_FINETUNE__SAGEMAKER__POLL_INTERVAL_S": "0.01",
         "FMT_FINETUNE__SAGEMAKER__MANIFESTS_DIR": str(tmp_path / "records"),
     }.items():
         monkeypatch.setenv(name, value)
-    assert main(["sagemaker-train", "--deploy"]) == 0
-    assert f"FMT_SAGEMAKER__ENDPOINT_NAME={JOB}" in capsys.readouterr().out
+
+
+def test_cli_dry_run_offline_prints_the_request_as_json(
+    catalog: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    offline(monkeypatch)
+    cli_environment(monkeypatch, catalog, tmp_path)
+
+    assert main(["sagemaker-train", "--dry-run"]) == 0
+
+    request = json.loads(capsys.readouterr().out)
+    assert request["RoleArn"] == ROLE
+    assert {"training", "model", "code"} <= set(channels(request))
+    assert request["EnableNetworkIsolation"] is True
+    assert not (tmp_path / "records").exists()
+
+
+def test_cli_starts_without_waiting_then_resumes_and_deploys(
+    aws: boto3.session.Session,
+    catalog: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cli_environment(monkeypatch, catalog, tmp_path)
+    monkeypatch.setenv("FMT_FINETUNE__SAGEMAKER__METADATA", "bundled")
+    monkeypatch.setattr(boto3.session, "Session", lambda region_name=None: aws)
+
+    assert main(["sagemaker-train", "--no-wait"]) == 0
+    job = capsys.readouterr().out.strip().splitlines()[-1].removeprefix("training job: ")
+    assert "training" not in json.loads((tmp_path / "records" / f"{job}.json").read_text())
+
+    assert main(["sagemaker-train", "--resume", job, "--deploy"]) == 0
+
+    out = capsys.readouterr().out
+    assert f"FMT_SAGEMAKER__ENDPOINT_NAME={job}" in out
+    assert aws.client("sagemaker").describe_endpoint(EndpointName=job)["EndpointStatus"] == (
+        "InService"
+    )
+    record = json.loads((tmp_path / "records" / f"{job}.json").read_text())
+    assert record["training"]["status"] == "Completed"
+
+
+def test_cli_names_the_missing_setting_without_a_traceback(
+    catalog: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    offline(monkeypatch)
+    cli_environment(monkeypatch, catalog, tmp_path)
+    monkeypatch.delenv("FMT_FINETUNE__SAGEMAKER__BUCKET")
+
+    assert main(["sagemaker-train", "--dry-run"]) == 2
+
+    captured = capsys.readouterr()
+    assert "FMT_FINETUNE__SAGEMAKER__BUCKET" in captured.err
+    assert "Traceback" not in captured.err

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import docx
 import pytest
 from botocore.stub import ANY, Stubber
 
@@ -18,6 +19,7 @@ from infra.kb_sync.__main__ import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main, sync
 from infra.kb_sync.documents import catalog_objects
 from infra.kb_sync.ingestion import IngestionError, start_ingestion, wait_for_ingestion
 from infra.kb_sync.settings import SyncSettings
+from tests.catalog.pdf_writer import write_pdf
 
 BUCKET = "fm-tailor-catalog-bucket"
 KNOWLEDGE_BASE_ID = "KB12345678"
@@ -89,7 +91,12 @@ def job(status: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-DOCUMENT_KEYS = ["catalog/kestrel-kx-420/description.txt", "catalog/brantley-bw-350/operation.txt"]
+# Each fixture file is about one product, so it is uploaded as it is, with its sidecar.
+DOCUMENTS = {
+    "catalog/catalog.txt": "text/plain; charset=utf-8",
+    "catalog/guides/welding.md": "text/markdown; charset=utf-8",
+}
+DOCUMENT_KEYS = list(DOCUMENTS)
 
 
 def expect_upload(
@@ -107,9 +114,9 @@ def expect_upload(
         },
         {"Bucket": BUCKET, "Prefix": "catalog/"},
     )
-    for key in DOCUMENT_KEYS:
+    for key, document_type in DOCUMENTS.items():
         for object_key, content_type in (
-            (key, "text/plain; charset=utf-8"),
+            (key, document_type),
             (key + ".metadata.json", "application/json"),
         ):
             if object_key in unchanged_keys:
@@ -296,7 +303,7 @@ def test_missing_ids_are_named_in_the_error(
     assert "--bucket" not in error.split("missing", 1)[1].split("(")[0]
 
 
-def test_each_section_becomes_a_document_that_names_its_product_with_filterable_metadata(
+def test_a_single_product_file_is_uploaded_as_it_is_with_its_product_in_the_sidecar(
     catalog: Path,
 ) -> None:
     objects = {item.key: item for item in catalog_objects(catalog, "catalog/")}
@@ -304,15 +311,67 @@ def test_each_section_becomes_a_document_that_names_its_product_with_filterable_
     assert sorted(objects) == sorted(
         [*DOCUMENT_KEYS, *(k + ".metadata.json" for k in DOCUMENT_KEYS)]
     )
-    document = objects["catalog/kestrel-kx-420/description.txt"].body.decode()
-    assert document.startswith("Kestrel KX-420 - Description\n")
-    assert "Rated force 420 kN." in document
-    metadata = json.loads(objects["catalog/brantley-bw-350/operation.txt.metadata.json"].body)
+    assert objects["catalog/guides/welding.md"].body == (catalog / "guides/welding.md").read_bytes()
+    metadata = json.loads(objects["catalog/guides/welding.md.metadata.json"].body)
     assert metadata == {
         "metadataAttributes": {
             "product": "Brantley BW-350",
-            "section": "Operation",
             "source": "guides/welding.md",
+            "sections": ["Operation"],
+        }
+    }
+
+
+def test_original_pdf_and_word_files_keep_their_format(tmp_path: Path) -> None:
+    write_pdf(tmp_path / "pump.pdf", ["Never run the pump dry."], title="Vantor VP-65 Pump")
+    document = docx.Document()
+    document.add_heading("Torvik TL-1600 Lathe", level=0)
+    document.add_paragraph("Close the door before the spindle starts.")
+    document.save(str(tmp_path / "lathe.docx"))
+
+    objects = {item.key: item for item in catalog_objects(tmp_path, "kb/")}
+
+    assert objects["kb/pump.pdf"].content_type == "application/pdf"
+    assert objects["kb/pump.pdf"].body == (tmp_path / "pump.pdf").read_bytes()
+    assert objects["kb/lathe.docx"].content_type.endswith("wordprocessingml.document")
+    products = {
+        key: json.loads(item.body)["metadataAttributes"]["product"]
+        for key, item in objects.items()
+        if key.endswith(".metadata.json")
+    }
+    assert products == {
+        "kb/pump.pdf.metadata.json": "Vantor VP-65 Pump",
+        "kb/lathe.docx.metadata.json": "Torvik TL-1600 Lathe",
+    }
+
+
+def test_a_multi_product_file_becomes_one_markdown_document_per_product(tmp_path: Path) -> None:
+    (tmp_path / "export.txt").write_text(
+        "Name: Kestrel KX-420 Press\nProduct ID: KX-420\n"
+        "Description: A four-post hydraulic press rated at 420 kN for stamping and drawing.\n\n"
+        "Name: Brantley BW-350 Welder\n"
+        "Safety: Wear a helmet of shade 12 or darker above 250 A and leather gauntlets.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "empty.txt").write_bytes(b"")
+
+    objects = {item.key: item for item in catalog_objects(tmp_path, "kb/")}
+
+    assert sorted(objects) == [
+        "kb/export/brantley-bw-350-welder.md",
+        "kb/export/brantley-bw-350-welder.md.metadata.json",
+        "kb/export/kestrel-kx-420-press.md",
+        "kb/export/kestrel-kx-420-press.md.metadata.json",
+    ]
+    press = objects["kb/export/kestrel-kx-420-press.md"].body.decode()
+    assert press.startswith("# Kestrel KX-420 Press\n")
+    assert "## Description" in press and "420 kN" in press and "250 A" not in press
+    metadata = json.loads(objects["kb/export/brantley-bw-350-welder.md.metadata.json"].body)
+    assert metadata == {
+        "metadataAttributes": {
+            "product": "Brantley BW-350 Welder",
+            "source": "export.txt",
+            "sections": ["Safety"],
         }
     }
 

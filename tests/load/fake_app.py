@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from app.backends import Backends
+from app.backends.compose import Backends
+from app.backends.fakes import FailurePlan, FakeGenerator, FakeRetriever
 from app.errors import BackendError, BackendThrottled, BackendTimeout, BackendUnavailable
-from app.fakes import FailurePlan, FakeGenerator, FakeRetriever
 from app.generators.base import ChatMessage
 from app.main import create_app
 from app.retrievers.base import Passage

@@ -18,7 +18,7 @@ import httpx
 import psutil
 import pytest
 
-from app.security import digest_of
+from app.http.security import digest_of
 from tests.load.server import running_server
 
 logger = logging.getLogger(__name__)

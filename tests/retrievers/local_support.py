@@ -64,7 +64,7 @@ def write_tiny_catalog(folder: Path) -> Path:
 def tiny_settings(tmp_path: Path, **retrieval: object) -> Settings:
     """Settings that index the tiny catalog into tmp_path, nothing from the environment."""
     catalog = write_tiny_catalog(tmp_path / "kb")
-    options: dict[str, object] = {"chunk_words": 40, "chunk_overlap_words": 10}
+    options: dict[str, object] = {"chunk_tokens": 50, "chunk_overlap_percent": 20}
     options.update(retrieval)
     options["index_dir"] = tmp_path / "index"
     return Settings(_env_file=None, catalog=catalog, retrieval=options)

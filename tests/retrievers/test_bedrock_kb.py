@@ -135,3 +135,88 @@ async def test_settings_reach_the_retriever(monkeypatch: pytest.MonkeyPatch) -> 
 
     assert retriever.client.meta.endpoint_url == "http://127.0.0.1:4566"
     await retriever.aclose()
+
+
+def search_request(number_of_results: int, **more: object) -> dict[str, object]:
+    return {
+        "knowledgeBaseId": KB_ID,
+        "retrievalQuery": {"text": "KX-420 pressure"},
+        "retrievalConfiguration": {
+            "vectorSearchConfiguration": {
+                "numberOfResults": number_of_results,
+                "overrideSearchType": "HYBRID",
+                "filter": FILTER,
+                **more,
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("DependencyFailedException", 424),  # AWS: "check ... and retry the request" (issue 12)
+        ("BadGatewayException", 502),
+        ("InternalServerException", 500),
+        ("ServiceQuotaExceededException", 400),
+    ],
+)
+async def test_every_error_aws_calls_retryable_is_retried(
+    retriever: BedrockKnowledgeBaseRetriever, code: str, status: int
+) -> None:
+    with Stubber(retriever.client) as stubber:
+        stubber.add_client_error("retrieve", code, "try again", status)
+        stubber.add_response("retrieve", RETRIEVE_REPLY)
+        passages = await retriever.retrieve("KX-420 pressure", 2)
+        stubber.assert_no_pending_responses()
+
+    assert len(passages) == 2
+
+
+async def test_next_token_is_followed_until_top_k(
+    retriever: BedrockKnowledgeBaseRetriever,
+) -> None:
+    first_page = {"retrievalResults": RETRIEVE_REPLY["retrievalResults"][:1], "nextToken": "p2"}
+    second_page = {"retrievalResults": RETRIEVE_REPLY["retrievalResults"][1:], "nextToken": "p3"}
+    with Stubber(retriever.client) as stubber:
+        stubber.add_response("retrieve", first_page, search_request(2))
+        stubber.add_response("retrieve", second_page, {**search_request(2), "nextToken": "p2"})
+        passages = await retriever.retrieve("KX-420 pressure", 2)
+        stubber.assert_no_pending_responses()  # and no third call: top_k was reached
+
+    assert [p.text for p in passages] == ["The KX-420 runs at 210 bar.", "Wire feed 7.5 m/min."]
+
+
+async def test_reranking_sends_the_model_arn_and_keeps_top_k(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_fake_aws_credentials(monkeypatch)
+    pool = small_pool()
+    arn = "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0"
+    retriever = BedrockKnowledgeBaseRetriever(
+        real_client("bedrock-agent-runtime", BedrockSettings()),
+        KB_ID,
+        pool,
+        FAST_POLICY,
+        search_type="HYBRID",
+        metadata_filter=FILTER,
+        rerank_model_arn=arn,
+        rerank_candidates=20,
+    )
+    reranking = {
+        "type": "BEDROCK_RERANKING_MODEL",
+        "bedrockRerankingConfiguration": {
+            "modelConfiguration": {"modelArn": arn},
+            "numberOfRerankedResults": 2,
+        },
+    }
+    # Stubber checks the request against botocore's bedrock-agent-runtime model.
+    with Stubber(retriever.client) as stubber:
+        stubber.add_response(
+            "retrieve", RETRIEVE_REPLY, search_request(20, rerankingConfiguration=reranking)
+        )
+        passages = await retriever.retrieve("KX-420 pressure", 2)
+        stubber.assert_no_pending_responses()
+    pool.shutdown()
+
+    assert len(passages) == 2

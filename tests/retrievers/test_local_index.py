@@ -59,7 +59,7 @@ def test_catalog_change_rebuilds(tmp_path: Path, builds: list[int]) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"chunk_words": 25}, {"chunk_overlap_words": 0}],
+    [{"chunk_tokens": 40}, {"chunk_overlap_percent": 0}],
 )
 def test_chunking_change_rebuilds(
     tmp_path: Path, builds: list[int], change: dict[str, int]

@@ -1,0 +1,1 @@
+"""Backend composition and what backends share: AWS clients, bundled models, embeddings."""

@@ -1,0 +1,96 @@
+"""Answering a request with one strategy, or all three: plain functions the routes call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi.responses import StreamingResponse
+
+from app.backends.compose import Backends
+from app.errors import ServiceError
+from app.generators.base import GenerationParams
+from app.http.schemas import AnswerRequest, AnswerResponse, CompareResponse, ErrorDetail
+from app.http.sse import SSE_MEDIA_TYPE, sse_stream
+from app.settings import Settings
+from app.strategies.runner import (
+    STRATEGY_NAMES,
+    StrategyName,
+    StrategyQuery,
+    run_strategy,
+    stream_strategy,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def query_from_request(body: AnswerRequest, settings: Settings) -> StrategyQuery:
+    """The request's overrides over the settings' defaults."""
+    return StrategyQuery(
+        question=body.question,
+        top_k=body.top_k or settings.retrieval.top_k,
+        params=GenerationParams(
+            max_tokens=body.max_tokens or settings.generation.max_tokens,
+            temperature=(
+                body.temperature
+                if body.temperature is not None
+                else settings.generation.temperature
+            ),
+        ),
+    )
+
+
+def wants_stream(body: AnswerRequest, accept_header: str | None) -> bool:
+    return body.stream or SSE_MEDIA_TYPE in (accept_header or "")
+
+
+async def answer(
+    name: StrategyName, query: StrategyQuery, backends: Backends, request_id: str
+) -> AnswerResponse:
+    result = await run_strategy(backends.strategies[name], query)
+    return AnswerResponse.from_result(result, request_id)
+
+
+async def answer_streaming(
+    name: StrategyName, query: StrategyQuery, backends: Backends, request_id: str
+) -> StreamingResponse:
+    """An SSE response; the first event is awaited here so an early failure is a normal error."""
+    events = stream_strategy(backends.strategies[name], query)
+    first = await anext(events)
+    return StreamingResponse(
+        sse_stream(first, events, request_id),
+        media_type=SSE_MEDIA_TYPE,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def compare(query: StrategyQuery, backends: Backends, request_id: str) -> CompareResponse:
+    """The three strategies concurrently; one failing does not hide the others."""
+    outcomes = await asyncio.gather(
+        *(answer(name, query, backends, request_id) for name in STRATEGY_NAMES),
+        return_exceptions=True,
+    )
+    results: dict[StrategyName, AnswerResponse] = {}
+    errors: dict[StrategyName, ErrorDetail] = {}
+    for name, outcome in zip(STRATEGY_NAMES, outcomes, strict=True):
+        if isinstance(outcome, AnswerResponse):
+            results[name] = outcome
+        elif isinstance(outcome, ServiceError):
+            errors[name] = ErrorDetail(
+                code=outcome.code, message=outcome.message, request_id=request_id
+            )
+        elif isinstance(outcome, Exception):
+            logger.error("compare: %s failed", name, exc_info=outcome)
+            errors[name] = ErrorDetail(
+                code="internal_error",
+                message="internal error; see the service log",
+                request_id=request_id,
+            )
+        else:
+            raise outcome
+    if not results:
+        first_error = next(o for o in outcomes if isinstance(o, BaseException))
+        raise first_error
+    return CompareResponse(
+        question=query.question, results=results, errors=errors, request_id=request_id
+    )

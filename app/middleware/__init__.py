@@ -1,0 +1,1 @@
+"""Pure-ASGI middleware of the service, one class per module."""

@@ -1,0 +1,1 @@
+"""Strategies: the table of strategies, their prompts and the one runner for all."""

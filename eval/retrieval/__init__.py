@@ -1,0 +1,1 @@
+"""Retrieval measurement: the local retriever's gold-product hit rate on a QA test set."""

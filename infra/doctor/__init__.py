@@ -1,0 +1,1 @@
+"""`python -m infra.doctor`: a read-only preflight of the AWS account the settings name."""

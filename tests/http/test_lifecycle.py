@@ -1,0 +1,67 @@
+"""Start-up: backends load in the background; /ready and the strategies say so until they do."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import httpx
+
+from app.backends.compose import Backends
+from app.backends.fakes import FakeGenerator, FakeRetriever
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import SAMPLE_PASSAGES
+
+
+async def test_ready_is_503_until_backends_load_then_200(settings: Settings) -> None:
+    release = threading.Event()
+
+    def slow_builder(settings: Settings) -> Backends:
+        release.wait(5)
+        return Backends.compose(
+            settings, FakeRetriever(SAMPLE_PASSAGES), FakeGenerator(), FakeGenerator()
+        )
+
+    app = create_app(settings, builder=slow_builder)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        assert (await client.get("/health")).status_code == 200
+        not_ready = await client.get("/ready")
+        assert not_ready.status_code == 503
+        early = await client.post("/rag", json={"question": "q"})
+        assert early.status_code == 503
+        assert early.json()["error"]["code"] == "not_ready"
+        assert early.headers["retry-after"] == "5"
+
+        release.set()
+        for _ in range(100):
+            if (await client.get("/ready")).status_code == 200:
+                break
+            await asyncio.sleep(0.02)
+        assert (await client.get("/ready")).status_code == 200
+        assert (await client.post("/rag", json={"question": "q"})).status_code == 200
+
+
+async def test_failed_start_up_is_reported_not_hidden(settings: Settings) -> None:
+    def broken_builder(settings: Settings) -> Backends:
+        raise FileNotFoundError("no adapter for this catalog; run make finetune")
+
+    app = create_app(settings, builder=broken_builder)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        for _ in range(100):
+            body = (await client.get("/ready")).json()
+            if body["detail"] != "loading":
+                break
+            await asyncio.sleep(0.02)
+        assert "run make finetune" in body["detail"]
+        answer = await client.post("/rag", json={"question": "q"})
+        assert answer.status_code == 503
+        assert "run make finetune" in answer.json()["error"]["message"]

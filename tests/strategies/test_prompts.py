@@ -1,0 +1,45 @@
+"""Templates: filled from settings, by replacement only."""
+
+from __future__ import annotations
+
+from app.settings import PromptSettings
+from app.strategies.prompts import PromptTemplate, templates_from_settings
+from tests.conftest import SAMPLE_PASSAGES
+
+
+def test_rag_template_numbers_passages_with_product_and_section() -> None:
+    template = templates_from_settings(PromptSettings())["rag"]
+    messages = template.render("What pressure?", SAMPLE_PASSAGES)
+
+    assert [m.role for m in messages] == ["system", "user"]
+    user = messages[1].content
+    assert "[1] Kestrel KX-420 Hydraulic Press (Description):" in user
+    assert "[2] Orion W-90 Welder (Configuration Manual):" in user
+    assert user.index("[1]") < user.index("[2]")
+    assert user.endswith("Question: What pressure?\nAnswer:")
+
+
+def test_finetuned_template_has_no_context() -> None:
+    templates = templates_from_settings(PromptSettings())
+    assert not templates["finetuned"].uses_context
+    assert templates["rag"].uses_context and templates["hybrid"].uses_context
+
+
+def test_braces_in_templates_and_questions_are_kept_verbatim() -> None:
+    template = PromptTemplate(system="", user='Reply as JSON {"a": 1}. {question}')
+    (message,) = template.render("Is {context} expanded?")
+    assert message.content == 'Reply as JSON {"a": 1}. Is {context} expanded?'
+
+
+def test_templates_are_settings(monkeypatch: object) -> None:
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FMT_PROMPTS__FINETUNED_USER", "Q: {question}")
+    try:
+        from app.settings import Settings
+
+        template = templates_from_settings(Settings(_env_file=None).prompts)["finetuned"]  # type: ignore[call-arg]
+        assert template.render("hi")[-1].content == "Q: hi"
+    finally:
+        mp.undo()

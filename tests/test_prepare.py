@@ -1,0 +1,101 @@
+"""`python -m app.prepare`: what `make run` prepares follows the configured backends."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.prepare import main, plan, prepare
+from app.settings import PROJECT_ROOT, Settings
+
+
+def needed(settings: Settings, **options: bool) -> set[str]:
+    return {step.name for step in plan(settings, **options) if step.needed}
+
+
+def test_the_embedded_default_needs_the_index_and_the_adapter() -> None:
+    assert needed(Settings(_env_file=None)) == {"index", "adapter"}
+
+
+def test_aws_backends_need_nothing_local() -> None:
+    # issue 12: bedrock-kb + sagemaker used to train a LoRA adapter nothing would use (~5 min).
+    settings = Settings(_env_file=None, retriever="bedrock-kb", tuned_generator="sagemaker")
+
+    assert needed(settings) == set()
+
+
+@pytest.mark.parametrize(
+    ("retriever", "tuned", "expected"),
+    [
+        ("local", "sagemaker", {"index"}),
+        ("bedrock-kb", "local", {"adapter"}),
+        ("local", "openai", {"index"}),
+    ],
+)
+def test_each_part_is_prepared_only_for_its_own_backend(
+    retriever: str, tuned: str, expected: set[str]
+) -> None:
+    settings = Settings(_env_file=None, retriever=retriever, tuned_generator=tuned)
+
+    assert needed(settings) == expected
+
+
+def test_a_given_adapter_or_no_adapter_flag_skips_training(tmp_path: Path) -> None:
+    given = Settings(_env_file=None, local={"lora_path": tmp_path / "adapter.gguf"})
+
+    assert needed(given) == {"index"}
+    assert needed(Settings(_env_file=None), adapter=False) == {"index"}
+
+
+def test_prepare_runs_exactly_the_needed_steps_in_order() -> None:
+    ran: list[str] = []
+    actions = {
+        "index": lambda _settings: ran.append("index"),
+        "adapter": lambda _settings: ran.append("adapter"),
+    }
+
+    prepare(Settings(_env_file=None), actions=actions)
+    prepare(
+        Settings(_env_file=None, retriever="bedrock-kb", tuned_generator="sagemaker"),
+        actions=actions,
+    )
+
+    assert ran == ["index", "adapter"]
+
+
+def test_the_command_with_aws_backends_builds_and_trains_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FMT_RETRIEVER", "bedrock-kb")
+    monkeypatch.setenv("FMT_TUNED_GENERATOR", "sagemaker")
+    monkeypatch.setenv("FMT_RETRIEVAL__INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("FMT_LOCAL__ADAPTERS_DIR", str(tmp_path / "adapters"))
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    from app.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert main([]) == 0
+    finally:
+        get_settings.cache_clear()
+
+    assert not (tmp_path / "index").exists()
+    assert not (tmp_path / "adapters").exists()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_prepares_through_app_prepare_alone() -> None:
+    dry_run = subprocess.run(
+        ["make", "-n", "prepare", "doctor"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    assert "-m app.prepare" in dry_run
+    assert "infra.finetune" not in dry_run  # training is app.prepare's decision
+    assert "-m infra.doctor" in dry_run
