@@ -181,7 +181,17 @@ class ContextSettings(BaseModel):
         1.0, ge=0, description="Weight of MiniLM similarity in a sentence's rank (local only)."
     )
     lexical_weight: float = Field(
-        1.0, ge=0, description="Weight of the question's words found in a sentence."
+        3.0,
+        ge=0,
+        description="Weight of the question's words found in a sentence (see docs/performance.md "
+        "for how the defaults were chosen).",
+    )
+    min_relative_score: float = Field(
+        0.65,
+        ge=0,
+        lt=1,
+        description="Leave out a sentence scoring this share of the best one's score or less, "
+        "even when the budget has room (a 135M model copies the wrong fact from weak context).",
     )
     margin_tokens: int = Field(
         16, ge=0, description="Tokens kept free for chat-template markers counted approximately."

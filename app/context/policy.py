@@ -24,18 +24,23 @@ class ContextPolicy:
     ranker: SpanRanker | None
     budget_tokens: int
     margin_tokens: int
+    min_relative_score: float = 0.0
 
     async def _select(self, question: str, passages: Sequence[Passage]) -> list[RankedPassage]:
         if self.ranker is None:
             return list(enumerate(passages))
-        if self.ranker.dense is None:  # word counting only: cheaper than a thread hop
-            return select_sentences(
-                question, passages, self.ranker, self.budget_tokens, self.window.count
-            )
-        # Embedding sentences is blocking; the encoder's own lock serializes its callers.
-        return await asyncio.to_thread(
-            select_sentences, question, passages, self.ranker, self.budget_tokens, self.window.count
+        arguments = (
+            question,
+            passages,
+            self.ranker,
+            self.budget_tokens,
+            self.window.count,
+            self.min_relative_score,
         )
+        if self.ranker.dense is None:  # word counting only: cheaper than a thread hop
+            return select_sentences(*arguments)
+        # Embedding sentences is blocking; the encoder's own lock serializes its callers.
+        return await asyncio.to_thread(select_sentences, *arguments)
 
     async def prepare(
         self,
@@ -105,4 +110,5 @@ def build_context_policy(
         ranker=ranker,
         budget_tokens=settings.budget_tokens,
         margin_tokens=settings.margin_tokens,
+        min_relative_score=settings.min_relative_score,
     )

@@ -75,19 +75,39 @@ class SentenceEncoder(Protocol):
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> npt.NDArray[np.float32]: ...
 
 
+_SUFFIXES = ("ing", "ed", "es", "s", "e")
+
+
+def _stem(term: str) -> str:
+    """`changed`, `changes`, `change` -> `chang`: enough for a question and a catalog to meet."""
+    if any(character.isdigit() for character in term):
+        return term
+    for suffix in _SUFFIXES:
+        if term.endswith(suffix) and len(term) - len(suffix) >= 3:
+            return term[: -len(suffix)]
+    return term
+
+
 def terms(text: str) -> list[str]:
-    """Lower-case content words and codes of `text`, stopwords left out."""
-    return [term for term in _TERMS.findall(text.lower()) if term not in _STOPWORDS]
+    """Lower-case, stemmed content words and codes of `text`, stopwords left out."""
+    return [_stem(term) for term in _TERMS.findall(text.lower()) if term not in _STOPWORDS]
 
 
-def lexical_scores(question: str, sentences: Sequence[str]) -> Scores:
+def lexical_scores(
+    question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
+) -> Scores:
     """Share of the question's terms found in each sentence, each term weighted by how rare it
     is among these sentences (a product code in every sentence tells nothing apart), codes more
-    than words."""
+    than words. Terms of a sentence's own passage title (its product) do not count: the prompt
+    shows the title above the sentence, and every sentence of that product would match them."""
     wanted = set(terms(question))
     if not wanted or not sentences:
         return np.zeros(len(sentences))
-    found = [set(terms(sentence)) & wanted for sentence in sentences]
+    own_titles = titles if titles is not None else [""] * len(sentences)
+    found = [
+        (set(terms(sentence)) & wanted) - set(terms(title))
+        for sentence, title in zip(sentences, own_titles, strict=True)
+    ]
     frequency = Counter(term for matched in found for term in matched)
     count = len(sentences)
     weight = {
@@ -95,8 +115,12 @@ def lexical_scores(question: str, sentences: Sequence[str]) -> Scores:
         * (CODE_WEIGHT if any(character.isdigit() for character in term) else 1.0)
         for term in wanted
     }
-    total = sum(weight.values())
-    return np.array([sum(weight[term] for term in matched) / total for matched in found])
+    scores = []
+    for matched, title in zip(found, own_titles, strict=True):
+        # Out of what the question asks beyond the sentence's own product.
+        total = sum(weight[term] for term in wanted - set(terms(title)))
+        scores.append(sum(weight[term] for term in matched) / total if total else 0.0)
+    return np.array(scores)
 
 
 class DenseScorer:
@@ -128,6 +152,18 @@ class DenseScorer:
         return np.asarray(matrix @ vectors[0], dtype=np.float64)
 
 
+def _spread(similarities: Scores) -> Scores:
+    """Cosine similarities rescaled to 0 (the median sentence here, or less) .. 1 (the most
+    similar): MiniLM gives every catalog sentence 0.2 to 0.6, which would drown the lexical
+    share's differences."""
+    if similarities.size == 0:
+        return similarities
+    typical, high = float(np.median(similarities)), float(similarities.max())
+    if high - typical < 1e-6:
+        return np.zeros_like(similarities)
+    return np.clip((similarities - typical) / (high - typical), 0.0, 1.0)
+
+
 class SpanRanker:
     """Scores sentences against a question: lexical always, dense when an encoder is given."""
 
@@ -141,9 +177,14 @@ class SpanRanker:
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
 
-    def scores(self, question: str, sentences: Sequence[str]) -> Scores:
-        """One score per sentence, higher is more relevant (blocking when dense)."""
-        combined = self.lexical_weight * lexical_scores(question, sentences)
+    def scores(
+        self, question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
+    ) -> Scores:
+        """One score per sentence, higher is more relevant (blocking when dense); `titles` are
+        the titles of the sentences' passages."""
+        combined = self.lexical_weight * lexical_scores(question, sentences, titles)
         if self.dense is not None and self.dense_weight > 0:
-            combined = combined + self.dense_weight * self.dense.scores(question, sentences)
+            combined = combined + self.dense_weight * _spread(
+                self.dense.scores(question, sentences)
+            )
         return combined

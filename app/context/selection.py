@@ -27,6 +27,7 @@ def _chosen_spans(
     passages: Sequence[Passage],
     budget_tokens: int,
     count: TokenCounter,
+    min_relative_score: float,
 ) -> list[Span]:
     # Best first; a tie goes to the better-ranked passage, then to the earlier sentence.
     order = sorted(
@@ -34,20 +35,25 @@ def _chosen_spans(
     )
     chosen: list[Span] = []
     opened: set[int] = set()
+    seen: set[str] = set()
     used = 0
     # When no sentence shares anything with the question (words only, and the question is
     # phrased unlike the catalog) the retriever's order is all there is to go by.
-    related_only = bool(scores) and max(scores) > 0
+    best = max(scores, default=0.0)
+    related_only = best > 0
     for index in order:
         span = spans[index]
-        if related_only and scores[index] <= 0:
-            break  # nothing in common with the question: no place in the prompt
+        if related_only and scores[index] <= max(0.0, best * min_relative_score):
+            break  # far less related than the best sentence: a small model is misled by it
+        if span.text in seen:
+            continue  # neighbouring chunks overlap: the same sentence once is enough
         cost = count(span.text) + 1
         if span.passage not in opened:
             cost += _header_tokens(passages[span.passage], count)
         if used + cost > budget_tokens:
             continue  # a shorter, less relevant sentence may still fit
         chosen.append(span)
+        seen.add(span.text)
         opened.add(span.passage)
         used += cost
     return chosen
@@ -59,14 +65,19 @@ def select_sentences(
     ranker: SpanRanker,
     budget_tokens: int,
     count: TokenCounter,
+    min_relative_score: float = 0.0,
 ) -> list[RankedPassage]:
     """The passages that keep at least one sentence, in rank order, each holding only its kept
-    sentences in their original order (blocking when the ranker embeds)."""
+    sentences in their original order (blocking when the ranker embeds). A sentence scoring
+    `min_relative_score` of the best one or less is left out even when the budget has room."""
     spans = passage_spans(passages)
     if not spans:
         return []
-    scores = ranker.scores(question, [span.text for span in spans])
-    chosen = _chosen_spans(spans, [float(s) for s in scores], passages, budget_tokens, count)
+    titles = [passages[span.passage].title for span in spans]
+    scores = ranker.scores(question, [span.text for span in spans], titles)
+    chosen = _chosen_spans(
+        spans, [float(s) for s in scores], passages, budget_tokens, count, min_relative_score
+    )
     by_passage: dict[int, list[Span]] = {}
     for span in sorted(chosen, key=lambda span: (span.passage, span.position)):
         by_passage.setdefault(span.passage, []).append(span)

@@ -11,8 +11,11 @@ from app.retrievers.base import Passage
 # A sentence ends at . ! or ? followed by space and a capital, digit or quote; a line break
 # always ends one (catalog lists and tables are one fact a line).
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\s*\n+\s*")
-# A "sentence" longer than this is cut at commas/semicolons so a span stays a short fact.
-MAX_SPAN_WORDS = 60
+# A "sentence" longer than this is cut at commas so a span stays a short fact.
+MAX_SPAN_WORDS = 25
+# Catalog sentences list facts separated by semicolons ("E-14 means ...; E-21 means ..."): each
+# is a span of its own, so the fact asked about is not drowned by its neighbours.
+_CLAUSE_END = re.compile(r"(?<=;)\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +31,7 @@ def _split_long(sentence: str) -> list[str]:
     if len(sentence.split()) <= MAX_SPAN_WORDS:
         return [sentence]
     parts, current = [], ""
-    for piece in re.split(r"(?<=[;,])\s+", sentence):
+    for piece in re.split(r"(?<=,)\s+", sentence):
         candidate = f"{current} {piece}".strip()
         if current and len(candidate.split()) > MAX_SPAN_WORDS:
             parts.append(current)
@@ -43,9 +46,9 @@ def split_sentences(text: str) -> list[str]:
     """The sentences of `text`, in order, none empty."""
     sentences = []
     for piece in _SENTENCE_END.split(text):
-        stripped = piece.strip()
-        if stripped:
-            sentences.extend(_split_long(stripped))
+        for clause in _CLAUSE_END.split(piece.strip()):
+            if clause:
+                sentences.extend(_split_long(clause))
     return sentences
 
 
