@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.backends.compose import Backends, build_backends, compose
+from app.http.auth import declare_security
 from app.http.error_handlers import install_error_handlers
 from app.http.operations import operations_router
 from app.http.playground import playground_router
@@ -99,6 +100,7 @@ def create_app(
         **docs_urls(settings),
     )
     attach_state(app, state)
+    declare_security(app)
     install_error_handlers(app)
     app.include_router(strategy_router(state.table))
     app.include_router(operations_router)
