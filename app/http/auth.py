@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from typing import Any
 
 from fastapi import FastAPI
@@ -82,6 +83,22 @@ def identify(connection: HTTPConnection, settings: Settings) -> str:
         identity = f"key:{digest[:12]}"
     connection.scope.setdefault("state", {})["client_identity"] = identity
     return identity
+
+
+def may_see_details(connection: HTTPConnection, settings: Settings) -> bool:
+    """Whether the caller may read internal details (start-up errors, backends, models): a
+    valid key when keys are configured; otherwise only a caller on this machine (loopback)."""
+    if settings.api_keys:
+        try:
+            identify(connection, settings)
+        except Unauthorized:
+            return False
+        return True
+    address = client_address(connection)
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
 
 
 async def authenticate(connection: HTTPConnection) -> str:
