@@ -16,6 +16,7 @@ ServiceError ........................ 500 internal_error
 │   ├── ParameterOutOfRange ......... 422 parameter_out_of_range
 │   └── QuestionTooLong ............. 422 question_too_long
 ├── RateLimited ..................... 429 rate_limited      (Retry-After)
+├── ClientDisconnected .............. 499 client_closed_request (logged; nobody reads it)
 ├── NotReady ........................ 503 not_ready         (Retry-After)
 ├── ModelBusy ....................... 503 overloaded        (Retry-After)
 └── BackendError .................... 502 backend_error
@@ -108,6 +109,14 @@ class QuestionTooLong(InvalidRequest):
     client's error, so it never counts against a backend's circuit."""
 
     code = "question_too_long"
+
+
+class ClientDisconnected(ServiceError):
+    """The client went away before its answer was ready; nobody reads this response (nginx's 499,
+    for the access log only)."""
+
+    status_code = 499
+    code = "client_closed_request"
 
 
 class RateLimited(ServiceError):

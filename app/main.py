@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from app.backends.compose import Backends, build_backends, compose
 from app.catalog import CatalogError
+from app.http.auth import declare_security
 from app.http.error_handlers import install_error_handlers
 from app.http.operations import operations_router
 from app.http.playground import playground_router
@@ -104,6 +105,7 @@ def create_app(
         **docs_urls(settings),
     )
     attach_state(app, state)
+    declare_security(app)
     install_error_handlers(app)
     app.include_router(strategy_router(state.table))
     app.include_router(operations_router)

@@ -39,9 +39,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
-        self.in_flight = Gauge(
+        # A plain count read at scrape time: no lock taken twice per request.
+        self.requests_in_flight = 0
+        Gauge(
             "fmt_http_requests_in_flight", "Requests being answered.", registry=registry
-        )
+        ).set_function(lambda: self.requests_in_flight)
         self.stage_seconds = Histogram(
             "fmt_stage_duration_seconds",
             "Time in one stage of a strategy.",
@@ -67,6 +69,39 @@ class Metrics:
             ["backend"],
             registry=registry,
         )
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._stage_children: dict[tuple[str, str], Histogram] = {}
+        self._token_children: dict[str, tuple[Counter, Counter]] = {}
+
+    # Looking up a labelled child takes a lock and a tuple of strings; on the request path the
+    # children are kept by label after their first use.
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = self._request_children[key] = (
+                self.requests.labels(route, method, str(status)),
+                self.request_seconds.labels(route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def observe_stage(self, strategy: str, stage: str, seconds: float) -> None:
+        key = (strategy, stage)
+        child = self._stage_children.get(key)
+        if child is None:
+            child = self._stage_children[key] = self.stage_seconds.labels(strategy, stage)
+        child.observe(seconds)
+
+    def count_tokens(self, strategy: str, input_tokens: int, output_tokens: int) -> None:
+        children = self._token_children.get(strategy)
+        if children is None:
+            children = self._token_children[strategy] = (
+                self.tokens.labels(strategy, "input"),
+                self.tokens.labels(strategy, "output"),
+            )
+        children[0].inc(input_tokens)
+        children[1].inc(output_tokens)
 
 
 @dataclass(slots=True)

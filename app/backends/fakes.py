@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -67,7 +68,8 @@ class FakeGenerator:
     model_id: str = "fake-model"
     limits: GenerationLimits = FAKE_LIMITS
     calls: int = 0
-    prompts: list[list[ChatMessage]] = field(default_factory=list)
+    # The last prompts only: a long benchmark or load test must not grow the heap with them.
+    prompts: deque[list[ChatMessage]] = field(default_factory=lambda: deque(maxlen=64))
 
     def _text(self, messages: Sequence[ChatMessage]) -> str:
         return self.answer(messages) if callable(self.answer) else self.answer

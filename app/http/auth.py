@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Annotated
+import ipaddress
+from typing import Any
 
-from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import FastAPI
+from starlette.requests import HTTPConnection
 
 from app.errors import Unauthorized
+from app.settings import Settings
 from app.state import service_state
 
 API_KEY_HEADER = "X-API-Key"
 
-_bearer = HTTPBearer(auto_error=False, description="An API key as `Authorization: Bearer <key>`.")
-_api_key_header = APIKeyHeader(
-    name=API_KEY_HEADER, auto_error=False, description="An API key as `X-API-Key: <key>`."
-)
+# Declared in the OpenAPI document (the docs' Authorize button); checked by `identify`, without
+# FastAPI's security dependencies, which cost a dependency resolution each on every request.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "HTTPBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key as `Authorization: Bearer <key>`.",
+    },
+    "APIKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": API_KEY_HEADER,
+        "description": "An API key as `X-API-Key: <key>`.",
+    },
+}
+SECURITY_REQUIREMENT: list[dict[str, list[str]]] = [{"HTTPBearer": []}, {"APIKeyHeader": []}]
 
 
 def digest_of(key: str) -> str:
@@ -38,23 +52,27 @@ def matching_digest(presented: str, accepted: list[str]) -> str | None:
     return found
 
 
-def client_address(request: Request) -> str:
-    client = request.client
+def client_address(connection: HTTPConnection) -> str:
+    client = connection.client
     return client.host if client is not None else "unknown"
 
 
-async def authenticate(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-) -> str:
+def presented_key(connection: HTTPConnection) -> str | None:
+    """The key from `Authorization: Bearer <key>`, else from `X-API-Key`; None when neither."""
+    authorization = connection.headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return connection.headers.get(API_KEY_HEADER) or None
+
+
+def identify(connection: HTTPConnection, settings: Settings) -> str:
     """Who is calling: `key:<digest prefix>` for a valid key, `client:<address>` when the service
-    is open. The key itself is never returned, stored or logged."""
-    settings = service_state(request).settings
+    is open; 401 otherwise. The key itself is never returned, stored or logged."""
     if not settings.api_keys:
-        identity = f"client:{client_address(request)}"
+        identity = f"client:{client_address(connection)}"
     else:
-        presented = bearer.credentials if bearer is not None else api_key
+        presented = presented_key(connection)
         if not presented:
             raise Unauthorized(
                 f"an API key is required: send `Authorization: Bearer <key>` or `{API_KEY_HEADER}`"
@@ -63,8 +81,42 @@ async def authenticate(
         if digest is None:
             raise Unauthorized("the API key is not valid")
         identity = f"key:{digest[:12]}"
-    request.scope.setdefault("state", {})["client_identity"] = identity
+    connection.scope.setdefault("state", {})["client_identity"] = identity
     return identity
 
 
-ClientIdentity = Annotated[str, Depends(authenticate)]
+def may_see_details(connection: HTTPConnection, settings: Settings) -> bool:
+    """Whether the caller may read internal details (start-up errors, backends, models): a
+    valid key when keys are configured; otherwise only a caller on this machine (loopback)."""
+    if settings.api_keys:
+        try:
+            identify(connection, settings)
+        except Unauthorized:
+            return False
+        return True
+    address = client_address(connection)
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+async def authenticate(connection: HTTPConnection) -> str:
+    """A route dependency: the caller's identity, or 401."""
+    return identify(connection, service_state(connection).settings)
+
+
+def declare_security(app: FastAPI) -> None:
+    """Adds the two key schemes to the app's OpenAPI document (routes name them in `security`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(
+            SECURITY_SCHEMES
+        )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from app.backends.compose import Composition
 from app.errors import NotReady, RateLimited
-from app.http.auth import ClientIdentity
+from app.http.auth import identify
 from app.settings import Settings
 from app.state import ServiceState, service_state
 
@@ -24,8 +24,8 @@ async def get_app_settings(request: Request) -> Settings:
     return service_state(request).settings
 
 
-async def get_composition(request: Request) -> Composition:
-    state = service_state(request)
+def ready_composition(state: ServiceState) -> Composition:
+    """The composed backends, or 503 while they load (or after they failed to)."""
     if state.composition is None:
         failure = state.startup_error
         raise NotReady(failure or "backends are still loading; poll GET /ready", retry_after_s=5)
@@ -34,12 +34,13 @@ async def get_composition(request: Request) -> Composition:
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-CompositionDep = Annotated[Composition, Depends(get_composition)]
 
 
-async def admit_request(request: Request, identity: ClientIdentity) -> str:
+async def admit_request(request: Request) -> str:
     """Authenticates, then refuses the request with 429 when its client is over the rate."""
-    limiter = service_state(request).rate_limiter
+    state = service_state(request)
+    identity = identify(request, state.settings)
+    limiter = state.rate_limiter
     if limiter is not None and (wait_s := limiter.wait_s(identity)) > 0:
         raise RateLimited(
             f"rate limit of {limiter.rate_per_s * 60:g} requests per minute exceeded; "

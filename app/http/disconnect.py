@@ -12,16 +12,9 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 
-from app.errors import ServiceError
+from app.errors import ClientDisconnected
 
 T = TypeVar("T")
-
-
-class ClientDisconnected(ServiceError):
-    """The client went away before its answer was ready; nobody reads this response."""
-
-    status_code = 499
-    code = "client_closed_request"
 
 
 async def _disconnected(request: Request) -> None:

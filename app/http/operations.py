@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.http.auth import authenticate
+from app.http.auth import authenticate, may_see_details
 from app.http.dependencies import StateDep
 from app.http.schemas import BackendInfo, HealthResponse, ReadyResponse
 
@@ -29,10 +29,17 @@ async def health() -> HealthResponse:
     },
     summary="Backends are loaded and answering",
 )
-async def ready(state: StateDep) -> ReadyResponse | JSONResponse:
+async def ready(request: Request, state: StateDep) -> ReadyResponse | JSONResponse:
+    """Ready or not, and the circuits, for anyone (load balancers); why, and which backends and
+    models, only for callers who may see internals (`may_see_details`)."""
+    details = may_see_details(request, state.settings)
     composition = state.composition
     if composition is None:
-        body = ReadyResponse(ready=False, detail=state.startup_error or "loading")
+        if state.startup_error is None:
+            detail = "loading"
+        else:
+            detail = state.startup_error if details else "backends failed to load"
+        body = ReadyResponse(ready=False, detail=detail)
         return JSONResponse(body.model_dump(), status_code=503)
     circuits = composition.circuit_states()
     open_circuits = [label for label, circuit in circuits.items() if circuit == "open"]
@@ -42,7 +49,9 @@ async def ready(state: StateDep) -> ReadyResponse | JSONResponse:
         ready=not open_circuits,
         detail=f"circuit open: {', '.join(open_circuits)}" if open_circuits else None,
         circuits=circuits,
-        backends=BackendInfo(
+        backends=None
+        if not details
+        else BackendInfo(
             retriever=f"{settings.retriever}:{backends.retriever.name}",
             generator=settings.generator,
             tuned_generator=settings.tuned_generator,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
 
 from app.http.answering import answer, answer_streaming, compare, query_from_request, wants_stream
-from app.http.dependencies import CompositionDep, SettingsDep, admit_request
+from app.http.auth import SECURITY_REQUIREMENT
+from app.http.dependencies import admit_request, ready_composition
 from app.http.disconnect import cancel_on_disconnect
 from app.http.schemas import (
     AnswerRequest,
@@ -19,6 +21,7 @@ from app.http.schemas import (
 )
 from app.http.sse import SSE_MEDIA_TYPE
 from app.middleware.request_id import request_id_of
+from app.state import service_state
 from app.strategies.table import StrategySpec
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -56,35 +59,41 @@ _STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     }
 }
 
-StrategyRoute = Callable[..., Awaitable[AnswerResponse | StreamingResponse]]
+StrategyRoute = Callable[..., Awaitable[Response]]
 
 
+def json_response(body: BaseModel) -> Response:
+    """The model as JSON, serialized once: FastAPI would validate a returned model again against
+    `response_model` and serialize it through `jsonable_encoder`."""
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+# Routes take only the body and the request, and reach the state through plain calls: each
+# FastAPI dependency costs a resolution per request (measured in docs/performance.md).
 def _strategy_route(name: str) -> StrategyRoute:
-    async def route(
-        body: AnswerRequest,
-        request: Request,
-        settings: SettingsDep,
-        composition: CompositionDep,
-        accept: str | None = Header(None, include_in_schema=False),
-    ) -> AnswerResponse | StreamingResponse:
-        query = query_from_request(body, settings)
+    async def route(body: AnswerRequest, request: Request) -> Response:
+        state = service_state(request)
+        composition = ready_composition(state)
+        query = query_from_request(body, state.settings)
         request_id = request_id_of(request)
-        work = (
-            answer_streaming(name, query, composition, request_id)
-            if wants_stream(body, accept)
-            else answer(name, query, composition, request_id)
+        if wants_stream(body, request.headers.get("accept")):
+            return await cancel_on_disconnect(
+                request, answer_streaming(name, query, composition, request_id)
+            )
+        return json_response(
+            await cancel_on_disconnect(request, answer(name, query, composition, request_id))
         )
-        return await cancel_on_disconnect(request, work)
 
     route.__name__ = f"answer_{name}"
     return route
 
 
-async def compare_strategies(
-    body: AnswerRequest, request: Request, settings: SettingsDep, composition: CompositionDep
-) -> CompareResponse:
-    query = query_from_request(body, settings)
-    return await cancel_on_disconnect(request, compare(query, composition, request_id_of(request)))
+async def compare_strategies(body: AnswerRequest, request: Request) -> Response:
+    state = service_state(request)
+    composition = ready_composition(state)
+    query = query_from_request(body, state.settings)
+    work = compare(query, composition, request_id_of(request))
+    return json_response(await cancel_on_disconnect(request, work))
 
 
 def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
@@ -99,6 +108,7 @@ def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
             responses={**_STREAM_RESPONSE, **_ERRORS},
             summary=f"Answer with the {spec.name} strategy",
             description=spec.description,
+            openapi_extra={"security": SECURITY_REQUIREMENT},
         )
     router.add_api_route(
         "/compare",
@@ -107,5 +117,6 @@ def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
         response_model=CompareResponse,
         responses=_ERRORS,
         summary=f"Answer with all {len(table)} strategies concurrently",
+        openapi_extra={"security": SECURITY_REQUIREMENT},
     )
     return router

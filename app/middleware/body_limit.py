@@ -1,12 +1,10 @@
-"""Refuses request bodies that are too large (413) or not JSON (415), before any routing."""
+"""Body limits: bodies too large (413) or not JSON (415) are refused before any routing."""
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from app.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType
-from app.http.error_body import error_response
 
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
@@ -25,61 +23,56 @@ def is_json_media_type(content_type: str) -> bool:
     )
 
 
-class RequestBodyLimitMiddleware:
-    """Refuses bodies over `max_body_bytes` (413) and bodies that are not JSON (415).
+def refusal_before_reading(scope: Scope, max_body_bytes: int) -> ServiceError | None:
+    """415 for a declared type that is not JSON, 413 for a declared length over the limit."""
+    if scope["method"] not in _METHODS_WITH_BODY:
+        return None
+    content_type = _header(scope, b"content-type")
+    if content_type is not None and not is_json_media_type(content_type):
+        message = f"send JSON with `Content-Type: application/json`, not {content_type[:80]!r}"
+        return UnsupportedMediaType(message)
+    declared = _header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+        return too_large(max_body_bytes)
+    return None
 
-    Pure ASGI: the body is read here (it is small by then) and replayed to the app.
+
+def too_large(max_body_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body larger than {max_body_bytes} bytes")
+
+
+async def bounded_receive(scope: Scope, receive: Receive, max_body_bytes: int) -> Receive:
+    """A receive giving the whole body at once; PayloadTooLarge once it passes the limit.
+
+    The body is small by then (the limit is a few tens of kB), so reading it here costs nothing
+    and a chunked body over the limit is refused before any routing.
     """
+    if scope["method"] not in _METHODS_WITH_BODY:
+        return receive
+    body = await _read_body(receive, max_body_bytes)
+    if body is None:
+        raise too_large(max_body_bytes)
+    return _replay(body, receive)
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _METHODS_WITH_BODY:
-            await self.app(scope, receive, send)
-            return
-        content_type = _header(scope, b"content-type")
-        if content_type is not None and not is_json_media_type(content_type):
-            message = f"send JSON with `Content-Type: application/json`, not {content_type[:80]!r}"
-            await self._refuse(scope, receive, send, UnsupportedMediaType(message))
-            return
-        declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._refuse(scope, receive, send, self._too_large())
-            return
-        body = await self._read_body(receive)
-        if body is None:
-            await self._refuse(scope, receive, send, self._too_large())
-            return
-        await self.app(scope, _replay(body, receive), send)
-
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"request body larger than {self.max_body_bytes} bytes")
-
-    async def _read_body(self, receive: Receive) -> Message | None:
-        """The whole body as one message, or None once it passes the limit."""
+async def _read_body(receive: Receive, max_body_bytes: int) -> Message | None:
+    """The whole body as one message, or None once it passes the limit."""
+    message = await receive()
+    if message["type"] != "http.request" or not message.get("more_body", False):
+        if len(message.get("body", b"")) > max_body_bytes:
+            return None
+        return message
+    chunks = [message.get("body", b"")]
+    size = len(chunks[0])
+    while message.get("more_body", False):
         message = await receive()
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            if len(message.get("body", b"")) > self.max_body_bytes:
-                return None
+        if message["type"] != "http.request":
             return message
-        chunks = [message.get("body", b"")]
-        size = len(chunks[0])
-        while message.get("more_body", False):
-            message = await receive()
-            if message["type"] != "http.request":
-                return message
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_body_bytes:
-                return None
-        return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-    async def _refuse(
-        self, scope: Scope, receive: Receive, send: Send, error: ServiceError
-    ) -> None:
-        await error_response(HTTPConnection(scope), error)(scope, receive, send)
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > max_body_bytes:
+            return None
+    return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
 
 def _replay(first: Message, receive: Receive) -> Receive:

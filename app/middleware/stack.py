@@ -6,10 +6,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from app.http.auth import API_KEY_HEADER
-from app.middleware.access_log import ObservabilityMiddleware
-from app.middleware.body_limit import RequestBodyLimitMiddleware
-from app.middleware.request_id import RequestIdMiddleware
-from app.middleware.unexpected_errors import UnexpectedErrorMiddleware
+from app.middleware.service import ServiceMiddleware
 from app.observability import Metrics
 from app.settings import Settings
 
@@ -37,12 +34,12 @@ def _cors(settings: Settings) -> list[Middleware]:
 
 
 def middleware_stack(settings: Settings, metrics: Metrics) -> list[Middleware]:
-    """Every middleware of the service, outermost first: the request id wraps everything so
-    every log line and error body carries it; errors are turned into JSON innermost."""
+    """Every middleware of the service, outermost first: CORS (when origins are configured) so
+    that every answer, refusals and 500s included, carries its headers; then the service layer
+    (request id, body limits, metrics, access log, the JSON 500)."""
     return [
-        Middleware(RequestIdMiddleware),
-        Middleware(ObservabilityMiddleware, metrics=metrics),
         *_cors(settings),
-        Middleware(RequestBodyLimitMiddleware, max_body_bytes=settings.limits.max_body_bytes),
-        Middleware(UnexpectedErrorMiddleware),
+        Middleware(
+            ServiceMiddleware, metrics=metrics, max_body_bytes=settings.limits.max_body_bytes
+        ),
     ]

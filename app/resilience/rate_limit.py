@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ class RateLimiter:
         self.burst = float(burst)
         self.clock = clock
         self.max_clients = max_clients
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     @property
     def client_count(self) -> int:
@@ -38,24 +39,16 @@ class RateLimiter:
         now = self.clock()
         bucket = self._buckets.get(identity)
         if bucket is None:
-            self._forget_idle_clients(now)
+            if len(self._buckets) >= self.max_clients:
+                # Bounded memory under many addresses: the least recently seen client goes, so a
+                # flood of new addresses cannot reset the limits of the clients being limited.
+                self._buckets.popitem(last=False)
             bucket = self._buckets[identity] = _Bucket(self.burst, now)
+        else:
+            self._buckets.move_to_end(identity)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate_per_s)
         bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return 0.0
         return (1.0 - bucket.tokens) / self.rate_per_s
-
-    def _forget_idle_clients(self, now: float) -> None:
-        # Bounded memory under many client addresses: a full bucket holds nothing worth keeping.
-        if len(self._buckets) < self.max_clients:
-            return
-        refill_s = self.burst / self.rate_per_s
-        self._buckets = {
-            identity: bucket
-            for identity, bucket in self._buckets.items()
-            if now - bucket.updated < refill_s
-        }
-        if len(self._buckets) >= self.max_clients:
-            self._buckets.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.generators.base import ChatMessage
 from app.retrievers.base import Passage
@@ -39,8 +40,15 @@ class PromptTemplate:
 
 def _fill(template: str, fields: dict[str, str]) -> str:
     # One pass over the template, so a question containing "{context}" is not expanded again.
-    pattern = re.compile("|".join(re.escape(key) for key in fields))
-    return pattern.sub(lambda match: fields[match.group(0)], template)
+    pieces = _pieces(template, tuple(fields))
+    return "".join(fields[piece] if odd else piece for odd, piece in pieces)
+
+
+@lru_cache(maxsize=64)
+def _pieces(template: str, keys: tuple[str, ...]) -> tuple[tuple[bool, str], ...]:
+    """The template split once into text and field names (marked True), in order."""
+    pattern = re.compile("(" + "|".join(re.escape(key) for key in keys) + ")")
+    return tuple((index % 2 == 1, piece) for index, piece in enumerate(pattern.split(template)))
 
 
 def format_context(passage_template: str, passages: Sequence[Passage]) -> str:

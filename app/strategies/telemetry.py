@@ -16,7 +16,7 @@ class StrategyTelemetry:
         self.log_prompts = log_prompts
 
     def stage(self, strategy: str, stage: str, seconds: float) -> None:
-        self.metrics.stage_seconds.labels(strategy, stage).observe(seconds)
+        self.metrics.observe_stage(strategy, stage, seconds)
         record = current_record.get()
         if record is not None:
             record.stages_ms[f"{strategy}.{stage}"] = round(seconds * 1000.0, 3)
@@ -28,8 +28,7 @@ class StrategyTelemetry:
 
     def generated(self, strategy: str, generation: Generation) -> None:
         usage = generation.usage
-        self.metrics.tokens.labels(strategy, "input").inc(usage.input_tokens)
-        self.metrics.tokens.labels(strategy, "output").inc(usage.output_tokens)
+        self.metrics.count_tokens(strategy, usage.input_tokens, usage.output_tokens)
         record = current_record.get()
         if record is not None:
             record.tokens["input"] = record.tokens.get("input", 0) + usage.input_tokens

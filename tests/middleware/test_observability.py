@@ -15,6 +15,7 @@ from app.backends.compose import Backends
 from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.errors import BackendThrottled
 from app.main import create_app
+from app.middleware.request_id import request_id_for
 from app.settings import Settings
 from tests.conftest import SAMPLE_PASSAGES
 
@@ -183,3 +184,10 @@ async def test_health_checks_do_not_flood_the_log(
     for _ in range(3):
         await client.get("/health")
     assert access_lines(capsys.readouterr().err) == []
+
+
+def test_a_request_id_with_a_trailing_newline_is_replaced() -> None:
+    scope = {"headers": [(b"x-request-id", b"trace-1\n")]}
+    kept = {"headers": [(b"x-request-id", b"trace-1")]}
+    assert request_id_for(scope) != "trace-1\n"
+    assert request_id_for(kept) == "trace-1"

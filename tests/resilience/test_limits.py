@@ -195,3 +195,16 @@ async def test_a_whole_number_written_as_a_float_is_accepted(client: httpx.Async
     response = await client.post("/rag", json={"question": "q", "top_k": 1.0})
     assert response.status_code == 200
     assert len(response.json()["sources"]) == 1
+
+
+def test_a_flood_of_new_addresses_evicts_the_least_recent_not_every_bucket() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_minute=60, burst=1, clock=lambda: now[0], max_clients=3)
+    for client in ("a", "b", "c"):
+        assert limiter.wait_s(client) == 0.0
+    limiter.wait_s("b")  # b is over its rate, and now the most recent
+
+    limiter.wait_s("d")  # a fourth address: the least recently seen bucket (a) goes
+
+    assert limiter.client_count == 3
+    assert limiter.wait_s("b") > 0  # b is still limited: its bucket was kept
