@@ -152,20 +152,6 @@ class PromptSettings(BaseModel):
     context_passage: str = "[{index}] {title} ({section}):\n{text}"
 
 
-def _known_context_windows() -> dict[str, int]:
-    # Published context lengths (prompt and answer together), matched as parts of a model id.
-    return {
-        "llama3-1": 128000,
-        "llama3-2": 128000,
-        "llama3-3": 128000,
-        "llama3-": 8192,
-        "claude": 200000,
-        "nova": 300000,
-        "mistral": 32000,
-        "titan-text": 8192,
-    }
-
-
 class ContextSettings(BaseModel):
     """What reaches the generator between retrieval and generation (see app/context/)."""
 
@@ -195,14 +181,6 @@ class ContextSettings(BaseModel):
     )
     margin_tokens: int = Field(
         16, ge=0, description="Tokens kept free for chat-template markers counted approximately."
-    )
-    default_window_tokens: int = Field(
-        8192, ge=256, description="Context length of a remote model not in model_windows."
-    )
-    model_windows: dict[str, int] = Field(
-        default_factory=_known_context_windows,
-        description="Context length (tokens) of remote models, by a part of their id, as JSON; "
-        "the longest matching part wins. The local model's comes from its n_ctx.",
     )
 
 

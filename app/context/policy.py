@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from app.context.fitting import ContextReport, PreparedPrompt, fit_prompt
 from app.context.ranking import DenseScorer, SentenceEncoder, SpanRanker
 from app.context.selection import RankedPassage, select_sentences
-from app.context.window import ContextWindow, estimated_window, remote_window_tokens
+from app.context.window import ContextWindow, estimated_window
 from app.generators.base import Generator
 from app.retrievers.base import Passage
 from app.settings import ContextSettings
@@ -80,14 +80,13 @@ async def prepare_prompt(
 
 
 def generator_window(generator: Generator, settings: ContextSettings) -> ContextWindow:
-    """An in-process generator's own window (its `context_window`), else the remote setting."""
+    """An in-process generator's own window (its `context_window`: exact counts), else the
+    context length the generator declares in its limits (FMT_BEDROCK__CONTEXT_TOKENS, ...),
+    counted with the estimate."""
     own = getattr(generator, "context_window", None)
     if isinstance(own, ContextWindow):
         return own
-    tokens = remote_window_tokens(
-        generator.model_id, settings.model_windows, settings.default_window_tokens
-    )
-    return estimated_window(tokens)
+    return estimated_window(generator.limits.context_tokens)
 
 
 def build_span_ranker(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.backends.token_count import (
@@ -33,16 +33,6 @@ class ContextWindow:
             return self.count_prompt(messages)
         body = sum(MESSAGE_OVERHEAD_TOKENS + self.count(m.content) for m in messages)
         return PROMPT_OVERHEAD_TOKENS + body
-
-
-def remote_window_tokens(
-    model_id: str, model_windows: Mapping[str, int], default_tokens: int
-) -> int:
-    """The context length of a remote model: the longest key of `model_windows` found in its id."""
-    matches = [key for key in model_windows if key in model_id]
-    if not matches:
-        return default_tokens
-    return model_windows[max(matches, key=len)]
 
 
 def estimated_window(tokens: int) -> ContextWindow:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from app.backends.fakes import FakeGenerator
 from app.backends.token_count import estimate_text_tokens
 from app.context.fitting import fit_prompt
-from app.context.window import ContextWindow, estimated_window, remote_window_tokens
+from app.context.policy import generator_window
+from app.context.window import ContextWindow, estimated_window
 from app.errors import QuestionTooLong
+from app.generators.base import GenerationLimits, Interval
 from app.retrievers.base import Passage
 from app.settings import ContextSettings, PromptSettings
 from app.strategies.prompts import templates_from_settings
@@ -81,8 +84,11 @@ def test_a_question_that_fits_only_without_passages_gets_none() -> None:
     assert fitted.truncated and fitted.kept == []
 
 
-def test_remote_windows_match_the_longest_part_of_the_model_id() -> None:
-    windows = ContextSettings().model_windows
-    assert remote_window_tokens("us.meta.llama3-1-8b-instruct-v1:0", windows, 4096) == 128000
-    assert remote_window_tokens("meta.llama3-8b-instruct-v1:0", windows, 4096) == 8192
-    assert remote_window_tokens("my-endpoint", windows, 4096) == 4096
+def test_a_remote_generators_window_is_the_context_length_it_declares() -> None:
+    limits = GenerationLimits(Interval(0.0, 1.0), Interval(0.0, 1.0), 2048, 128000)
+    remote = FakeGenerator(model_id="us.meta.llama3-1-8b-instruct-v1:0", limits=limits)
+    assert generator_window(remote, ContextSettings()).tokens == 128000
+    small = FakeGenerator(
+        limits=GenerationLimits(Interval(0.0, 1.0), Interval(0.0, 1.0), 512, 4096)
+    )
+    assert generator_window(small, ContextSettings()).tokens == 4096

@@ -11,11 +11,13 @@ import pytest
 
 from app.backends.compose import Backends
 from app.backends.fakes import FakeGenerator, FakeRetriever
+from app.generators.base import GenerationLimits, Interval
 from app.main import create_app
 from app.retrievers.base import Passage
 from app.settings import ContextSettings, Settings
 
 WINDOW = 900
+WINDOW_LIMITS = GenerationLimits(Interval(0.0, 2.0), Interval(0.0, 1.0), WINDOW - 1, WINDOW)
 MANY_PASSAGES = [
     Passage(
         id=f"chunk-{rank}",
@@ -32,12 +34,12 @@ MANY_PASSAGES = [
 def _settings(selection: bool) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        context=ContextSettings(selection=selection, model_windows={"fake": WINDOW}),
+        context=ContextSettings(selection=selection),
     )
 
 
 async def _client(settings: Settings, base: FakeGenerator) -> AsyncIterator[httpx.AsyncClient]:
-    tuned = FakeGenerator(answer="Tuned.", model_id="fake-tuned")
+    tuned = FakeGenerator(answer="Tuned.", model_id="fake-tuned", limits=WINDOW_LIMITS)
     backends = Backends(FakeRetriever(MANY_PASSAGES), base, tuned)
     transport = httpx.ASGITransport(app=create_app(settings, backends=backends))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -46,7 +48,7 @@ async def _client(settings: Settings, base: FakeGenerator) -> AsyncIterator[http
 
 @pytest.fixture
 def base() -> FakeGenerator:
-    return FakeGenerator(answer="Base.", model_id="fake-base")
+    return FakeGenerator(answer="Base.", model_id="fake-base", limits=WINDOW_LIMITS)
 
 
 @pytest.fixture
