@@ -51,14 +51,14 @@ def check_generation_params(
         )
 
 
+def within_window(temperature: Interval, top_p: Interval, context_tokens: int) -> GenerationLimits:
+    """Sampling ranges, and an answer that may take the whole window but one prompt token."""
+    return GenerationLimits(temperature, top_p, context_tokens - 1, context_tokens)
+
+
 def llama_cpp_limits(context_tokens: int) -> GenerationLimits:
     """An embedded llama.cpp model: the API's sampling ranges within its n_ctx."""
-    return GenerationLimits(
-        temperature=LLAMA_CPP_TEMPERATURE,
-        top_p=LLAMA_CPP_TOP_P,
-        max_tokens=context_tokens - 1,
-        context_tokens=context_tokens,
-    )
+    return within_window(LLAMA_CPP_TEMPERATURE, LLAMA_CPP_TOP_P, context_tokens)
 
 
 def refuse_unusable_defaults(

@@ -23,7 +23,12 @@ from app.generators.base import (
     TextDelta,
     TokenUsage,
 )
-from app.generators.limits import OPENAI_TEMPERATURE, OPENAI_TOP_P, refuse_unusable_defaults
+from app.generators.limits import (
+    OPENAI_TEMPERATURE,
+    OPENAI_TOP_P,
+    refuse_unusable_defaults,
+    within_window,
+)
 from app.resilience.retry import RetryPolicy, call_with_retries, within_deadline
 from app.settings import OpenAISettings, Settings
 
@@ -33,12 +38,7 @@ DONE = "[DONE]"
 
 def openai_limits(settings: OpenAISettings) -> GenerationLimits:
     """The chat completions API's sampling ranges; the answer must fit the model's context."""
-    return GenerationLimits(
-        temperature=OPENAI_TEMPERATURE,
-        top_p=OPENAI_TOP_P,
-        max_tokens=settings.context_tokens - 1,
-        context_tokens=settings.context_tokens,
-    )
+    return within_window(OPENAI_TEMPERATURE, OPENAI_TOP_P, settings.context_tokens)
 
 
 DEFAULT_LIMITS = openai_limits(OpenAISettings())

@@ -23,7 +23,12 @@ from app.generators.base import (
     TextDelta,
     TokenUsage,
 )
-from app.generators.limits import TGI_TEMPERATURE, TGI_TOP_P, refuse_unusable_defaults
+from app.generators.limits import (
+    TGI_TEMPERATURE,
+    TGI_TOP_P,
+    refuse_unusable_defaults,
+    within_window,
+)
 from app.generators.streaming import events_with_error_fields, retry_until_first_text
 from app.resilience.blocking import BlockingPool, shared_pool
 from app.resilience.retry import RetryPolicy, call_with_retries
@@ -40,12 +45,7 @@ FAILED = "error"
 
 def sagemaker_limits(settings: SageMakerSettings) -> GenerationLimits:
     """TGI's and LMI's ranges; the answer must fit the container's context window."""
-    return GenerationLimits(
-        temperature=TGI_TEMPERATURE,
-        top_p=TGI_TOP_P,
-        max_tokens=settings.context_tokens - 1,
-        context_tokens=settings.context_tokens,
-    )
+    return within_window(TGI_TEMPERATURE, TGI_TOP_P, settings.context_tokens)
 
 
 DEFAULT_LIMITS = sagemaker_limits(SageMakerSettings())
