@@ -22,7 +22,8 @@ ServiceError ........................ 500 internal_error
 └── BackendError .................... 502 backend_error
     ├── BackendUnavailable .......... 503 backend_unavailable (Retry-After when known)
     ├── BackendThrottled ............ 503 backend_throttled   (Retry-After)
-    └── BackendTimeout .............. 504 backend_timeout
+    ├── BackendTimeout .............. 504 backend_timeout
+    └── InputRejected ............... 422 input_rejected    (the client's input; no circuit)
 
 Backends raise `BackendError` and its subclasses only; everything else here is raised by the
 service itself (or mapped from Starlette's HTTP errors by status).
@@ -146,6 +147,8 @@ class BackendError(ServiceError):
 
     status_code = 502
     code = "backend_error"
+    counts_against_backend = True
+    """Whether it says the backend is unhealthy (and counts towards opening its circuit)."""
 
 
 class BackendUnavailable(BackendError):
@@ -194,3 +197,12 @@ def error_for_status(status_code: int, message: str) -> ServiceError:
     error.status_code = status_code
     error.code = "http_error"
     return error
+
+
+class InputRejected(BackendError):
+    """The backend refused this input (too long for its context, for instance): the request's
+    fault, not the backend's health, so it never counts against the backend's circuit."""
+
+    status_code = 422
+    code = "input_rejected"
+    counts_against_backend = False

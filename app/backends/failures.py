@@ -3,6 +3,7 @@ trying again may help."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -23,6 +24,7 @@ from app.errors import (
     BackendThrottled,
     BackendTimeout,
     BackendUnavailable,
+    InputRejected,
     ServiceError,
 )
 
@@ -60,6 +62,11 @@ _TIMEOUT_CODES = {
     "requesttimeoutexception",
     "modelinvocationtimeexceeded",
 }
+# How backends say an input does not fit the model (Bedrock, OpenAI-compatible servers, vLLM).
+_INPUT_TOO_LONG = re.compile(
+    r"too long|context length|context window|maximum context|too many (input )?tokens",
+    re.IGNORECASE,
+)
 _HINTS = {
     "accessdeniedexception": "check the IAM permissions listed in docs/aws-backends.md; "
     "`make doctor` names the missing ones",
@@ -99,6 +106,8 @@ def _client_error_failure(error: ClientError, backend: str) -> Failure:
         return Failure(BackendUnavailable(said), True)
     if status == 429:
         return Failure(BackendThrottled(said, retry_after_s=THROTTLED_RETRY_AFTER_S), True)
+    if key == "validationexception" and _INPUT_TOO_LONG.search(message):
+        return Failure(InputRejected(said), False)
     hint = _HINTS.get(key)
     return Failure(BackendError(f"{said} ({hint})" if hint else said), False)
 
@@ -116,6 +125,8 @@ def _http_status_failure(error: httpx.HTTPStatusError, backend: str) -> Failure:
         return Failure(BackendTimeout(said), False)
     if status >= 500:
         return Failure(BackendUnavailable(said), True)
+    if status in (400, 413, 422) and _INPUT_TOO_LONG.search(body):
+        return Failure(InputRejected(said), False)
     hint = " (check FMT_OPENAI__API_KEY)" if status in (401, 403) else ""
     return Failure(BackendError(said + hint), False)
 

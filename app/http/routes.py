@@ -31,7 +31,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         401: "Missing or wrong API key.",
         413: "Request body too large.",
         415: "Request body is not JSON.",
-        422: "Invalid request body.",
+        422: "Invalid request body, or an input the model cannot take (input_rejected).",
         429: "Rate limit exceeded; see Retry-After.",
         502: "A backend answered with something unusable.",
         503: "A backend is unavailable, throttled, or still loading.",

@@ -78,7 +78,10 @@ class GuardedCall:
 
     def fail(self, error: BackendError) -> None:
         self.judged = True
-        self.guard.breaker.failed(self.trial)
+        if error.counts_against_backend:
+            self.guard.breaker.failed(self.trial)
+        else:  # the backend answered, refusing this input: it is healthy
+            self.guard.breaker.succeeded(self.trial)
         self.guard.count_error(error.code)
 
     def end(self) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from app.backends.compose import Backends
 from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.errors import BackendError, BackendTimeout, BackendUnavailable
+from app.errors import BackendError, BackendTimeout, BackendUnavailable, InputRejected
 from app.main import create_app
 from app.resilience.breaker import CircuitBreaker
 from app.settings import Settings
@@ -189,3 +189,17 @@ def test_open_circuit_says_when_to_come_back() -> None:
         breaker.admit()
     assert refused.value.retry_after_s == 18
     assert "failed 2 times in a row" in str(refused.value)
+
+
+async def test_inputs_the_model_refuses_never_open_its_circuit(
+    client: httpx.AsyncClient, base: FakeGenerator
+) -> None:
+    base.failures = Switch(InputRejected("input is too long for the model"))
+    statuses = [
+        (await client.post("/rag", json=QUESTION)).status_code for _ in range(THRESHOLD * 2)
+    ]
+
+    assert statuses == [422] * (THRESHOLD * 2)
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["circuits"]["base"] == "closed"

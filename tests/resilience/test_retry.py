@@ -242,3 +242,23 @@ async def test_a_stream_error_is_translated() -> None:
     with pytest.raises(BackendThrottled):
         async for _ in within_deadline(throttled(), deadline, "bedrock", 5):
             pass
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("ValidationException", 400, "Input is too long for requested model."),
+        http_status_error(
+            400, '{"error": {"message": "This model\'s maximum context length is 2048 tokens"}}'
+        ),
+    ],
+    ids=["bedrock-too-long", "openai-context-length"],
+)
+def test_an_input_the_model_cannot_take_is_the_clients_422_not_a_backend_failure(
+    error: BaseException,
+) -> None:
+    failure = classify(error, "backend")
+
+    assert failure is not None and not failure.retryable
+    assert failure.error.status_code == 422
+    assert failure.error.code == "input_rejected"
