@@ -6,9 +6,10 @@ wraps each backend once and keeps the guards by label.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 
-from app.errors import BackendError, BackendUnavailable, RateLimited
+from app.errors import BackendError, BackendUnavailable, ModelBusy
 from app.generators.base import (
     ChatMessage,
     Generation,
@@ -48,7 +49,7 @@ class BackendGuard:
             raise
         try:
             self.in_flight.acquire()
-        except RateLimited:
+        except ModelBusy:
             self.breaker.abandoned(trial)
             self.count_error("in_flight_limit")
             raise
@@ -65,7 +66,11 @@ class BackendGuard:
 
 
 class GuardedCall:
-    """One call through a guard: a verdict (success or failure) at most, then `end` once."""
+    """One call through a guard: a verdict (success or failure) at most, then `end` once.
+
+    `end` is synchronous on purpose: it runs in `finally` blocks reached by cancellation (a client
+    that left), where an await could be cancelled again before the slot is given back.
+    """
 
     def __init__(self, guard: BackendGuard, trial: bool) -> None:
         self.guard = guard
@@ -77,9 +82,13 @@ class GuardedCall:
         self.guard.breaker.succeeded(self.trial)
 
     def fail(self, error: BackendError) -> None:
+        """A backend fault counts towards the circuit; a refusal that is ours (permissions,
+        model id) leaves it as it was: the backend answered, so it is up."""
+        self.guard.count_error(error.code)
+        if not error.counts_against_backend:
+            return  # no verdict: `end` gives a half-open trial back
         self.judged = True
         self.guard.breaker.failed(self.trial)
-        self.guard.count_error(error.code)
 
     def end(self) -> None:
         if not self.judged:
@@ -139,23 +148,20 @@ class GuardedGenerator:
 
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[GenerationEvent]:
+    ) -> AsyncGenerator[GenerationEvent, None]:
         call = self.guard.begin(self.name)
-        events = self.inner.stream(messages, params)
         try:
-            async for event in events:
-                if isinstance(event, Generation):
-                    # The final event is the verdict: the caller may stop reading after it.
-                    call.succeed()
-                yield event
+            async with aclosing(self.inner.stream(messages, params)) as events:
+                async for event in events:
+                    if isinstance(event, Generation):
+                        # The final event is the verdict: the caller may stop reading after it.
+                        call.succeed()
+                    yield event
         except BackendError as error:
             call.fail(error)
             raise
         finally:
             call.end()
-            closer = getattr(events, "aclose", None)
-            if closer is not None:
-                await closer()
 
     async def aclose(self) -> None:
         await self.inner.aclose()

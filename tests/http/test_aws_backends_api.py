@@ -246,7 +246,7 @@ async def test_throttling_is_a_503_json_error(
     assert response.status_code == 503
     error = response.json()["error"]
     assert error["code"] == "backend_throttled"
-    assert "Rate exceeded" in error["message"]
+    assert "ThrottlingException" in error["message"]
     assert error["request_id"] == response.headers["x-request-id"]
     assert "retry-after" in response.headers
 
