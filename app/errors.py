@@ -37,6 +37,9 @@ log sees, next to the request id. Only the `BackendError`s whose `counts_against
 from __future__ import annotations
 
 INTERNAL_ERROR_MESSAGE = "internal error; see the service log"
+STARTUP_FAILED_MESSAGE = (
+    "the backends failed to load; the service log (or GET /ready with an API key) says why"
+)
 
 
 class ServiceError(Exception):

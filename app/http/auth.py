@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -68,3 +69,27 @@ async def authenticate(
 
 
 ClientIdentity = Annotated[str, Depends(authenticate)]
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+async def sees_details(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> bool:
+    """Whether this caller may read operational details (why start-up failed, which models):
+    a caller with a valid key, or, on a service without keys, one on this machine."""
+    accepted = service_state(request).settings.api_keys
+    if not accepted:
+        return is_loopback(client_address(request))
+    presented = bearer.credentials if bearer is not None else api_key
+    return bool(presented) and matching_digest(presented or "", accepted) is not None
+
+
+SeesDetails = Annotated[bool, Depends(sees_details)]

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.http.auth import authenticate
+from app.errors import STARTUP_FAILED_MESSAGE
+from app.http.auth import SeesDetails, authenticate
 from app.http.dependencies import StateDep
 from app.http.schemas import BackendInfo, HealthResponse, ReadyResponse
 
@@ -29,10 +30,18 @@ async def health() -> HealthResponse:
     },
     summary="Backends are loaded and answering",
 )
-async def ready(state: StateDep) -> ReadyResponse | JSONResponse:
+async def ready(state: StateDep, details: SeesDetails) -> ReadyResponse | JSONResponse:
+    """Ready or not and the circuits for anyone (a load balancer); why start-up failed and which
+    models serve only for a caller with a key (or on this machine when no keys are set)."""
     composition = state.composition
     if composition is None:
-        body = ReadyResponse(ready=False, detail=state.startup_error or "loading")
+        if state.startup_error is None:
+            detail = "loading"
+        elif details:
+            detail = state.startup_error
+        else:
+            detail = STARTUP_FAILED_MESSAGE
+        body = ReadyResponse(ready=False, detail=detail)
         return JSONResponse(body.model_dump(), status_code=503)
     circuits = composition.circuit_states()
     open_circuits = [label for label, circuit in circuits.items() if circuit == "open"]
@@ -42,7 +51,9 @@ async def ready(state: StateDep) -> ReadyResponse | JSONResponse:
         ready=not open_circuits,
         detail=f"circuit open: {', '.join(open_circuits)}" if open_circuits else None,
         circuits=circuits,
-        backends=BackendInfo(
+        backends=None
+        if not details
+        else BackendInfo(
             retriever=f"{settings.retriever}:{backends.retriever.name}",
             generator=settings.generator,
             tuned_generator=settings.tuned_generator,
