@@ -368,6 +368,15 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address to serve on; 0.0.0.0 in a container.")
     port: int = Field(8000, ge=1, le=65535, description="Port to serve on.")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Worker processes of `python -m app` (each loads its own models); "
+        "unset: WEB_CONCURRENCY, else 1.",
+    )
+    shutdown_grace_s: float = Field(
+        30.0, gt=0, description="On SIGTERM, seconds in-flight requests get to finish."
+    )
     retriever: RetrieverName = Field("local", description="local | bedrock-kb")
     generator: GeneratorName = Field(
         "local", description="Base model of rag: local | bedrock | sagemaker | openai"
