@@ -332,7 +332,18 @@ class LimitSettings(BaseModel):
     )
     burst: int = Field(60, ge=1, description="Requests a client may send at once before pacing.")
     max_in_flight_per_backend: int = Field(
-        256, ge=1, description="Calls in flight to one backend; more are refused with 429."
+        256, ge=1, description="Calls in flight to one backend; more are refused with 503."
+    )
+    failed_auth_per_minute: float = Field(
+        10.0,
+        ge=0,
+        description="Invalid API keys one client address may present per minute (as a burst, "
+        "then paced) before its requests get 429; 0: no limit.",
+    )
+    max_tracked_clients: int = Field(
+        10_000,
+        ge=1,
+        description="Rate-limit buckets kept per worker; the least recently used goes first.",
     )
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted.")
 

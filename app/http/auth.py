@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import math
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from app.errors import Unauthorized
+from app.errors import RateLimited, Unauthorized
 from app.state import service_state
 
 API_KEY_HEADER = "X-API-Key"
@@ -51,17 +52,27 @@ async def authenticate(
 ) -> str:
     """Who is calling: `key:<digest prefix>` for a valid key, `client:<address>` when the service
     is open. The key itself is never returned, stored or logged."""
-    settings = service_state(request).settings
+    state = service_state(request)
+    settings = state.settings
+    address = client_address(request)
     if not settings.api_keys:
-        identity = f"client:{client_address(request)}"
+        identity = f"client:{address}"
     else:
         presented = bearer.credentials if bearer is not None else api_key
         if not presented:
             raise Unauthorized(
                 f"an API key is required: send `Authorization: Bearer <key>` or `{API_KEY_HEADER}`"
             )
+        failed = state.failed_auth
+        if failed is not None and (wait_s := failed.blocked_s(address)) > 0:
+            raise RateLimited(
+                f"too many invalid API keys from this address; retry in {math.ceil(wait_s)} s",
+                retry_after_s=math.ceil(wait_s),
+            )
         digest = matching_digest(presented, settings.api_keys)
         if digest is None:
+            if failed is not None:
+                failed.wait_s(address)  # one failure spent
             raise Unauthorized("the API key is not valid")
         identity = f"key:{digest[:12]}"
     request.scope.setdefault("state", {})["client_identity"] = identity
@@ -78,18 +89,25 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-async def sees_details(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-) -> bool:
+def _presented_key(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials:
+        return credentials.strip()
+    return request.headers.get(API_KEY_HEADER) or None
+
+
+async def sees_details(request: Request) -> bool:
     """Whether this caller may read operational details (why start-up failed, which models):
-    a caller with a valid key, or, on a service without keys, one on this machine."""
+    a caller with a valid key, or, on a service without keys, one on this machine.
+
+    Headers are read here, not through the security schemes: `/ready` answers everyone (a load
+    balancer has no key), so the OpenAPI schema must not say it needs one.
+    """
     accepted = service_state(request).settings.api_keys
     if not accepted:
         return is_loopback(client_address(request))
-    presented = bearer.credentials if bearer is not None else api_key
-    return bool(presented) and matching_digest(presented or "", accepted) is not None
+    presented = _presented_key(request)
+    return presented is not None and matching_digest(presented, accepted) is not None
 
 
 SeesDetails = Annotated[bool, Depends(sees_details)]

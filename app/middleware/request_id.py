@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_ACCEPTED = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+_ACCEPTED = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
 
@@ -41,7 +41,7 @@ class RequestIdMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if _ACCEPTED.match(incoming) else new_request_id()
+        request_id = incoming if _ACCEPTED.fullmatch(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = current_request_id.set(request_id)
 

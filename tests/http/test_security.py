@@ -212,3 +212,20 @@ async def test_ready_shows_why_start_up_failed_only_to_trusted_callers(
     assert ("123456789012" in ready.text) is shown
     assert "123456789012" not in answer.text  # the answers never say it
     assert answer.json()["error"]["code"] in ("not_ready", "unauthorized")
+
+
+async def test_invalid_keys_from_one_address_are_slowed_down() -> None:
+    limits = {"failed_auth_per_minute": 3}
+    async with make_client(api_keys=[digest_of(KEY)], limits=limits) as client:
+        guesses = [
+            (await client.post("/rag", json={"question": "q"}, headers={"X-API-Key": f"guess{n}"}))
+            for n in range(5)
+        ]
+        valid_meanwhile = await client.post(
+            "/rag", json={"question": "q"}, headers={"X-API-Key": KEY}
+        )
+
+    assert [guess.status_code for guess in guesses] == [401, 401, 401, 429, 429]
+    assert guesses[-1].json()["error"]["code"] == "rate_limited"
+    assert int(guesses[-1].headers["retry-after"]) >= 1
+    assert valid_meanwhile.status_code == 429  # the address is paced, whatever it sends

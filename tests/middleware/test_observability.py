@@ -15,6 +15,7 @@ from app.backends.compose import Backends
 from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.errors import BackendThrottled
 from app.main import create_app
+from app.middleware.request_id import RequestIdMiddleware
 from app.settings import Settings
 from tests.conftest import SAMPLE_PASSAGES
 
@@ -183,3 +184,18 @@ async def test_health_checks_do_not_flood_the_log(
     for _ in range(3):
         await client.get("/health")
     assert access_lines(capsys.readouterr().err) == []
+
+
+async def test_a_request_id_with_a_trailing_newline_is_replaced() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["state"]["request_id"])
+
+    middleware = RequestIdMiddleware(app)
+    for incoming in (b"abc-123", b"abc-123\n"):
+        scope = {"type": "http", "headers": [(b"x-request-id", incoming)]}
+        await middleware(scope, None, None)  # type: ignore[arg-type]
+
+    assert seen[0] == "abc-123"
+    assert seen[1] != "abc-123" and "\n" not in seen[1]

@@ -195,3 +195,18 @@ async def test_a_whole_number_written_as_a_float_is_accepted(client: httpx.Async
     response = await client.post("/rag", json={"question": "q", "top_k": 1.0})
     assert response.status_code == 200
     assert len(response.json()["sources"]) == 1
+
+
+def test_a_full_limiter_forgets_the_least_recently_seen_client_only() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_minute=60, burst=1, clock=lambda: now[0], max_clients=3)
+    assert limiter.wait_s("busy") == 0.0
+    for client in ("b", "c"):
+        limiter.wait_s(client)
+
+    limiter.wait_s("busy")  # seen again: now the most recent
+    limiter.wait_s("d")  # full: "b", the least recently seen, goes
+
+    assert limiter.client_count == 3
+    assert limiter.wait_s("busy") > 0  # still paced: its bucket was kept, not cleared
+    assert limiter.wait_s("b") == 0.0  # forgotten, so it starts with a full bucket
