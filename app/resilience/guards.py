@@ -6,8 +6,12 @@ wraps each backend once and keeps the guards by label.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Sequence
+from concurrent.futures import Future
 from contextlib import aclosing
+from typing import Any
 
 from app.errors import BackendError, BackendUnavailable, ModelBusy
 from app.generators.base import (
@@ -18,6 +22,7 @@ from app.generators.base import (
     Generator,
 )
 from app.observability import Metrics, current_record
+from app.resilience.blocking import tracking_threads
 from app.resilience.breaker import STATE_VALUES, CircuitBreaker, CircuitState
 from app.resilience.in_flight import InFlightLimit
 from app.retrievers.base import Passage, Retriever
@@ -90,10 +95,29 @@ class GuardedCall:
         self.judged = True
         self.guard.breaker.failed(self.trial)
 
-    def end(self) -> None:
+    def end(self, threads: Sequence[Future[Any]] = ()) -> None:
+        """Gives the trial back (without a verdict) and the in-flight slot: now, or when the
+        last of `threads` (blocking SDK calls this call started) returns."""
         if not self.judged:
             self.guard.breaker.abandoned(self.trial)
-        self.guard.in_flight.release()
+        running = [thread for thread in threads if not thread.done()]
+        if not running:
+            self.guard.in_flight.release()
+            return
+        loop = asyncio.get_running_loop()
+        remaining = [len(running)]
+
+        def thread_returned(_: Future[Any]) -> None:  # on the pool thread
+            with contextlib.suppress(RuntimeError):  # the loop closed first: nothing to free
+                loop.call_soon_threadsafe(returned_on_loop)
+
+        def returned_on_loop() -> None:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                self.guard.in_flight.release()
+
+        for thread in running:
+            thread.add_done_callback(thread_returned)
 
 
 class GuardedRetriever:
@@ -106,15 +130,16 @@ class GuardedRetriever:
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]:
         call = self.guard.begin(self.name)
-        try:
-            passages = await self.inner.retrieve(query, top_k)
-        except BackendError as error:
-            call.fail(error)
-            raise
-        else:
-            call.succeed()
-        finally:
-            call.end()
+        with tracking_threads() as threads:
+            try:
+                passages = await self.inner.retrieve(query, top_k)
+            except BackendError as error:
+                call.fail(error)
+                raise
+            else:
+                call.succeed()
+            finally:
+                call.end(threads)
         return passages
 
     async def aclose(self) -> None:
@@ -135,15 +160,16 @@ class GuardedGenerator:
         self, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> Generation:
         call = self.guard.begin(self.name)
-        try:
-            generation = await self.inner.generate(messages, params)
-        except BackendError as error:
-            call.fail(error)
-            raise
-        else:
-            call.succeed()
-        finally:
-            call.end()
+        with tracking_threads() as threads:
+            try:
+                generation = await self.inner.generate(messages, params)
+            except BackendError as error:
+                call.fail(error)
+                raise
+            else:
+                call.succeed()
+            finally:
+                call.end(threads)
         return generation
 
     async def stream(
