@@ -78,5 +78,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('FMT_PORT', '8000'), timeout=4)"]
 
-# Workers: FMT_WORKERS, else WEB_CONCURRENCY, else 1; each worker loads its own models.
-CMD ["sh", "-c", "exec uvicorn app.main:create_app --factory --host \"$FMT_HOST\" --port \"$FMT_PORT\" --workers \"${FMT_WORKERS:-${WEB_CONCURRENCY:-1}}\""]
+# The app's own entry point (app/__main__.py): workers from FMT_WORKERS, else WEB_CONCURRENCY,
+# else 1 (each loads its own models); a graceful shutdown of FMT_SHUTDOWN_GRACE_S on SIGTERM;
+# FMT_LOG_LEVEL; one JSON access log line per request.
+CMD ["python", "-m", "app"]

@@ -1,23 +1,34 @@
-"""`python -m app`: serve the API with uvicorn on FMT_HOST:FMT_PORT."""
+"""`python -m app`: the container's entry point, uvicorn on FMT_HOST:FMT_PORT."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any
+
 import uvicorn
 
-from app.settings import get_settings
+from app.settings import Settings, get_settings
+
+
+def uvicorn_options(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
+    """What uvicorn is run with: workers from FMT_WORKERS, else WEB_CONCURRENCY, else 1; a
+    graceful shutdown; the settings' log level; no uvicorn access log (app.observability writes
+    one JSON access line per request)."""
+    workers = settings.workers or int(environ.get("WEB_CONCURRENCY") or 1)
+    return {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": workers,
+        "log_level": settings.log_level.lower(),
+        "timeout_graceful_shutdown": settings.shutdown_grace_s,
+        "access_log": False,
+    }
 
 
 def main() -> None:
-    settings = get_settings()
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=30,
-        access_log=False,  # app.observability writes one JSON access line per request
-    )
+    uvicorn.run("app.main:create_app", **uvicorn_options(get_settings(), os.environ))
 
 
 if __name__ == "__main__":

@@ -14,24 +14,33 @@ ServiceError ........................ 500 internal_error
 ├── UnsupportedMediaType ............ 415 unsupported_media_type
 ├── InvalidRequest .................. 422 invalid_request
 │   ├── ParameterOutOfRange ......... 422 parameter_out_of_range
-│   └── QuestionTooLong ............. 422 question_too_long
+│   ├── QuestionTooLong ............. 422 question_too_long
+│   └── InputRejected ............... 422 input_rejected    (the backend refused this input)
 ├── RateLimited ..................... 429 rate_limited      (Retry-After)
 ├── ClientDisconnected .............. 499 client_closed_request (logged; nobody reads it)
 ├── NotReady ........................ 503 not_ready         (Retry-After)
 ├── ModelBusy ....................... 503 overloaded        (Retry-After)
 └── BackendError .................... 502 backend_error
+    ├── BackendRejected ............. 502 backend_error       (ours to fix; not a backend fault)
     ├── BackendUnavailable .......... 503 backend_unavailable (Retry-After when known)
     ├── BackendThrottled ............ 503 backend_throttled   (Retry-After)
-    ├── BackendTimeout .............. 504 backend_timeout
-    └── InputRejected ............... 422 input_rejected    (the client's input; no circuit)
+    └── BackendTimeout .............. 504 backend_timeout
 
-Backends raise `BackendError` and its subclasses only; everything else here is raised by the
-service itself (or mapped from Starlette's HTTP errors by status).
+Backends raise `BackendError` and its subclasses (and `InputRejected`) only; everything else here
+is raised by the service itself (or mapped from Starlette's HTTP errors by status).
+
+A message is what a client reads: our own words and actionable hints, never a backend's text.
+What the backend said (its error message, a reply body, an ARN) goes in `detail`, which only the
+log sees, next to the request id. Only the `BackendError`s whose `counts_against_backend` is true
+(timeouts, 5xx, unreachable, throttled, unusable replies) count towards a circuit.
 """
 
 from __future__ import annotations
 
 INTERNAL_ERROR_MESSAGE = "internal error; see the service log"
+STARTUP_FAILED_MESSAGE = (
+    "the backends failed to load; the service log (or GET /ready with an API key) says why"
+)
 
 
 class ServiceError(Exception):
@@ -40,10 +49,22 @@ class ServiceError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after_s: float | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after_s = retry_after_s
+        # What a backend said, for the log only: it may hold account ids, ARNs or prompt text.
+        self.detail = detail
+
+    def log_text(self) -> str:
+        """The message with the backend's own words, for the log (never for a client)."""
+        return f"{self.message}: {self.detail}" if self.detail else self.message
+
+    def __str__(self) -> str:
+        # Tracebacks and `%s` in log lines show everything; a client only ever gets `message`.
+        return self.log_text()
 
 
 class BadRequest(ServiceError):
@@ -120,6 +141,13 @@ class ClientDisconnected(ServiceError):
     code = "client_closed_request"
 
 
+class InputRejected(InvalidRequest):
+    """The backend refused this request's input as the client's to fix (too long for the model,
+    blocked by a content filter); a client's error, so it never counts against a circuit."""
+
+    code = "input_rejected"
+
+
 class RateLimited(ServiceError):
     """This client or the whole service is over its limit."""
 
@@ -135,8 +163,9 @@ class NotReady(ServiceError):
 
 
 class ModelBusy(ServiceError):
-    """An in-process model's queue is too long: overload, shed with Retry-After; never counted
-    against the model's circuit (the model is healthy, just busy)."""
+    """Overload: an in-process model's queue is too long, or a backend has all its in-flight
+    slots taken; shed with Retry-After and never counted against the backend's circuit (it is
+    healthy, just busy)."""
 
     status_code = 503
     code = "overloaded"
@@ -149,6 +178,13 @@ class BackendError(ServiceError):
     code = "backend_error"
     counts_against_backend = True
     """Whether it says the backend is unhealthy (and counts towards opening its circuit)."""
+
+
+class BackendRejected(BackendError):
+    """The backend is up and refused the call for a reason on our side (permissions, model id,
+    credentials, payload format): a 502 with a hint, not counted against its circuit."""
+
+    counts_against_backend = False
 
 
 class BackendUnavailable(BackendError):
@@ -197,12 +233,3 @@ def error_for_status(status_code: int, message: str) -> ServiceError:
     error.status_code = status_code
     error.code = "http_error"
     return error
-
-
-class InputRejected(BackendError):
-    """The backend refused this input (too long for its context, for instance): the request's
-    fault, not the backend's health, so it never counts against the backend's circuit."""
-
-    status_code = 422
-    code = "input_rejected"
-    counts_against_backend = False

@@ -64,7 +64,19 @@ def _rate_limiter(settings: Settings) -> RateLimiter | None:
     limits = settings.limits
     if limits.rate_limit_per_minute <= 0:
         return None
-    return RateLimiter(limits.rate_limit_per_minute, limits.burst)
+    return RateLimiter(
+        limits.rate_limit_per_minute, limits.burst, max_clients=limits.max_tracked_clients
+    )
+
+
+def _failed_auth_limiter(settings: Settings) -> RateLimiter | None:
+    limits = settings.limits
+    if limits.failed_auth_per_minute <= 0 or not settings.api_keys:
+        return None
+    per_minute = limits.failed_auth_per_minute
+    return RateLimiter(
+        per_minute, max(1, round(per_minute)), max_clients=limits.max_tracked_clients
+    )
 
 
 def create_app(
@@ -78,7 +90,9 @@ def create_app(
     settings = settings or get_settings()
     configure_logging(settings)
     metrics = Metrics()
-    state = ServiceState(settings, metrics, _rate_limiter(settings), tuple(table))
+    state = ServiceState(
+        settings, metrics, _rate_limiter(settings), tuple(table), _failed_auth_limiter(settings)
+    )
     if backends is not None:
         state.composition = compose(backends, settings, metrics, state.table)
         _freeze_heap()

@@ -320,7 +320,18 @@ class LimitSettings(BaseModel):
     )
     burst: int = Field(60, ge=1, description="Requests a client may send at once before pacing.")
     max_in_flight_per_backend: int = Field(
-        256, ge=1, description="Calls in flight to one backend; more are refused with 429."
+        256, ge=1, description="Calls in flight to one backend; more are refused with 503."
+    )
+    failed_auth_per_minute: float = Field(
+        10.0,
+        ge=0,
+        description="Invalid API keys one client address may present per minute (as a burst, "
+        "then paced) before its requests get 429; 0: no limit.",
+    )
+    max_tracked_clients: int = Field(
+        10_000,
+        ge=1,
+        description="Rate-limit buckets kept per worker; the least recently used goes first.",
     )
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted.")
 
@@ -356,6 +367,15 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address to serve on; 0.0.0.0 in a container.")
     port: int = Field(8000, ge=1, le=65535, description="Port to serve on.")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Worker processes of `python -m app` (each loads its own models); "
+        "unset: WEB_CONCURRENCY, else 1.",
+    )
+    shutdown_grace_s: float = Field(
+        30.0, gt=0, description="On SIGTERM, seconds in-flight requests get to finish."
+    )
     retriever: RetrieverName = Field("local", description="local | bedrock-kb")
     generator: GeneratorName = Field(
         "local", description="Base model of rag: local | bedrock | sagemaker | openai"

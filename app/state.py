@@ -24,6 +24,8 @@ class ServiceState:
     metrics: Metrics
     rate_limiter: RateLimiter | None
     table: Sequence[StrategySpec]
+    # Invalid API keys per client address (a guessing client is slowed down); None: no keys.
+    failed_auth: RateLimiter | None = None
     composition: Composition | None = None
     startup_error: str | None = None
 

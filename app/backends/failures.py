@@ -1,5 +1,11 @@
 """What an AWS SDK or HTTP error from a backend means: the app error a client gets, and whether
-trying again may help."""
+trying again may help.
+
+The client's message says what kind of failure it was (the backend, the AWS error code or HTTP
+status, an actionable hint); what the backend wrote goes to the error's `detail`, for the log.
+A refusal of the input itself (too long, filtered) is the client's (`InputRejected`, 422); other
+refusals are ours to fix (`BackendRejected`); neither counts against the backend's circuit.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from botocore.exceptions import (
 
 from app.errors import (
     BackendError,
+    BackendRejected,
     BackendThrottled,
     BackendTimeout,
     BackendUnavailable,
@@ -62,10 +69,17 @@ _TIMEOUT_CODES = {
     "requesttimeoutexception",
     "modelinvocationtimeexceeded",
 }
-# How backends say an input does not fit the model (Bedrock, OpenAI-compatible servers, vLLM).
-_INPUT_TOO_LONG = re.compile(
-    r"too long|context length|context window|maximum context|too many (input )?tokens",
+# How backends word a refusal of the input itself: Bedrock's ValidationException ("Input is too
+# long for requested model", "too many input tokens"), OpenAI's context_length_exceeded,
+# llama.cpp server's "exceeds the available context size", content filters.
+_INPUT_REFUSED = re.compile(
+    r"too long|too many (input )?tokens|context[ _](length|size|window)|maximum context"
+    r"|exceeds? the (available|maximum)|content[ _](filter|management|policy)",
     re.IGNORECASE,
+)
+_INPUT_REFUSED_MESSAGE = (
+    "the {backend} backend refused this input (too long for the model, or filtered); "
+    "shorten the question, or ask for fewer passages (top_k) or tokens (max_tokens)"
 )
 _HINTS = {
     "accessdeniedexception": "check the IAM permissions listed in docs/aws-backends.md; "
@@ -88,47 +102,59 @@ class Failure:
     retryable: bool
 
 
+def _refusal(
+    backend: str, said: str, detail: str, hint: str | None, model_failed: bool = False
+) -> Failure:
+    """A 4xx that is neither throttling nor a timeout: the input's fault, the model's (a
+    container's own error), or ours."""
+    if _INPUT_REFUSED.search(detail):
+        return Failure(
+            InputRejected(_INPUT_REFUSED_MESSAGE.format(backend=backend), detail=detail), False
+        )
+    if model_failed:
+        return Failure(BackendError(said, detail=detail), False)
+    return Failure(BackendRejected(f"{said} ({hint})" if hint else said, detail=detail), False)
+
+
 def _client_error_failure(error: ClientError, backend: str) -> Failure:
     details = error.response.get("Error", {})
     code = str(details.get("Code", "Unknown"))
-    message = str(details.get("Message", "")) or str(error)
+    detail = str(details.get("Message", "")) or str(error)
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     key = code.lower()
     # SageMaker's ModelStreamError says what happened in ErrorCode (app.generators.streaming).
     key = str(details.get("ErrorCode", "")).lower() or key
-    said = f"{backend}: {code}: {message}"
+    said = f"{backend}: {code}"
     # Codes before statuses: SageMaker's ModelNotReadyException comes with a 429.
     if key in _THROTTLING_CODES:
-        return Failure(BackendThrottled(said, retry_after_s=THROTTLED_RETRY_AFTER_S), True)
+        throttled = BackendThrottled(said, retry_after_s=THROTTLED_RETRY_AFTER_S, detail=detail)
+        return Failure(throttled, True)
     if key in _TIMEOUT_CODES:
-        return Failure(BackendTimeout(said), False)
+        return Failure(BackendTimeout(said, detail=detail), False)
     if key in _UNAVAILABLE_CODES or status >= 500:
-        return Failure(BackendUnavailable(said), True)
+        return Failure(BackendUnavailable(said, detail=detail), True)
     if status == 429:
-        return Failure(BackendThrottled(said, retry_after_s=THROTTLED_RETRY_AFTER_S), True)
-    if key == "validationexception" and _INPUT_TOO_LONG.search(message):
-        return Failure(InputRejected(said), False)
-    hint = _HINTS.get(key)
-    return Failure(BackendError(f"{said} ({hint})" if hint else said), False)
+        throttled = BackendThrottled(said, retry_after_s=THROTTLED_RETRY_AFTER_S, detail=detail)
+        return Failure(throttled, True)
+    return _refusal(backend, said, detail, _HINTS.get(key), model_failed=key == "modelerror")
 
 
 def _http_status_failure(error: httpx.HTTPStatusError, backend: str) -> Failure:
     status = error.response.status_code
     try:
-        body = error.response.text[:300]
+        detail = error.response.text[:300]
     except httpx.ResponseNotRead:
-        body = ""
-    said = f"{backend}: HTTP {status}: {body}".rstrip(": ")
+        detail = ""
+    said = f"{backend}: HTTP {status}"
     if status == 429:
-        return Failure(BackendThrottled(said, retry_after_s=THROTTLED_RETRY_AFTER_S), True)
+        throttled = BackendThrottled(said, retry_after_s=THROTTLED_RETRY_AFTER_S, detail=detail)
+        return Failure(throttled, True)
     if status in (408, 504):
-        return Failure(BackendTimeout(said), False)
+        return Failure(BackendTimeout(said, detail=detail), False)
     if status >= 500:
-        return Failure(BackendUnavailable(said), True)
-    if status in (400, 413, 422) and _INPUT_TOO_LONG.search(body):
-        return Failure(InputRejected(said), False)
-    hint = " (check FMT_OPENAI__API_KEY)" if status in (401, 403) else ""
-    return Failure(BackendError(said + hint), False)
+        return Failure(BackendUnavailable(said, detail=detail), True)
+    hint = "check FMT_OPENAI__API_KEY" if status in (401, 403) else None
+    return _refusal(backend, said, detail, hint)
 
 
 def classify(error: BaseException, backend: str) -> Failure | None:
@@ -137,24 +163,29 @@ def classify(error: BaseException, backend: str) -> Failure | None:
         return Failure(error, False)
     if isinstance(error, ClientError):
         return _client_error_failure(error, backend)
+    detail = str(error)
     if isinstance(error, ReadTimeoutError | httpx.ReadTimeout | httpx.WriteTimeout):
-        return Failure(BackendTimeout(f"{backend}: no answer within the read timeout"), False)
+        timeout = BackendTimeout(f"{backend}: no answer within the read timeout", detail=detail)
+        return Failure(timeout, False)
     if isinstance(error, ConnectTimeoutError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return Failure(BackendTimeout(f"{backend}: could not connect in time"), True)
+        return Failure(BackendTimeout(f"{backend}: could not connect in time", detail=detail), True)
     if isinstance(error, HTTPClientError | EndpointConnectionError | httpx.TransportError):
-        return Failure(BackendUnavailable(f"{backend}: cannot be reached: {error}"), True)
+        return Failure(BackendUnavailable(f"{backend}: cannot be reached", detail=detail), True)
     if isinstance(error, httpx.HTTPStatusError):
         return _http_status_failure(error, backend)
     if isinstance(error, urllib3.exceptions.ReadTimeoutError):
         # Event streams are read from urllib3 directly; botocore does not wrap these errors.
-        return Failure(BackendTimeout(f"{backend}: stream stalled past the read timeout"), False)
+        stalled = BackendTimeout(f"{backend}: stream stalled past the read timeout", detail=detail)
+        return Failure(stalled, False)
     if isinstance(error, urllib3.exceptions.HTTPError):
-        return Failure(BackendUnavailable(f"{backend}: connection broke: {error}"), True)
+        return Failure(BackendUnavailable(f"{backend}: connection broke", detail=detail), True)
     if isinstance(error, NoCredentialsError | NoRegionError):
         hint = "set AWS_PROFILE or AWS credentials, and AWS_REGION"
-        return Failure(BackendError(f"{backend}: {error} ({hint})"), False)
+        return Failure(BackendRejected(f"{backend}: {error} ({hint})"), False)
     if isinstance(error, BotoCoreError):
-        return Failure(BackendError(f"{backend}: {error}"), False)
+        return Failure(
+            BackendRejected(f"{backend}: the AWS SDK refused the call", detail=detail), False
+        )
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from app.generators.base import (
@@ -99,7 +99,7 @@ class FakeGenerator:
 
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[GenerationEvent]:
+    ) -> AsyncGenerator[GenerationEvent, None]:
         text = await self._begin(messages)
         for index, word in enumerate(text.split(" ")):
             yield TextDelta(word if index == 0 else " " + word)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -112,6 +112,6 @@ class Generator(Protocol):
 
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[GenerationEvent]: ...
+    ) -> AsyncGenerator[GenerationEvent, None]: ...
 
     async def aclose(self) -> None: ...

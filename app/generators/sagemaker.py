@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -247,7 +247,7 @@ class SageMakerGenerator:
 
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[GenerationEvent]:
+    ) -> AsyncGenerator[GenerationEvent, None]:
         deadline = asyncio.get_running_loop().time() + self._policy.deadline_s
         arguments = {**self._fixed_arguments, "Body": self._format.body(messages, params, True)}
         arguments.pop("Accept")  # the stream's content type is the container's to choose

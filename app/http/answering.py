@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi.responses import StreamingResponse
-
 from app.backends.compose import Composition
 from app.errors import INTERNAL_ERROR_MESSAGE, ServiceError
 from app.generators.base import GenerationParams
 from app.http.error_body import error_detail
 from app.http.schemas import AnswerRequest, AnswerResponse, CompareResponse, ErrorDetail
-from app.http.sse import SSE_MEDIA_TYPE, sse_stream
+from app.http.sse import SSE_MEDIA_TYPE, ClosingStreamingResponse, sse_stream
 from app.settings import Settings
 from app.strategies.runner import StrategyQuery, run_strategy, stream_strategy
 
@@ -48,11 +46,11 @@ async def answer(
 
 async def answer_streaming(
     name: str, query: StrategyQuery, composition: Composition, request_id: str
-) -> StreamingResponse:
+) -> ClosingStreamingResponse:
     """An SSE response; the first event is awaited here so an early failure is a normal error."""
     events = stream_strategy(composition.strategies[name], query)
     first = await anext(events)
-    return StreamingResponse(
+    return ClosingStreamingResponse(
         sse_stream(first, events, request_id),
         media_type=SSE_MEDIA_TYPE,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -74,6 +72,9 @@ async def compare(
         if isinstance(outcome, AnswerResponse):
             results[name] = outcome
         elif isinstance(outcome, ServiceError):
+            logger.warning(
+                "compare: %s failed: %s", name, outcome.log_text(), extra={"code": outcome.code}
+            )
             errors[name] = error_detail(outcome, request_id)
         elif isinstance(outcome, Exception):
             logger.error("compare: %s failed", name, exc_info=outcome)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import math
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 
-from app.errors import Unauthorized
+from app.errors import RateLimited, Unauthorized
 from app.settings import Settings
 from app.state import service_state
 
@@ -68,17 +69,27 @@ def presented_key(connection: HTTPConnection) -> str | None:
 
 def identify(connection: HTTPConnection, settings: Settings) -> str:
     """Who is calling: `key:<digest prefix>` for a valid key, `client:<address>` when the service
-    is open; 401 otherwise. The key itself is never returned, stored or logged."""
+    is open; 401 otherwise (429 for an address that sent too many invalid keys). The key itself
+    is never returned, stored or logged."""
+    address = client_address(connection)
     if not settings.api_keys:
-        identity = f"client:{client_address(connection)}"
+        identity = f"client:{address}"
     else:
         presented = presented_key(connection)
         if not presented:
             raise Unauthorized(
                 f"an API key is required: send `Authorization: Bearer <key>` or `{API_KEY_HEADER}`"
             )
+        failed = service_state(connection).failed_auth
+        if failed is not None and (wait_s := failed.blocked_s(address)) > 0:
+            raise RateLimited(
+                f"too many invalid API keys from this address; retry in {math.ceil(wait_s)} s",
+                retry_after_s=math.ceil(wait_s),
+            )
         digest = matching_digest(presented, settings.api_keys)
         if digest is None:
+            if failed is not None:
+                failed.wait_s(address)  # one failure spent
             raise Unauthorized("the API key is not valid")
         identity = f"key:{digest[:12]}"
     connection.scope.setdefault("state", {})["client_identity"] = identity

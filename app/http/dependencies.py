@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.backends.compose import Composition
-from app.errors import NotReady, RateLimited
+from app.errors import STARTUP_FAILED_MESSAGE, NotReady, RateLimited
 from app.http.auth import identify
 from app.settings import Settings
 from app.state import ServiceState, service_state
@@ -27,8 +27,9 @@ async def get_app_settings(request: Request) -> Settings:
 def ready_composition(state: ServiceState) -> Composition:
     """The composed backends, or 503 while they load (or after they failed to)."""
     if state.composition is None:
-        failure = state.startup_error
-        raise NotReady(failure or "backends are still loading; poll GET /ready", retry_after_s=5)
+        if state.startup_error is not None:  # why is for the log and authenticated /ready
+            raise NotReady(STARTUP_FAILED_MESSAGE, retry_after_s=5)
+        raise NotReady("backends are still loading; poll GET /ready", retry_after_s=5)
     return state.composition
 
 

@@ -26,7 +26,8 @@ def describe_validation_error(error: RequestValidationError) -> str:
 
 async def _on_service_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
-    logger.warning("request failed: %s", error.message, extra={"code": error.code})
+    # The backend's own words (`detail`) go to the log with the request id, never to the client.
+    logger.warning("request failed: %s", error.log_text(), extra={"code": error.code})
     return error_response(request, error)
 
 

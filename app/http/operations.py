@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.errors import STARTUP_FAILED_MESSAGE
 from app.http.auth import authenticate, may_see_details
 from app.http.dependencies import StateDep
 from app.http.schemas import BackendInfo, HealthResponse, ReadyResponse
@@ -37,8 +38,10 @@ async def ready(request: Request, state: StateDep) -> ReadyResponse | JSONRespon
     if composition is None:
         if state.startup_error is None:
             detail = "loading"
+        elif details:
+            detail = state.startup_error
         else:
-            detail = state.startup_error if details else "backends failed to load"
+            detail = STARTUP_FAILED_MESSAGE
         body = ReadyResponse(ready=False, detail=detail)
         return JSONResponse(body.model_dump(), status_code=503)
     circuits = composition.circuit_states()

@@ -5,13 +5,31 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Generic, TypeVar
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 DEFAULT_THREADS = 256
+
+# The threads started for the backend call being made in this context (app.resilience.guards):
+# a call cancelled by its deadline or its client leaves its thread blocked in the SDK, and the
+# call's in-flight slot is held until that thread returns.
+_started_threads: ContextVar[list[Future[Any]] | None] = ContextVar("started_threads", default=None)
+
+
+@contextmanager
+def tracking_threads() -> Iterator[list[Future[Any]]]:
+    """The pool threads started inside this block, to wait for after it."""
+    started: list[Future[Any]] = []
+    token = _started_threads.set(started)
+    try:
+        yield started
+    finally:
+        _started_threads.reset(token)
 
 
 class BlockingPool:
@@ -24,7 +42,11 @@ class BlockingPool:
     def start(self, function: Callable[..., T], *args: object) -> asyncio.Future[T]:
         """`function(*args)` started on a pool thread, as a future of the running loop."""
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._executor, functools.partial(function, *args))
+        running = self._executor.submit(functools.partial(function, *args))
+        started = _started_threads.get()
+        if started is not None:
+            started.append(running)
+        return asyncio.wrap_future(running, loop=loop)
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         """`function(*args)` on a pool thread; the event loop keeps serving while it runs."""

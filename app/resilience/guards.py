@@ -6,9 +6,14 @@ wraps each backend once and keeps the guards by label.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Sequence
+from concurrent.futures import Future
+from contextlib import aclosing
+from typing import Any
 
-from app.errors import BackendError, BackendUnavailable, RateLimited
+from app.errors import BackendError, BackendUnavailable, ModelBusy
 from app.generators.base import (
     ChatMessage,
     Generation,
@@ -17,6 +22,7 @@ from app.generators.base import (
     Generator,
 )
 from app.observability import Metrics, current_record
+from app.resilience.blocking import tracking_threads
 from app.resilience.breaker import STATE_VALUES, CircuitBreaker, CircuitState
 from app.resilience.in_flight import InFlightLimit
 from app.retrievers.base import Passage, Retriever
@@ -48,7 +54,7 @@ class BackendGuard:
             raise
         try:
             self.in_flight.acquire()
-        except RateLimited:
+        except ModelBusy:
             self.breaker.abandoned(trial)
             self.count_error("in_flight_limit")
             raise
@@ -65,7 +71,11 @@ class BackendGuard:
 
 
 class GuardedCall:
-    """One call through a guard: a verdict (success or failure) at most, then `end` once."""
+    """One call through a guard: a verdict (success or failure) at most, then `end` once.
+
+    `end` is synchronous on purpose: it runs in `finally` blocks reached by cancellation (a client
+    that left), where an await could be cancelled again before the slot is given back.
+    """
 
     def __init__(self, guard: BackendGuard, trial: bool) -> None:
         self.guard = guard
@@ -77,17 +87,37 @@ class GuardedCall:
         self.guard.breaker.succeeded(self.trial)
 
     def fail(self, error: BackendError) -> None:
-        self.judged = True
-        if error.counts_against_backend:
-            self.guard.breaker.failed(self.trial)
-        else:  # the backend answered, refusing this input: it is healthy
-            self.guard.breaker.succeeded(self.trial)
+        """A backend fault counts towards the circuit; a refusal that is ours (permissions,
+        model id) leaves it as it was: the backend answered, so it is up."""
         self.guard.count_error(error.code)
+        if not error.counts_against_backend:
+            return  # no verdict: `end` gives a half-open trial back
+        self.judged = True
+        self.guard.breaker.failed(self.trial)
 
-    def end(self) -> None:
+    def end(self, threads: Sequence[Future[Any]] = ()) -> None:
+        """Gives the trial back (without a verdict) and the in-flight slot: now, or when the
+        last of `threads` (blocking SDK calls this call started) returns."""
         if not self.judged:
             self.guard.breaker.abandoned(self.trial)
-        self.guard.in_flight.release()
+        running = [thread for thread in threads if not thread.done()]
+        if not running:
+            self.guard.in_flight.release()
+            return
+        loop = asyncio.get_running_loop()
+        remaining = [len(running)]
+
+        def thread_returned(_: Future[Any]) -> None:  # on the pool thread
+            with contextlib.suppress(RuntimeError):  # the loop closed first: nothing to free
+                loop.call_soon_threadsafe(returned_on_loop)
+
+        def returned_on_loop() -> None:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                self.guard.in_flight.release()
+
+        for thread in running:
+            thread.add_done_callback(thread_returned)
 
 
 class GuardedRetriever:
@@ -100,15 +130,16 @@ class GuardedRetriever:
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]:
         call = self.guard.begin(self.name)
-        try:
-            passages = await self.inner.retrieve(query, top_k)
-        except BackendError as error:
-            call.fail(error)
-            raise
-        else:
-            call.succeed()
-        finally:
-            call.end()
+        with tracking_threads() as threads:
+            try:
+                passages = await self.inner.retrieve(query, top_k)
+            except BackendError as error:
+                call.fail(error)
+                raise
+            else:
+                call.succeed()
+            finally:
+                call.end(threads)
         return passages
 
     async def aclose(self) -> None:
@@ -129,36 +160,34 @@ class GuardedGenerator:
         self, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> Generation:
         call = self.guard.begin(self.name)
-        try:
-            generation = await self.inner.generate(messages, params)
-        except BackendError as error:
-            call.fail(error)
-            raise
-        else:
-            call.succeed()
-        finally:
-            call.end()
+        with tracking_threads() as threads:
+            try:
+                generation = await self.inner.generate(messages, params)
+            except BackendError as error:
+                call.fail(error)
+                raise
+            else:
+                call.succeed()
+            finally:
+                call.end(threads)
         return generation
 
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[GenerationEvent]:
+    ) -> AsyncGenerator[GenerationEvent, None]:
         call = self.guard.begin(self.name)
-        events = self.inner.stream(messages, params)
         try:
-            async for event in events:
-                if isinstance(event, Generation):
-                    # The final event is the verdict: the caller may stop reading after it.
-                    call.succeed()
-                yield event
+            async with aclosing(self.inner.stream(messages, params)) as events:
+                async for event in events:
+                    if isinstance(event, Generation):
+                        # The final event is the verdict: the caller may stop reading after it.
+                        call.succeed()
+                    yield event
         except BackendError as error:
             call.fail(error)
             raise
         finally:
             call.end()
-            closer = getattr(events, "aclose", None)
-            if closer is not None:
-                await closer()
 
     async def aclose(self) -> None:
         await self.inner.aclose()

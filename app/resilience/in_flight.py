@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import RateLimited
+from app.errors import ModelBusy
 
 IN_FLIGHT_RETRY_AFTER_S = 1.0
 
@@ -16,10 +16,12 @@ class InFlightLimit:
         self.in_flight = 0
 
     def acquire(self) -> None:
-        """Takes a slot, or raises RateLimited (429) when all are taken; pair with `release`."""
+        """Takes a slot, or raises ModelBusy (503, overload) when all are taken; pair with
+        `release`."""
         if self.in_flight >= self.limit:
-            raise RateLimited(
-                f"the {self.label} backend is busy ({self.limit} calls in flight); retry shortly",
+            raise ModelBusy(
+                f"the {self.label} backend is busy ({self.limit} calls in flight); try again "
+                "shortly",
                 retry_after_s=IN_FLIGHT_RETRY_AFTER_S,
             )
         self.in_flight += 1

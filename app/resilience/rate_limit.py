@@ -1,4 +1,4 @@
-"""Per-client request rate: one token bucket per client identity."""
+"""Per-client request rate: one token bucket per client identity, least recently used evicted."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ class _Bucket:
 
 
 class RateLimiter:
-    """One token bucket per client: `burst` requests at once, refilled at `per_minute`."""
+    """One token bucket per client: `burst` requests at once, refilled at `per_minute`.
+
+    Memory is bounded by `max_clients`: past it, the least recently seen client is forgotten
+    (a client that is being paced right now is seen often, so it keeps its bucket).
+    """
 
     def __init__(
         self,
@@ -34,8 +38,7 @@ class RateLimiter:
     def client_count(self) -> int:
         return len(self._buckets)
 
-    def wait_s(self, identity: str) -> float:
-        """Takes a token and returns 0, or returns the seconds until a token is free."""
+    def _refilled(self, identity: str) -> _Bucket:
         now = self.clock()
         bucket = self._buckets.get(identity)
         if bucket is None:
@@ -48,7 +51,22 @@ class RateLimiter:
             self._buckets.move_to_end(identity)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate_per_s)
         bucket.updated = now
+        return bucket
+
+    def _wait_for(self, bucket: _Bucket) -> float:
+        return (1.0 - bucket.tokens) / self.rate_per_s
+
+    def wait_s(self, identity: str) -> float:
+        """Takes a token and returns 0, or returns the seconds until a token is free."""
+        bucket = self._refilled(identity)
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return 0.0
-        return (1.0 - bucket.tokens) / self.rate_per_s
+        return self._wait_for(bucket)
+
+    def blocked_s(self, identity: str) -> float:
+        """The seconds until `identity` has a token again (0 when it has one); takes none."""
+        if identity not in self._buckets:
+            return 0.0
+        bucket = self._refilled(identity)
+        return 0.0 if bucket.tokens >= 1.0 else self._wait_for(bucket)

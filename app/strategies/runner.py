@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -136,13 +137,6 @@ async def _prepare(strategy: Strategy, query: StrategyQuery) -> PreparedPrompt:
     return prompt
 
 
-async def _close(events: AsyncIterator[object]) -> None:
-    """Ends a generator's stream now (its slot and thread are freed), not when it is collected."""
-    closer = getattr(events, "aclose", None)
-    if closer is not None:
-        await closer()
-
-
 async def run_strategy(strategy: Strategy, query: StrategyQuery) -> StrategyResult:
     """Retrieve (if the strategy does), fill the template, generate the whole answer."""
     started = time.perf_counter()
@@ -155,7 +149,9 @@ async def run_strategy(strategy: Strategy, query: StrategyQuery) -> StrategyResu
     return _finish(strategy, prompt, generation, started, retrieved)
 
 
-async def stream_strategy(strategy: Strategy, query: StrategyQuery) -> AsyncIterator[StrategyEvent]:
+async def stream_strategy(
+    strategy: Strategy, query: StrategyQuery
+) -> AsyncGenerator[StrategyEvent, None]:
     """Like `run_strategy`, as events: passages first, then text deltas, then the result."""
     started = time.perf_counter()
     prompt = await _prepare(strategy, query)
@@ -163,16 +159,16 @@ async def stream_strategy(strategy: Strategy, query: StrategyQuery) -> AsyncIter
     if strategy.retriever is not None:
         yield PassagesFound(prompt.sources, prompt.report)
     generation: Generation | None = None
-    events = strategy.generator.stream(prompt.messages, query.params)
     try:
-        async for event in events:
-            if isinstance(event, TextDelta):
-                yield event
-                continue
-            generation = event
-            break
+        # Closed here, not when collected: its in-flight slot and model thread are freed now.
+        async with aclosing(strategy.generator.stream(prompt.messages, query.params)) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    yield event
+                    continue
+                generation = event
+                break
     finally:
-        await _close(events)
         strategy.observer.stage(strategy.name, "generate", time.perf_counter() - retrieved)
     if generation is None:
         raise BackendError(f"{strategy.generator.name} stream ended without a final answer")

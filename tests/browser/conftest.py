@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ class TricklingGenerator(FakeGenerator):
 
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> AsyncIterator[GenerationEvent]:
+    ) -> AsyncGenerator[GenerationEvent, None]:
         async for event in super().stream(messages, params):
             if isinstance(event, TextDelta):
                 await asyncio.sleep(self.word_delay_s)

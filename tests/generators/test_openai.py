@@ -9,7 +9,14 @@ import httpx
 import pytest
 import respx
 
-from app.errors import BackendError, BackendThrottled, BackendTimeout, BackendUnavailable
+from app.errors import (
+    BackendError,
+    BackendRejected,
+    BackendThrottled,
+    BackendTimeout,
+    BackendUnavailable,
+    InputRejected,
+)
 from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
 from app.generators.openai import OpenAIGenerator, build_openai_generator
 from app.settings import Settings
@@ -128,7 +135,7 @@ async def test_rate_limit_then_success_is_retried(generator: OpenAIGenerator) ->
 
 @pytest.mark.parametrize(
     ("status", "error_type"),
-    [(429, BackendThrottled), (503, BackendUnavailable), (400, BackendError)],
+    [(429, BackendThrottled), (503, BackendUnavailable), (400, BackendRejected)],
 )
 @respx.mock
 async def test_failing_statuses_become_app_errors(
@@ -139,6 +146,28 @@ async def test_failing_statuses_become_app_errors(
     with pytest.raises(error_type, match="the server's reason") as raised:
         await generator.generate(MESSAGES, PARAMS)
     assert type(raised.value) is error_type
+    assert "the server's reason" not in raised.value.message  # the log has it, clients do not
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "This model's maximum context length is 2048 tokens, your request has 3599",
+        '{"error": {"message": "the request exceeds the available context size"}}',
+        '{"error": {"code": "content_filter", "message": "filtered"}}',
+    ],
+    ids=["openai-context-length", "llama-cpp-context-size", "content-filter"],
+)
+@respx.mock
+async def test_an_input_the_server_refuses_is_the_clients_422(
+    generator: OpenAIGenerator, body: str
+) -> None:
+    respx.post(COMPLETIONS).mock(return_value=httpx.Response(400, text=body))
+
+    with pytest.raises(InputRejected) as raised:
+        await generator.generate(MESSAGES, PARAMS)
+    assert raised.value.status_code == 422
+    assert body[:20] not in raised.value.message
 
 
 @respx.mock

@@ -10,7 +10,13 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from app.errors import BackendError, BackendThrottled, BackendTimeout, BackendUnavailable
+from app.errors import (
+    BackendError,
+    BackendThrottled,
+    BackendTimeout,
+    BackendUnavailable,
+    InputRejected,
+)
 from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
 from app.generators.sagemaker import (
     PayloadFormat,
@@ -206,12 +212,25 @@ async def test_a_model_error_fails_at_once_with_the_containers_message(
     generator: SageMakerGenerator,
 ) -> None:
     with Stubber(generator.client) as stubber:
+        stubber.add_client_error("invoke_endpoint", "ModelError", "CUDA out of memory", 424)
+        with pytest.raises(BackendError, match="CUDA out of memory") as raised:
+            await generator.generate(MESSAGES, GREEDY)
+        stubber.assert_no_pending_responses()
+    assert raised.value.counts_against_backend  # the model failed: its circuit counts it
+    assert "CUDA" not in raised.value.message  # the container's words stay in the log
+
+
+async def test_an_input_the_container_refuses_as_too_long_is_the_clients_422(
+    generator: SageMakerGenerator,
+) -> None:
+    with Stubber(generator.client) as stubber:
         stubber.add_client_error(
             "invoke_endpoint", "ModelError", "Input validation error: inputs too long", 424
         )
-        with pytest.raises(BackendError, match="inputs too long"):
+        with pytest.raises(InputRejected) as raised:
             await generator.generate(MESSAGES, GREEDY)
-        stubber.assert_no_pending_responses()
+    assert raised.value.status_code == 422
+    assert "inputs too long" in raised.value.log_text()
 
 
 async def test_inference_component_and_custom_attributes_are_sent(

@@ -246,7 +246,7 @@ async def test_throttling_is_a_503_json_error(
     assert response.status_code == 503
     error = response.json()["error"]
     assert error["code"] == "backend_throttled"
-    assert "Rate exceeded" in error["message"]
+    assert "ThrottlingException" in error["message"]
     assert error["request_id"] == response.headers["x-request-id"]
     assert "retry-after" in response.headers
 
@@ -430,3 +430,40 @@ async def test_an_lmi_stream_failing_midway_ends_with_an_error_event_not_done(
     names = [name for name, _ in sse_events(response.text)]
     assert names == ["delta", "error"]
     assert sse_events(response.text)[-1][1]["error"]["code"] == "backend_error"
+
+
+ACCOUNT_ID = "123456789012"
+DENIED = (
+    f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/fm-tailor-task/abc is not authorized to "
+    f"perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1:{ACCOUNT_ID}:model/x"
+)
+
+
+def logged_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_access_denied_keeps_the_arn_in_the_log_not_in_the_answer(
+    aws_client: httpx.AsyncClient, aws: Aws, capsys: pytest.CaptureFixture[str], stream: bool
+) -> None:
+    operation = "converse_stream" if stream else "converse"
+    aws.runtime.add_client_error(operation, "AccessDeniedException", DENIED, 403)
+    aws.runtime.activate()
+    aws.answers(retrievals=1)
+    capsys.readouterr()
+
+    response = await aws_client.post("/rag", json={**QUESTION, "stream": stream})
+
+    request_id = response.headers["x-request-id"]
+    error = sse_events(response.text)[-1][1]["error"] if stream else response.json()["error"]
+    assert error["code"] == "backend_error"
+    assert error["request_id"] == request_id
+    assert ACCOUNT_ID not in response.text
+    assert "arn:" not in response.text
+    assert "make doctor" in error["message"]  # the actionable hint stays
+    logged = [line for line in logged_lines(capsys) if ACCOUNT_ID in line["message"]]
+    assert logged, "the backend's own message is in the log"
+    assert {line["request_id"] for line in logged} == {request_id}

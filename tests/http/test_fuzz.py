@@ -19,7 +19,9 @@ FUZZ_KEY = "fuzz-key-0123456789"
 
 def _fuzzed_app() -> object:
     service_settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, api_keys=[digest_of(FUZZ_KEY)], limits={"rate_limit_per_minute": 0}
+        _env_file=None,
+        api_keys=[digest_of(FUZZ_KEY)],
+        limits={"rate_limit_per_minute": 0, "failed_auth_per_minute": 0},
     )
     backends = Backends(
         FakeRetriever(SAMPLE_PASSAGES),

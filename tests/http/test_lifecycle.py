@@ -59,10 +59,11 @@ async def test_failed_start_up_is_reported_not_hidden(settings: Settings) -> Non
             if body["detail"] != "loading":
                 break
             await asyncio.sleep(0.02)
-        assert "run make finetune" in body["detail"]
+        assert "run make finetune" in body["detail"]  # loopback, no keys: the operator
         answer = await client.post("/rag", json={"question": "q"})
         assert answer.status_code == 503
-        assert "run make finetune" in answer.json()["error"]["message"]
+        assert answer.json()["error"]["code"] == "not_ready"
+        assert "/ready" in answer.json()["error"]["message"]  # where to read why
 
 
 SECRET = "AccessDenied for arn:aws:iam::123456789012:role/fm-tailor"

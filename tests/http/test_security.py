@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import AsyncIterator
 from typing import Any
@@ -164,3 +165,67 @@ async def test_without_cors_origins_no_browser_origin_is_allowed() -> None:
     async with make_client() as client:
         answer = await client.post("/rag", json=QUESTION, headers={"Origin": "https://x.example"})
     assert "access-control-allow-origin" not in answer.headers
+
+
+SECRET_FAILURE = "AccessDenied: arn:aws:iam::123456789012:role/fm-tailor is not authorized"
+
+
+def failed_start(_settings: Settings) -> Backends:
+    raise RuntimeError(SECRET_FAILURE)
+
+
+async def ready_after_failed_start(
+    client_host: str, headers: dict[str, str], **settings: Any
+) -> tuple[httpx.Response, httpx.Response]:
+    app = create_app(Settings(_env_file=None, **settings), builder=failed_start)  # type: ignore[call-arg]
+    transport = httpx.ASGITransport(app=app, client=(client_host, 5000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client,
+    ):
+        for _ in range(200):
+            ready = await client.get("/ready")
+            if ready.json()["detail"] != "loading":
+                break
+            await asyncio.sleep(0.01)
+        answer = await client.post("/rag", json={"question": "q"})
+    return ready, answer
+
+
+@pytest.mark.parametrize(
+    ("client_host", "headers", "keys", "shown"),
+    [
+        ("203.0.113.9", {}, [], False),  # open service, remote caller
+        ("127.0.0.1", {}, [], True),  # open service, this machine
+        ("127.0.0.1", {}, [digest_of(KEY)], False),  # keys set: loopback is not enough
+        ("203.0.113.9", {"Authorization": f"Bearer {KEY}"}, [digest_of(KEY)], True),
+    ],
+    ids=["anonymous-remote", "open-loopback", "keys-no-key", "keys-valid-key"],
+)
+async def test_ready_shows_why_start_up_failed_only_to_trusted_callers(
+    client_host: str, headers: dict[str, str], keys: list[str], shown: bool
+) -> None:
+    ready, answer = await ready_after_failed_start(client_host, headers, api_keys=keys)
+
+    assert ready.status_code == 503
+    assert ready.json()["ready"] is False
+    assert ("123456789012" in ready.text) is shown
+    assert "123456789012" not in answer.text  # the answers never say it
+    assert answer.json()["error"]["code"] in ("not_ready", "unauthorized")
+
+
+async def test_invalid_keys_from_one_address_are_slowed_down() -> None:
+    limits = {"failed_auth_per_minute": 3}
+    async with make_client(api_keys=[digest_of(KEY)], limits=limits) as client:
+        guesses = [
+            (await client.post("/rag", json={"question": "q"}, headers={"X-API-Key": f"guess{n}"}))
+            for n in range(5)
+        ]
+        valid_meanwhile = await client.post(
+            "/rag", json={"question": "q"}, headers={"X-API-Key": KEY}
+        )
+
+    assert [guess.status_code for guess in guesses] == [401, 401, 401, 429, 429]
+    assert guesses[-1].json()["error"]["code"] == "rate_limited"
+    assert int(guesses[-1].headers["retry-after"]) >= 1
+    assert valid_meanwhile.status_code == 429  # the address is paced, whatever it sends

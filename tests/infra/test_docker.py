@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from app.__main__ import uvicorn_options
+from app.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -165,40 +168,35 @@ def test_healthcheck_passes_while_health_answers_and_fails_otherwise(stages: lis
     assert failing.returncode != 0
 
 
+def test_the_image_starts_through_the_apps_own_entry_point(stages: list[Stage]) -> None:
+    (cmd,) = stages[-1].arguments("CMD")
+    assert json.loads(cmd) == ["python", "-m", "app"]
+
+
 @pytest.mark.parametrize(
     ("environment", "workers"),
     [
-        ({"FMT_WORKERS": "3", "WEB_CONCURRENCY": "5"}, "3"),
-        ({"WEB_CONCURRENCY": "5"}, "5"),
-        ({}, "1"),
+        ({"FMT_WORKERS": "3", "WEB_CONCURRENCY": "5"}, 3),
+        ({"WEB_CONCURRENCY": "5"}, 5),
+        ({}, 1),
     ],
 )
-def test_uvicorn_serves_the_factory_with_workers_from_the_environment(
-    stages: list[Stage], tmp_path: Path, environment: dict[str, str], workers: str
+def test_the_entry_point_takes_workers_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], workers: int
 ) -> None:
-    (cmd,) = stages[-1].arguments("CMD")
-    shell, flag, script = _exec_form(cmd)
-    fake_uvicorn = tmp_path / "uvicorn"
-    fake_uvicorn.write_text('#!/bin/sh\necho "$@"\n')
-    fake_uvicorn.chmod(0o755)
-    clean = {k: v for k, v in os.environ.items() if k not in ("FMT_WORKERS", "WEB_CONCURRENCY")}
-    env = {**clean, "PATH": f"{tmp_path}:{os.environ['PATH']}", "FMT_HOST": "0.0.0.0"}
-    env |= {"FMT_PORT": "8000", **environment}
+    for name in ("FMT_WORKERS", "WEB_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("FMT_SHUTDOWN_GRACE_S", "12")
+    monkeypatch.setenv("FMT_LOG_LEVEL", "WARNING")
 
-    result = subprocess.run(
-        [shell, flag, script], env=env, capture_output=True, text=True, check=True
-    )
+    options = uvicorn_options(Settings(_env_file=None), os.environ)  # type: ignore[call-arg]
 
-    assert result.stdout.split() == [
-        "app.main:create_app",
-        "--factory",
-        "--host",
-        "0.0.0.0",
-        "--port",
-        "8000",
-        "--workers",
-        workers,
-    ]
+    assert options["workers"] == workers
+    assert options["timeout_graceful_shutdown"] == 12.0
+    assert options["log_level"] == "warning"
+    assert options["access_log"] is False  # one access line per request, the app's own
 
 
 def ignored_patterns() -> set[str]:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
+from app.backends.fakes import FakeGenerator
+from app.generators.base import ChatMessage, Generation, GenerationParams
+from app.observability import Metrics
 from app.resilience.blocking import BlockingPool
+from app.resilience.guards import BackendGuard, GuardedGenerator
+from app.settings import Settings
 
 
 async def _count_ticks(stop: asyncio.Event) -> int:
@@ -78,4 +83,33 @@ async def test_stopping_early_closes_the_blocking_stream() -> None:
     await events.aclose()
 
     assert closed.wait(1.0)
+    pool.shutdown()
+
+
+async def test_a_cancelled_blocking_call_holds_its_in_flight_slot_until_its_thread_returns() -> (
+    None
+):
+    pool = BlockingPool(max_threads=2)
+    released = threading.Event()
+
+    class BlockingGenerator(FakeGenerator):
+        async def generate(
+            self, messages: Sequence[ChatMessage], params: GenerationParams
+        ) -> Generation:
+            await pool.run(released.wait, 5.0)  # an SDK call that outlives its caller
+            return await super().generate(messages, params)
+
+    guard = BackendGuard("base", Settings(_env_file=None), Metrics())  # type: ignore[call-arg]
+    generator = GuardedGenerator(BlockingGenerator(), guard)
+
+    with pytest.raises(TimeoutError):  # the deadline (or the client) gives up on it
+        await asyncio.wait_for(generator.generate([], GenerationParams(10, 0.0)), 0.05)
+    assert guard.in_flight.in_flight == 1  # its thread is still in the SDK
+
+    released.set()
+    for _ in range(100):
+        if guard.in_flight.in_flight == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert guard.in_flight.in_flight == 0
     pool.shutdown()

@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
 from app.backends.compose import Backends
+from app.backends.failures import as_service_error
 from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.errors import BackendError, BackendTimeout, BackendUnavailable, InputRejected
+from app.errors import BackendError, BackendTimeout, BackendUnavailable, InputRejected, ModelBusy
 from app.main import create_app
 from app.resilience.breaker import CircuitBreaker
 from app.settings import Settings
@@ -203,3 +205,76 @@ async def test_inputs_the_model_refuses_never_open_its_circuit(
     ready = await client.get("/ready")
     assert ready.status_code == 200
     assert ready.json()["circuits"]["base"] == "closed"
+
+
+def aws_refusal(code: str, message: str, status: int) -> Exception:
+    """What the Bedrock generator raises for an AWS error: its classification, as in production."""
+    error = ClientError(
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "Converse",
+    )
+    return as_service_error(error, "bedrock")
+
+
+CLIENT_CAUSED = [
+    (aws_refusal("ValidationException", "Input is too long for requested model.", 400), 422),
+    (
+        aws_refusal("AccessDeniedException", "User: arn:aws:iam::1:role/x is not authorized", 403),
+        502,
+    ),
+    (aws_refusal("ValidationException", "The provided model identifier is invalid.", 400), 502),
+    (ModelBusy("the local model base is busy", retry_after_s=2), 503),
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    CLIENT_CAUSED,
+    ids=["input-too-long", "access-denied", "bad-model-id", "queue-overload"],
+)
+async def test_errors_that_are_not_the_backends_fault_never_open_its_circuit(
+    client: httpx.AsyncClient, base: FakeGenerator, error: Exception, status: int
+) -> None:
+    base.failures = Switch(error)
+    for _ in range(THRESHOLD + 2):
+        assert (await client.post("/rag", json=QUESTION)).status_code == status
+        assert (await client.post("/rag", json={**QUESTION, "stream": True})).status_code in (
+            status,
+            200,  # the sources went out first; the stream ends with an error event
+        )
+
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["circuits"]["base"] == "closed"
+    base.failures = Switch(BackendTimeout("slow"))  # a real fault still counts from zero
+    assert await fail_until_open(client) == [504] * THRESHOLD
+    assert (await client.get("/ready")).status_code == 503
+
+
+async def test_overload_is_a_503_with_retry_after(
+    client: httpx.AsyncClient, base: FakeGenerator
+) -> None:
+    base.failures = Switch(ModelBusy("the local model base is busy", retry_after_s=2))
+    refused = await client.post("/rag", json=QUESTION)
+
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "overloaded"
+    assert refused.headers["retry-after"] == "2"
+
+
+async def test_a_half_open_trial_refused_by_the_client_gives_the_trial_back(
+    client: httpx.AsyncClient, base: FakeGenerator
+) -> None:
+    switch = Switch(BackendTimeout("slow"))
+    base.failures = switch
+    await fail_until_open(client)
+    await asyncio.sleep(0.25)
+    switch.error = CLIENT_CAUSED[0][0]  # the trial call: the input's fault, no verdict
+
+    assert (await client.post("/rag", json=QUESTION)).status_code == 422
+    switch.broken = False
+    assert (await client.post("/rag", json=QUESTION)).status_code == 200  # a new trial
+    assert (await client.get("/ready")).json()["circuits"]["base"] == "closed"

@@ -97,9 +97,9 @@ async def test_a_busy_backend_refuses_calls_past_its_in_flight_limit() -> None:
         afterwards = await client.post("/finetuned", json=QUESTION)
 
     statuses = sorted(answer.status_code for answer in answers)
-    assert statuses == [200, 200, 429, 429]
-    refused = next(answer for answer in answers if answer.status_code == 429)
-    error = assert_json_error(refused, 429, "rate_limited")
+    assert statuses == [200, 200, 503, 503]  # overload, not the client's rate
+    refused = next(answer for answer in answers if answer.status_code == 503)
+    error = assert_json_error(refused, 503, "overloaded")
     assert "tuned backend is busy" in error["message"]
     assert refused.headers["retry-after"] == "1"
     assert calls_while_busy == 2  # refused calls never reached the model
@@ -208,3 +208,18 @@ def test_a_flood_of_new_addresses_evicts_the_least_recent_not_every_bucket() -> 
 
     assert limiter.client_count == 3
     assert limiter.wait_s("b") > 0  # b is still limited: its bucket was kept
+
+
+def test_a_full_limiter_forgets_the_least_recently_seen_client_only() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_minute=60, burst=1, clock=lambda: now[0], max_clients=3)
+    assert limiter.wait_s("busy") == 0.0
+    for client in ("b", "c"):
+        limiter.wait_s(client)
+
+    limiter.wait_s("busy")  # seen again: now the most recent
+    limiter.wait_s("d")  # full: "b", the least recently seen, goes
+
+    assert limiter.client_count == 3
+    assert limiter.wait_s("busy") > 0  # still paced: its bucket was kept, not cleared
+    assert limiter.wait_s("b") == 0.0  # forgotten, so it starts with a full bucket
