@@ -33,6 +33,9 @@ async def cancel_on_disconnect(request: Request, work: Coroutine[Any, Any, T]) -
         watcher.cancel()
         if not task.done():
             task.cancel()
+            # cancel() only asks: the task is cancelled once it has run its cleanup (a local
+            # generation stops at its next token), and only then does it hold an outcome.
+            await asyncio.wait({task})
     if task.cancelled():
         raise ClientDisconnected("the client closed the connection before the answer was ready")
     return task.result()
