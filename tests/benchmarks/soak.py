@@ -235,7 +235,7 @@ def plan_for(quick: bool) -> SoakPlan:
     lanes: dict[Kind, int] = {"valid": 4, "malformed": 3, "disconnect": 2}
     if quick:
         return SoakPlan(requests=400, duration_s=60, lanes=lanes, shape=shape)
-    return SoakPlan(requests=3000, duration_s=240, lanes=lanes, shape=shape)
+    return SoakPlan(requests=3000, duration_s=200, lanes=lanes, shape=shape)
 
 
 def run_plan(plan: SoakPlan) -> SoakReport:
