@@ -62,6 +62,7 @@ class SoakReport:
     probe_after_s: float
     in_flight_after: float | None
     backend_errors: Counter[str] = field(default_factory=Counter)
+    server_errors: Counter[str] = field(default_factory=Counter)
     errors_logged: int = 0
 
 
@@ -165,11 +166,13 @@ async def soak(port: int, pid: int, plan: SoakPlan) -> SoakReport:
         probe_before = await probe_s(client)
         sampler = ServerSampler(client, pid)
         errors_before = await sampler.backend_errors()
+        server_errors_before = await sampler.server_errors()
         async with sampler.running():
             tally, wall_s = await drive(port, plan, requests)
             in_flight_after = await sampler.wait_for_no_requests(timeout_s=30)
         probe_after = await probe_s(client)
         errors_after = await sampler.backend_errors()
+        server_errors = await sampler.server_errors() - server_errors_before
     return SoakReport(
         plan,
         tally,
@@ -179,6 +182,7 @@ async def soak(port: int, pid: int, plan: SoakPlan) -> SoakReport:
         probe_after,
         in_flight_after,
         errors_after - errors_before,
+        server_errors,
     )
 
 
@@ -222,6 +226,10 @@ def measurements(report: SoakReport) -> list[Measurement]:
         Measurement(
             NAME, f"backend errors {dict(report.backend_errors)}",
             sum(report.backend_errors.values()), "",
+        ),
+        Measurement(
+            NAME, f"5xx counted by the server {dict(report.server_errors)}",
+            sum(report.server_errors.values()), "", "0", not report.server_errors,
         ),
         Measurement(NAME, "ERROR lines in the server log", report.errors_logged, ""),
     ]  # fmt: skip

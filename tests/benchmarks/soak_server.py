@@ -95,6 +95,16 @@ class ServerSampler:
             }
         )
 
+    async def server_errors(self) -> Counter[str]:
+        """Responses with a 5xx status the server counted, by route: those of clients that hung
+        up included, which no client sees."""
+        text = (await self.client.get("/metrics")).text
+        found: Counter[str] = Counter()
+        for labels, value in metric_samples(text, "fmt_http_requests"):
+            if labels["status"].startswith("5"):
+                found[f"{labels['route']} {labels['status']}"] += int(value)
+        return found
+
     async def wait_for_no_requests(self, timeout_s: float) -> float | None:
         """Requests in flight (not counting the /metrics read itself) once they reach 0, or
         the last count seen after `timeout_s`."""
