@@ -21,7 +21,7 @@ from pathlib import Path
 from app.settings import PROJECT_ROOT
 from tests.benchmarks.results import Measurement, machine, table, write_results
 
-BENCHMARKS = ("overhead", "concurrency", "retrieval", "generation", "eval")
+BENCHMARKS = ("overhead", "concurrency", "retrieval", "generation", "eval", "soak")
 DEFAULT_OUT = PROJECT_ROOT / "var" / "bench" / "latest.json"
 _CHILD_FLAG = "--in-process"
 
