@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeVar
 
 from app.errors import BackendError, BackendUnavailable, ModelBusy
 from app.generators.base import (
@@ -27,6 +27,8 @@ from app.resilience.breaker import STATE_VALUES, CircuitBreaker, CircuitState
 from app.resilience.in_flight import InFlightLimit
 from app.retrievers.base import Passage, Retriever
 from app.settings import Settings
+
+T = TypeVar("T")
 
 
 class BackendGuard:
@@ -62,6 +64,22 @@ class BackendGuard:
         if record is not None:
             record.backends[self.label] = backend_name
         return GuardedCall(self, trial)
+
+    async def call(self, backend_name: str, work: Callable[[], Awaitable[T]]) -> T:
+        """`work()` admitted by the breaker and the in-flight limit, its outcome recorded; the slot
+        is held until the threads it started have returned."""
+        call = self.begin(backend_name)
+        with tracking_threads() as threads:
+            try:
+                result = await work()
+            except BackendError as error:
+                call.fail(error)
+                raise
+            else:
+                call.succeed()
+            finally:
+                call.end(threads)
+        return result
 
     def count_error(self, kind: str) -> None:
         self.metrics.backend_errors.labels(self.label, kind).inc()
@@ -129,18 +147,7 @@ class GuardedRetriever:
         self.name = inner.name
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]:
-        call = self.guard.begin(self.name)
-        with tracking_threads() as threads:
-            try:
-                passages = await self.inner.retrieve(query, top_k)
-            except BackendError as error:
-                call.fail(error)
-                raise
-            else:
-                call.succeed()
-            finally:
-                call.end(threads)
-        return passages
+        return await self.guard.call(self.name, lambda: self.inner.retrieve(query, top_k))
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -159,18 +166,7 @@ class GuardedGenerator:
     async def generate(
         self, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> Generation:
-        call = self.guard.begin(self.name)
-        with tracking_threads() as threads:
-            try:
-                generation = await self.inner.generate(messages, params)
-            except BackendError as error:
-                call.fail(error)
-                raise
-            else:
-                call.succeed()
-            finally:
-                call.end(threads)
-        return generation
+        return await self.guard.call(self.name, lambda: self.inner.generate(messages, params))
 
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
