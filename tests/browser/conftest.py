@@ -16,7 +16,7 @@ from app.backends.compose import Backends
 from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.generators.base import ChatMessage, GenerationEvent, GenerationParams, TextDelta
 from app.main import create_app
-from app.settings import Settings
+from app.settings import ContextSettings, Settings
 from tests.conftest import SAMPLE_PASSAGES
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -89,7 +89,10 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[LiveServer]:
-    with LiveServer(settings) as server:
+    # Whole passages, so every retrieved passage is quoted and shown as a source (with sentence
+    # selection only the passages whose sentences were kept are: see tests/http/test_context_api).
+    whole_passages = settings.model_copy(update={"context": ContextSettings(selection=False)})
+    with LiveServer(whole_passages) as server:
         yield server
 
 

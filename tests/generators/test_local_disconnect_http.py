@@ -29,6 +29,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     log = tmp_path_factory.mktemp("served") / "server.log"
     environment = {
         "HF_HUB_OFFLINE": "1",
+        # The untuned model, whatever var/adapters holds: it counts on until max_tokens (a tuned
+        # one answers "Count from 1 to 1000 by commas." and ends at once).
+        "FMT_LOCAL__ADAPTERS_DIR": str(tmp_path_factory.mktemp("no-adapters")),
         "FMT_LOCAL__REQUIRE_ADAPTER": "false",
         "FMT_GENERATION__TIMEOUT_S": "600",
         "FMT_LOG_LEVEL": "INFO",

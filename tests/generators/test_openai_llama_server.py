@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from app.errors import BackendError, BackendTimeout, BackendUnavailable
+from app.errors import BackendTimeout, BackendUnavailable, InputRejected
 from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
 from app.generators.openai import OpenAIGenerator
 from app.resilience.retry import RetryPolicy
@@ -68,10 +68,11 @@ async def test_prompt_over_the_context_is_a_client_error_not_retried(
     generator: OpenAIGenerator,
 ) -> None:
     too_long = [ChatMessage("user", "pressure " * 3000)]
-    with pytest.raises(BackendError, match="HTTP 400") as raised:
+    with pytest.raises(InputRejected) as raised:
         await generator.generate(too_long, SHORT)
-    assert not isinstance(raised.value, BackendUnavailable | BackendTimeout)
-    assert "context" in str(raised.value)
+    assert raised.value.status_code == 422  # the client's to fix; never counted against a circuit
+    assert "context" not in raised.value.message  # the server's own words stay in the log
+    assert "context" in raised.value.log_text()
 
 
 async def test_deadline_is_a_timeout(server_url: str) -> None:
