@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 GRADING_PROMPT = """You grade one AI-generated answer to a customer's question about a product \
 catalog, against the ground-truth answer.
@@ -161,3 +162,39 @@ def parse_verdict(reply: str) -> Verdict | None:
     if score is None or reasons is None:
         return None
     return Verdict(score, reasons)
+
+
+Parsed = TypeVar("Parsed")
+
+
+@dataclass(frozen=True, slots=True)
+class Asked(Generic[Parsed]):
+    """What asking a judge gave: the parsed reply (None when it could not be read, or the call
+    failed: then `error` says why), the replies read, and the calls made."""
+
+    parsed: Parsed | None
+    replies: list[str]
+    attempts: int
+    error: str | None = None
+
+    @property
+    def last_reply(self) -> str:
+        return self.replies[-1] if self.replies else ""
+
+
+async def ask_twice(
+    judge: Judge, prompt: str, parse: Callable[[str], Parsed | None], reminder: str
+) -> Asked[Parsed]:
+    """Ask once; if the reply cannot be read, ask once more with it quoted and a reminder; never
+    invent an answer."""
+    replies: list[str] = []
+    try:
+        replies.append(await judge.complete(prompt))
+        parsed = parse(replies[-1])
+        if parsed is None:
+            retry = f"{prompt}\n\n{quoted_reply(replies[-1])}\n\n{reminder}"
+            replies.append(await judge.complete(retry))
+            parsed = parse(replies[-1])
+    except JudgeCallError as error:
+        return Asked(None, replies, len(replies) + 1, str(error)[:500])
+    return Asked(parsed, replies, len(replies))

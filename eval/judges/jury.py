@@ -15,10 +15,9 @@ from tqdm import tqdm
 from eval.judges.base import (
     REMINDER,
     Judge,
-    JudgeCallError,
+    ask_twice,
     grading_prompt,
     parse_verdict,
-    quoted_reply,
 )
 from eval.judges.bedrock import REFERENCE_JUDGE_MODELS, BedrockJudge, make_bedrock_client
 from eval.judges.openai import OpenAICompatibleJudge, response_format
@@ -88,39 +87,25 @@ def build_jury(settings: JudgeSettings, bedrock_client: Any = None) -> Jury:
 async def judge_one(judge: Judge, sample: SampleRecord) -> JudgementRecord:
     """Ask once; if the reply cannot be read, ask once more; never invent a score."""
     prompt = grading_prompt(sample.question, sample.ground_truth, sample.answer)
-    replies: list[str] = []
-    try:
-        replies.append(await judge.complete(prompt))
-        verdict = parse_verdict(replies[-1])
-        if verdict is None:
-            retry = f"{prompt}\n\n{quoted_reply(replies[-1])}\n\n{REMINDER}"
-            replies.append(await judge.complete(retry))
-            verdict = parse_verdict(replies[-1])
-    except JudgeCallError as error:
-        return JudgementRecord(
-            key=sample.key,
-            judge=judge.name,
-            score=None,
-            error=str(error)[:500],
-            raw_reply=(replies[-1] if replies else "")[:2000],
-            attempts=len(replies) + 1,
-        )
+    asked = await ask_twice(judge, prompt, parse_verdict, REMINDER)
+    verdict = asked.parsed
     if verdict is None:
         return JudgementRecord(
             key=sample.key,
             judge=judge.name,
             score=None,
-            error="reply was not one JSON object of reasons and a score in [0, 1], twice",
-            raw_reply=replies[-1][:2000],
-            attempts=len(replies),
+            error=asked.error
+            or "reply was not one JSON object of reasons and a score in [0, 1], twice",
+            raw_reply=asked.last_reply[:2000],
+            attempts=asked.attempts,
         )
     return JudgementRecord(
         key=sample.key,
         judge=judge.name,
         score=verdict.score,
         reason=verdict.reason,
-        raw_reply=replies[-1][:2000],
-        attempts=len(replies),
+        raw_reply=asked.last_reply[:2000],
+        attempts=asked.attempts,
     )
 
 

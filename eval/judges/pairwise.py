@@ -16,10 +16,9 @@ from tqdm import tqdm
 from eval.judges.base import (
     REMINDER_PAIRWISE,
     Judge,
-    JudgeCallError,
     as_data,
+    ask_twice,
     json_object_reply,
-    quoted_reply,
     valid_reasons,
 )
 from eval.judges.jury import Jury
@@ -125,28 +124,17 @@ async def judge_pair(judge: Judge, first: SampleRecord, second: SampleRecord) ->
         "first": first.strategy,
         "second": second.strategy,
     }
-    replies: list[str] = []
-    try:
-        replies.append(await judge.complete(prompt))
-        preference = parse_preference(replies[-1])
-        if preference is None:
-            retry = f"{prompt}\n\n{quoted_reply(replies[-1])}\n\n{REMINDER_PAIRWISE}"
-            replies.append(await judge.complete(retry))
-            preference = parse_preference(replies[-1])
-    except JudgeCallError as error:
-        last = replies[-1] if replies else ""
-        return PairwiseRecord(
-            **base, choice=None, error=str(error)[:500], raw_reply=last[:2000],
-            attempts=len(replies) + 1,
-        )  # fmt: skip
+    asked = await ask_twice(judge, prompt, parse_preference, REMINDER_PAIRWISE)
+    preference = asked.parsed
     if preference is None:
         return PairwiseRecord(
-            **base, choice=None, raw_reply=replies[-1][:2000], attempts=len(replies),
-            error="reply was not one JSON object of reasons and a winner A, B or tie, twice",
+            **base, choice=None, raw_reply=asked.last_reply[:2000], attempts=asked.attempts,
+            error=asked.error
+            or "reply was not one JSON object of reasons and a winner A, B or tie, twice",
         )  # fmt: skip
     return PairwiseRecord(
         **base, choice=preference.choice, reason=" | ".join(preference.reasons)[:500],
-        raw_reply=replies[-1][:2000], attempts=len(replies),
+        raw_reply=asked.last_reply[:2000], attempts=asked.attempts,
     )  # fmt: skip
 
 
