@@ -182,32 +182,29 @@ def test_instruction_tuning_uploads_pairs_and_a_template_that_names_their_fields
     assert filled.endswith(" It weighs 1200 kg.")
 
 
-def test_an_instance_type_the_model_cannot_train_on_is_refused_before_anything_is_sent(
-    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
+REFUSED_BEFORE_UPLOAD = [
+    ("training_instance_type", "ml.m5.xlarge", "TRAINING_INSTANCE_TYPE"),
+    ("accept_eula", False, "ACCEPT_EULA"),
+    ("model_id", "meta-textgeneration-llama-9-8b-instruct", "FMT_FINETUNE__SAGEMAKER__MODEL_ID"),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "setting"),
+    REFUSED_BEFORE_UPLOAD,
+    ids=["instance-type-the-model-cannot-train-on", "licence-not-accepted", "model-id-not-in-hub"],
+)
+def test_a_setting_the_job_cannot_run_with_is_named_before_anything_is_uploaded(
+    aws: boto3.session.Session,
+    settings: SageMakerFinetuneSettings,
+    catalog: Path,
+    field: str,
+    value: object,
+    setting: str,
 ) -> None:
-    settings.training_instance_type = "ml.m5.xlarge"
+    setattr(settings, field, value)
     context = open_context(settings, boto_session=aws)
-    with pytest.raises(SageMakerSetupError, match="TRAINING_INSTANCE_TYPE"):
-        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
-    assert bucket_keys(aws) == []
-
-
-def test_nothing_is_uploaded_or_started_before_the_licence_is_accepted(
-    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
-) -> None:
-    settings.accept_eula = False
-    context = open_context(settings, boto_session=aws)
-    with pytest.raises(SageMakerSetupError, match="ACCEPT_EULA"):
-        pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
-    assert bucket_keys(aws) == []
-
-
-def test_a_model_id_the_hub_lacks_is_named_before_anything_is_uploaded(
-    aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
-) -> None:
-    settings.model_id = "meta-textgeneration-llama-9-8b-instruct"
-    context = open_context(settings, boto_session=aws)
-    with pytest.raises(SageMakerSetupError, match="FMT_FINETUNE__SAGEMAKER__MODEL_ID"):
+    with pytest.raises(SageMakerSetupError, match=setting):
         pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
     assert bucket_keys(aws) == []
 
