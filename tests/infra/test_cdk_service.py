@@ -11,9 +11,7 @@ import re
 import string
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from infra.cdk import app as cdk_app
 from infra.cdk.log_metrics import CIRCUIT_PATTERN, ERRORS_PATTERN, LATENCY_PATTERN
 from infra.cdk.settings import InfraSettings
 from tests.infra.test_cdk_stack import as_list, render
+from tests.loopback_http import QuietHandler, serving_on_loopback
 from tests.middleware.test_observability import access_lines, make_client
 
 DEPLOYER = "arn:aws:iam::123456789012:role/Deployer"
@@ -194,7 +193,7 @@ def test_tasks_scale_on_requests_per_target_and_cpu_between_the_settings(
 def answering_ready(status: int, body: ReadyResponse) -> Iterator[int]:
     """A server on 127.0.0.1 answering GET /ready as the service does; yields its port."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             payload = body.model_dump_json().encode()
             self.send_response(status if self.path == "/ready" else 404)
@@ -203,17 +202,8 @@ def answering_ready(status: int, body: ReadyResponse) -> Iterator[int]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_on_loopback(Handler) as port:
+        yield port
 
 
 def test_load_balancer_checks_health_and_the_container_checks_readiness(

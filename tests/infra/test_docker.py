@@ -8,17 +8,16 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from app.__main__ import uvicorn_options
 from app.settings import Settings
+from tests.loopback_http import QuietHandler, serving_on_loopback
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -28,22 +27,13 @@ DOCKERFILE = ROOT / "Dockerfile"
 def serving(statuses: dict[str, int]) -> Iterator[int]:
     """A server on 127.0.0.1 answering each path with its status (else 404); yields its port."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             self.send_response(statuses.get(self.path, 404))
             self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_on_loopback(Handler) as port:
+        yield port
 
 
 @dataclass
