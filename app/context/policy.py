@@ -51,16 +51,15 @@ class ContextPolicy:
     ) -> PreparedPrompt:
         """Messages within the context window, the whole passages they quote, and a report."""
         selected = await self._select(question, passages) if template.uses_context else []
-        fitted = fit_prompt(
-            template, question, selected, self.window, max_tokens, self.margin_tokens
-        )
+        window = self.window.memoized()
+        fitted = fit_prompt(template, question, selected, window, max_tokens, self.margin_tokens)
         sources = [passages[rank] for rank, _ in fitted.kept]
-        everything = self.window.prompt_tokens(template.render(question, passages))
+        everything = window.prompt_tokens(template.render(question, passages))
         report = ContextReport(
             passages_retrieved=len(passages),
             passages_kept=len(sources),
             truncated=fitted.truncated,
-            input_tokens_saved=max(0, everything - self.window.prompt_tokens(fitted.messages)),
+            input_tokens_saved=max(0, everything - window.prompt_tokens(fitted.messages)),
         )
         return PreparedPrompt(fitted.messages, sources, report)
 

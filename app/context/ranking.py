@@ -7,6 +7,7 @@ import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -64,6 +65,7 @@ _STOPWORDS = frozenset(
     ]
 )
 SPAN_VECTOR_CACHE = 8192
+SPAN_TERMS_CACHE = 8192
 # A code, model number or figure named in the question ("E-21", "KX-420", "8 s") is what the
 # answer hinges on: it weighs as much as this many ordinary words.
 CODE_WEIGHT = 3.0
@@ -93,6 +95,12 @@ def terms(text: str) -> list[str]:
     return [_stem(term) for term in _TERMS.findall(text.lower()) if term not in _STOPWORDS]
 
 
+@lru_cache(maxsize=SPAN_TERMS_CACHE)
+def _term_set(text: str) -> frozenset[str]:
+    # Catalog sentences and product titles come back request after request.
+    return frozenset(terms(text))
+
+
 def lexical_scores(
     question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
 ) -> Scores:
@@ -104,9 +112,10 @@ def lexical_scores(
     if not wanted or not sentences:
         return np.zeros(len(sentences))
     own_titles = titles if titles is not None else [""] * len(sentences)
+    title_terms = [_term_set(title) for title in own_titles]
     found = [
-        (set(terms(sentence)) & wanted) - set(terms(title))
-        for sentence, title in zip(sentences, own_titles, strict=True)
+        (_term_set(sentence) & wanted) - own
+        for sentence, own in zip(sentences, title_terms, strict=True)
     ]
     frequency = Counter(term for matched in found for term in matched)
     count = len(sentences)
@@ -115,10 +124,13 @@ def lexical_scores(
         * (CODE_WEIGHT if any(character.isdigit() for character in term) else 1.0)
         for term in wanted
     }
+    # Out of what the question asks beyond the sentence's own product: one sum per product.
+    asked: dict[frozenset[str], float] = {}
     scores = []
-    for matched, title in zip(found, own_titles, strict=True):
-        # Out of what the question asks beyond the sentence's own product.
-        total = sum(weight[term] for term in wanted - set(terms(title)))
+    for matched, own in zip(found, title_terms, strict=True):
+        total = asked.get(own)
+        if total is None:
+            total = asked[own] = sum(weight[term] for term in wanted - own)
         scores.append(sum(weight[term] for term in matched) / total if total else 0.0)
     return np.array(scores)
 

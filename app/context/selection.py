@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from app.context.ranking import SpanRanker
 from app.context.spans import Span, passage_spans
@@ -12,13 +13,20 @@ from app.retrievers.base import Passage
 
 # "[n] Title (Section):" and the blank line between passages, beyond the title's own tokens.
 PASSAGE_HEADER_TOKENS = 8
+SPAN_TOKENS_CACHE = 16384
 
 RankedPassage = tuple[int, Passage]
 """A passage with its rank in the retrieved list (0 is the best), so sources stay whole."""
 
 
+@lru_cache(maxsize=SPAN_TOKENS_CACHE)
+def _tokens(count: TokenCounter, text: str) -> int:
+    # Sentences and titles of the catalog come back request after request; counting is pure.
+    return count(text)
+
+
 def _header_tokens(passage: Passage, count: TokenCounter) -> int:
-    return PASSAGE_HEADER_TOKENS + count(f"{passage.title} {passage.section}")
+    return PASSAGE_HEADER_TOKENS + _tokens(count, f"{passage.title} {passage.section}")
 
 
 def _chosen_spans(
@@ -47,7 +55,7 @@ def _chosen_spans(
             break  # far less related than the best sentence: a small model is misled by it
         if span.text in seen:
             continue  # neighbouring chunks overlap: the same sentence once is enough
-        cost = count(span.text) + 1
+        cost = _tokens(count, span.text) + 1
         if span.passage not in opened:
             cost += _header_tokens(passages[span.passage], count)
         if used + cost > budget_tokens:
@@ -82,6 +90,11 @@ def select_sentences(
     for span in sorted(chosen, key=lambda span: (span.passage, span.position)):
         by_passage.setdefault(span.passage, []).append(span)
     return [
-        (rank, replace(passages[rank], text=" ".join(span.text for span in kept)))
+        (rank, _with_text(passages[rank], " ".join(span.text for span in kept)))
         for rank, kept in sorted(by_passage.items())
     ]
+
+
+def _with_text(passage: Passage, text: str) -> Passage:
+    # A passage whose every sentence is kept stays as it is: `replace` is costly per request.
+    return passage if text == passage.text else replace(passage, text=text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.retrievers.base import Passage
 
@@ -16,6 +17,8 @@ MAX_SPAN_WORDS = 25
 # Catalog sentences list facts separated by semicolons ("E-14 means ...; E-21 means ..."): each
 # is a span of its own, so the fact asked about is not drowned by its neighbours.
 _CLAUSE_END = re.compile(r"(?<=;)\s+")
+# Retrieved passages are catalog chunks, the same ones request after request.
+SPLIT_PASSAGE_CACHE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +47,17 @@ def _split_long(sentence: str) -> list[str]:
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text`, in order, none empty."""
-    sentences = []
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=SPLIT_PASSAGE_CACHE)
+def _sentences(text: str) -> tuple[str, ...]:
+    sentences: list[str] = []
     for piece in _SENTENCE_END.split(text):
         for clause in _CLAUSE_END.split(piece.strip()):
             if clause:
                 sentences.extend(_split_long(clause))
-    return sentences
+    return tuple(sentences)
 
 
 def passage_spans(passages: Sequence[Passage]) -> list[Span]:
@@ -57,5 +65,5 @@ def passage_spans(passages: Sequence[Passage]) -> list[Span]:
     return [
         Span(passage=rank, position=position, text=sentence)
         for rank, passage in enumerate(passages)
-        for position, sentence in enumerate(split_sentences(passage.text))
+        for position, sentence in enumerate(_sentences(passage.text))
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.backends.token_count import (
     MESSAGE_OVERHEAD_TOKENS,
@@ -33,6 +33,29 @@ class ContextWindow:
             return self.count_prompt(messages)
         body = sum(MESSAGE_OVERHEAD_TOKENS + self.count(m.content) for m in messages)
         return PROMPT_OVERHEAD_TOKENS + body
+
+    def memoized(self) -> ContextWindow:
+        """This window counting each distinct text, or prompt, once: the prompts one request
+        weighs share their system message, and often all of their text."""
+        text_tokens: dict[str, int] = {}
+        prompt_tokens: dict[tuple[ChatMessage, ...], int] = {}
+        count_text, count_prompt = self.count, self.count_prompt
+
+        def count(text: str) -> int:
+            tokens = text_tokens.get(text)
+            if tokens is None:
+                tokens = text_tokens[text] = count_text(text)
+            return tokens
+
+        def count_whole(messages: Sequence[ChatMessage]) -> int:
+            assert count_prompt is not None
+            key = tuple(messages)
+            tokens = prompt_tokens.get(key)
+            if tokens is None:
+                tokens = prompt_tokens[key] = count_prompt(messages)
+            return tokens
+
+        return replace(self, count=count, count_prompt=count_whole if count_prompt else None)
 
 
 def estimated_window(tokens: int) -> ContextWindow:
