@@ -17,7 +17,7 @@ from app.http.auth import declare_security
 from app.http.error_handlers import install_error_handlers
 from app.http.operations import operations_router
 from app.http.playground import playground_router
-from app.http.routes import strategy_router
+from app.http.routes import add_strategy_routes
 from app.middleware.stack import middleware_stack
 from app.observability import Metrics, configure_logging
 from app.resilience.rate_limit import RateLimiter
@@ -121,7 +121,7 @@ def create_app(
     attach_state(app, state)
     declare_security(app)
     install_error_handlers(app)
-    app.include_router(strategy_router(state.table))
+    add_strategy_routes(app.router, state.table)
     app.include_router(operations_router)
     app.include_router(playground_router)
     return app

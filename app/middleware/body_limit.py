@@ -52,7 +52,7 @@ async def bounded_receive(scope: Scope, receive: Receive, max_body_bytes: int) -
     body = await _read_body(receive, max_body_bytes)
     if body is None:
         raise too_large(max_body_bytes)
-    return _replay(body, receive)
+    return replay(body, receive)
 
 
 async def _read_body(receive: Receive, max_body_bytes: int) -> Message | None:
@@ -75,8 +75,8 @@ async def _read_body(receive: Receive, max_body_bytes: int) -> Message | None:
     return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
 
-def _replay(first: Message, receive: Receive) -> Receive:
-    """A receive that gives the buffered body once, then waits on the client (disconnects)."""
+def replay(first: Message, receive: Receive) -> Receive:
+    """A receive that gives `first` (the buffered body) once, then waits on the client."""
     sent = False
 
     async def replay() -> Message:
