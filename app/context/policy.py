@@ -25,6 +25,7 @@ class ContextPolicy:
     budget_tokens: int
     margin_tokens: int
     min_relative_score: float = 0.0
+    one_product: bool = False
 
     async def _select(self, question: str, passages: Sequence[Passage]) -> list[RankedPassage]:
         if self.ranker is None:
@@ -36,6 +37,7 @@ class ContextPolicy:
             self.budget_tokens,
             self.window.count,
             self.min_relative_score,
+            self.one_product,
         )
         if self.ranker.dense is None:  # word counting only: cheaper than a thread hop
             return select_sentences(*arguments)
@@ -109,4 +111,5 @@ def build_context_policy(
         budget_tokens=settings.budget_tokens,
         margin_tokens=settings.margin_tokens,
         min_relative_score=settings.min_relative_score,
+        one_product=settings.one_product,
     )

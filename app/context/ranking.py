@@ -69,6 +69,9 @@ SPAN_TERMS_CACHE = 8192
 # A code, model number or figure named in the question ("E-21", "KX-420", "8 s") is what the
 # answer hinges on: it weighs as much as this many ordinary words.
 CODE_WEIGHT = 3.0
+# A sentence naming codes ("E-07", "SW1-3") but none of the codes the question names is about
+# something else ("E-07 means ..." for a question about E-21), however many words it shares.
+OTHER_CODE_FACTOR = 0.5
 
 
 class SentenceEncoder(Protocol):
@@ -88,6 +91,13 @@ def _stem(term: str) -> str:
         if term.endswith(suffix) and len(term) - len(suffix) >= 3:
             return term[: -len(suffix)]
     return term
+
+
+def _is_code(term: str) -> bool:
+    """Letters and digits in one term: a fault code, part or model number, not a bare figure."""
+    return any(character.isdigit() for character in term) and any(
+        character.isalpha() for character in term
+    )
 
 
 def terms(text: str) -> list[str]:
@@ -126,13 +136,21 @@ def lexical_scores(
     }
     # Out of what the question asks beyond the sentence's own product: one sum per product.
     asked: dict[frozenset[str], float] = {}
+    asked_codes = {term for term in wanted if _is_code(term)}
     scores = []
-    for matched, own in zip(found, title_terms, strict=True):
+    for sentence, matched, own in zip(sentences, found, title_terms, strict=True):
         total = asked.get(own)
         if total is None:
             total = asked[own] = sum(weight[term] for term in wanted - own)
-        scores.append(sum(weight[term] for term in matched) / total if total else 0.0)
+        score = sum(weight[term] for term in matched) / total if total else 0.0
+        if asked_codes - own and not matched & asked_codes and _names_other_codes(sentence, own):
+            score *= OTHER_CODE_FACTOR
+        scores.append(score)
     return np.array(scores)
+
+
+def _names_other_codes(sentence: str, own: frozenset[str]) -> bool:
+    return any(_is_code(term) and term not in own for term in _term_set(sentence))
 
 
 class DenseScorer:

@@ -74,17 +74,28 @@ def select_sentences(
     budget_tokens: int,
     count: TokenCounter,
     min_relative_score: float = 0.0,
+    one_product: bool = False,
 ) -> list[RankedPassage]:
     """The passages that keep at least one sentence, in rank order, each holding only its kept
     sentences in their original order (blocking when the ranker embeds). A sentence scoring
-    `min_relative_score` of the best one or less is left out even when the budget has room."""
+    `min_relative_score` of the best one or less is left out even when the budget has room;
+    with `one_product`, so is every sentence of another product than the best passage's."""
     spans = passage_spans(passages)
+    if one_product and passages:
+        # The retriever's best passage names the product: it judged whole passages, which
+        # tell products apart better than single sentences do.
+        spans = [span for span in spans if passages[span.passage].title == passages[0].title]
     if not spans:
         return []
     titles = [passages[span.passage].title for span in spans]
     scores = ranker.scores(question, [span.text for span in spans], titles)
     chosen = _chosen_spans(
-        spans, [float(s) for s in scores], passages, budget_tokens, count, min_relative_score
+        spans,
+        [float(s) for s in scores],
+        passages,
+        budget_tokens,
+        count,
+        min_relative_score,
     )
     by_passage: dict[int, list[Span]] = {}
     for span in sorted(chosen, key=lambda span: (span.passage, span.position)):

@@ -22,7 +22,7 @@ class PromptTemplate:
 
     system: str
     user: str
-    passage: str = "[{index}] {title} ({section}):\n{text}"
+    passage: str = PromptSettings.model_fields["context_passage"].default
 
     @property
     def uses_context(self) -> bool:

@@ -13,7 +13,7 @@ from app.catalog import ChunkSizes, chunk_sections, read_catalog
 from app.main import create_app
 from app.retrievers.local import LocalRetriever
 from app.retrievers.local_index import build_index
-from app.settings import Settings
+from app.settings import ContextSettings, Settings
 from tests.catalog.converters import sample_products, write_mixed_folder
 from tests.retrievers.local_support import HashingEncoder
 
@@ -39,7 +39,13 @@ def test_every_file_of_a_mixed_folder_gives_its_products(tmp_path: Path) -> None
 
 async def test_the_service_titles_every_source_by_its_product(tmp_path: Path) -> None:
     names = write_mixed_folder(sample_products(), tmp_path / "kb")
-    settings = Settings(_env_file=None, catalog=tmp_path / "kb")  # type: ignore[call-arg]
+    # Every retrieved passage is quoted: this is about the retriever's titles, and a hashing
+    # encoder's best passage is too often another product's for `one_product` to keep it.
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        catalog=tmp_path / "kb",
+        context=ContextSettings(one_product=False),
+    )
     encoder = HashingEncoder()
     sections = read_catalog(settings.catalog, settings.documents).sections
     index = build_index(chunk_sections(sections, ChunkSizes.of(settings)), encoder)

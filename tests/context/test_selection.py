@@ -153,3 +153,35 @@ def test_with_nothing_in_common_the_retrievers_order_decides() -> None:
     kept = select_sentences("lubricant?", [OIL, FAULTS], LEXICAL, 40, estimate_text_tokens)
     assert [passage.id for _, passage in kept] == ["kx-oil"]
     assert kept[0][1].text.startswith("Change the hydraulic oil")
+
+
+def test_a_sentence_naming_only_other_codes_ranks_below_the_one_naming_the_code_asked() -> None:
+    sentences = [
+        "Fault codes: E-07 means the light curtain was interrupted during the downstroke;",
+        "E-21 means set pressure was not reached within 8 s;",
+    ]
+    question = "What does fault code E-21 mean on the KX-420 press?"
+    plain = lexical_scores("What does this fault code mean?", sentences)
+    scores = lexical_scores(question, sentences)
+    assert plain[0] > plain[1]  # the words alone favour the sentence listing "fault codes"
+    assert scores[1] > 2 * scores[0]
+
+
+def test_one_product_quotes_only_the_product_of_the_best_retrieved_passage() -> None:
+    motor = Passage(
+        id="gm-oil",
+        title="Geared Motor GM-7",
+        text="The gear motor is filled for life and its oil is changed after 10,000 hours.",
+        score=0.3,
+        location="catalog.txt#GM-7/Maintenance/1",
+    )
+    question = "How often is the oil changed?"
+
+    mixed = select_sentences(question, [OIL, motor], LEXICAL, 200, estimate_text_tokens)
+    one = select_sentences(
+        question, [OIL, motor], LEXICAL, 200, estimate_text_tokens, one_product=True
+    )
+
+    assert [passage.id for _, passage in mixed] == ["kx-oil", "gm-oil"]
+    assert [passage.id for _, passage in one] == ["kx-oil"]
+    assert "4,000 hours" in one[0][1].text

@@ -53,7 +53,9 @@ PASSAGES = [
 def echo_context(messages: Sequence[ChatMessage]) -> str:
     """A 'good' generator: repeats the passage it was given, so RAG answers are on topic."""
     lines = messages[-1].content.split("\n")
-    return lines[2] if lines[0].startswith("Catalog excerpts") else "I am not sure about that."
+    if "Catalog excerpt:" not in lines:
+        return "I am not sure about that."
+    return lines[lines.index("Catalog excerpt:") + 1]
 
 
 @pytest.fixture(autouse=True)

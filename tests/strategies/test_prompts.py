@@ -7,16 +7,25 @@ from app.strategies.prompts import PromptTemplate, templates_from_settings
 from tests.conftest import SAMPLE_PASSAGES
 
 
-def test_rag_template_numbers_passages_with_product_and_section() -> None:
+def test_rag_template_asks_first_then_quotes_the_passages_in_rank_order() -> None:
     template = templates_from_settings(PromptSettings())["rag"]
     messages = template.render("What pressure?", SAMPLE_PASSAGES)
 
     assert [m.role for m in messages] == ["system", "user"]
     user = messages[1].content
-    assert "[1] Kestrel KX-420 Hydraulic Press (Description):" in user
-    assert "[2] Orion W-90 Welder (Configuration Manual):" in user
-    assert user.index("[1]") < user.index("[2]")
-    assert user.endswith("Question: What pressure?\nAnswer:")
+    assert user.startswith("Question: What pressure?\n\nCatalog excerpt:\n")
+    first, second = (passage.text for passage in SAMPLE_PASSAGES)
+    assert f"{first}\n\n{second}" in user
+    assert user.endswith("Answer the question from the excerpt:")
+
+
+def test_a_passage_template_with_a_header_numbers_passages_with_product_and_section() -> None:
+    prompts = PromptSettings(context_passage="[{index}] {title} ({section}):\n{text}")
+    user = templates_from_settings(prompts)["rag"].render("What pressure?", SAMPLE_PASSAGES)[1]
+
+    assert "[1] Kestrel KX-420 Hydraulic Press (Description):" in user.content
+    assert "[2] Orion W-90 Welder (Configuration Manual):" in user.content
+    assert user.content.index("[1]") < user.content.index("[2]")
 
 
 def test_finetuned_template_has_no_context() -> None:
