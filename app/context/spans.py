@@ -17,6 +17,9 @@ MAX_SPAN_WORDS = 25
 # Catalog sentences list facts separated by semicolons ("E-14 means ...; E-21 means ..."): each
 # is a span of its own, so the fact asked about is not drowned by its neighbours.
 _CLAUSE_END = re.compile(r"(?<=;)\s+")
+# In a long sentence of instructions, ", and <word>" opens the next one ("change the oil every
+# 4,000 hours, and re-check the torque every 500 hours"); ", and 2 analog outputs" stays a list.
+_NEXT_INSTRUCTION = re.compile(r"(?<=,)\s+(?=(?:and|then) [a-z])")
 # Retrieved passages are catalog chunks, the same ones request after request.
 SPLIT_PASSAGE_CACHE = 4096
 
@@ -31,6 +34,12 @@ class Span:
 
 
 def _split_long(sentence: str) -> list[str]:
+    if len(sentence.split()) <= MAX_SPAN_WORDS:
+        return [sentence]
+    return [part for piece in _NEXT_INSTRUCTION.split(sentence) for part in _at_commas(piece)]
+
+
+def _at_commas(sentence: str) -> list[str]:
     if len(sentence.split()) <= MAX_SPAN_WORDS:
         return [sentence]
     parts, current = [], ""

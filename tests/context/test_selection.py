@@ -185,3 +185,21 @@ def test_one_product_quotes_only_the_product_of_the_best_retrieved_passage() -> 
     assert [passage.id for _, passage in mixed] == ["kx-oil", "gm-oil"]
     assert [passage.id for _, passage in one] == ["kx-oil"]
     assert "4,000 hours" in one[0][1].text
+
+
+def test_a_long_sentence_of_instructions_is_cut_where_the_next_one_begins() -> None:
+    text = (
+        "Maintenance: check oil level on the sight glass daily, replace the return filter "
+        "element KX-RF10 every 1,000 operating hours, change the hydraulic oil every 4,000 hours "
+        "or once a year, whichever comes first, and re-check tie-rod nut torque every 500 hours."
+    )
+    listing = (
+        "It has 12 digital inputs at 24 V DC, 8 relay outputs rated 2 A each, 4 analog inputs "
+        "that accept 0-10 V or 4-20 mA at 12-bit resolution, and 2 analog outputs."
+    )
+    spans = split_sentences(text)
+    assert (
+        "change the hydraulic oil every 4,000 hours or once a year, whichever comes first," in spans
+    )
+    assert spans[-1] == "and re-check tie-rod nut torque every 500 hours."
+    assert split_sentences(listing)[-1].endswith("and 2 analog outputs.")
