@@ -1,0 +1,129 @@
+"""Tokens of one template's prompt for one question as the passages in it vary, summed from
+cached counts of its pieces where the window's counting allows it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+from app.backends.token_count import MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS, joins
+from app.context.window import ContextWindow, TokenCounter
+from app.generators.base import ChatMessage
+from app.retrievers.base import Passage
+from app.strategies.prompts import (
+    CONTEXT_FIELD,
+    CONTEXT_SEPARATOR,
+    PromptTemplate,
+    format_passage,
+    template_pieces,
+)
+
+# Numbered passage blocks and template text of the catalog come back request after request.
+PIECE_TOKENS_CACHE = 16384
+
+Piece = tuple[int, str]
+"""A text's tokens, and the text itself (its ends decide whether it joins its neighbours)."""
+
+
+@lru_cache(maxsize=PIECE_TOKENS_CACHE)
+def _text_piece(count: TokenCounter, text: str) -> Piece:
+    return count(text), text
+
+
+@lru_cache(maxsize=PIECE_TOKENS_CACHE)
+def _block_piece(
+    count: TokenCounter,
+    passage_template: str,
+    number: int,
+    title: str,
+    section: str | None,
+    text: str,
+) -> Piece:
+    block = format_passage(passage_template, number, title, section, text)
+    return count(block), block
+
+
+_SEPARATOR: Piece = (0, CONTEXT_SEPARATOR)
+
+
+def _summed(pieces: Iterable[Piece]) -> Piece | None:
+    """Tokens of the pieces written one after another, with the text's first and last
+    characters standing for it; None when a word or number runs from one piece into the next."""
+    tokens, first, last = 0, "", ""
+    for count, text in pieces:
+        if not text:
+            continue
+        if last and joins(last, text):
+            return None
+        tokens += count
+        first = first or text[0]
+        last = text[-1]
+    return tokens, first + last
+
+
+class PromptTokens:
+    """`tokens(passages)` is `window.prompt_tokens(template.render(question, passages))`.
+
+    In a window whose counting is additive (the estimate), a prompt is counted as the sum of its
+    pieces: template text, the question (counted once), numbered passage blocks (cached), each
+    counted on its own, exact whenever no word or number spans two pieces; otherwise, and in any
+    other window (a model's own tokenizer), the prompt is rendered and counted whole, each
+    distinct prompt once.
+    """
+
+    def __init__(self, template: PromptTemplate, question: str, window: ContextWindow) -> None:
+        self.template = template
+        self.question = question
+        self.window = window
+        self._whole = window.memoized()
+        self._additive = window.additive and window.count_prompt is None
+        self._question: Piece = (window.count(question), question) if self._additive else (0, "")
+
+    def render(self, passages: Sequence[Passage]) -> list[ChatMessage]:
+        return self.template.render(self.question, passages)
+
+    def tokens(self, passages: Sequence[Passage]) -> int:
+        if self._additive:
+            tokens = self._summed_tokens(passages)
+            if tokens is not None:
+                return tokens
+        return self._whole.prompt_tokens(self.render(passages))
+
+    def count(self, text: str) -> int:
+        return self._whole.count(text)
+
+    def _summed_tokens(self, passages: Sequence[Passage]) -> int | None:
+        template = self.template
+        context = self._context(passages) if template.uses_context else (0, "")
+        if context is None:
+            return None
+        total = PROMPT_OVERHEAD_TOKENS
+        message_templates = (
+            (template.system, template.user) if template.has_system else (template.user,)
+        )
+        for message_template in message_templates:
+            message = _summed(self._message_pieces(message_template, context))
+            if message is None:
+                return None
+            total += MESSAGE_OVERHEAD_TOKENS + message[0]
+        return total
+
+    def _message_pieces(self, message_template: str, context: Piece) -> Iterable[Piece]:
+        count = self.window.count
+        for is_field, text in template_pieces(message_template):
+            if not is_field:
+                yield _text_piece(count, text)
+            else:
+                yield context if text == CONTEXT_FIELD else self._question
+
+    def _context(self, passages: Sequence[Passage]) -> Piece | None:
+        count, passage_template = self.window.count, self.template.passage
+        pieces: list[Piece] = []
+        for number, passage in enumerate(passages, start=1):
+            if pieces:
+                pieces.append(_SEPARATOR)
+            block = _block_piece(
+                count, passage_template, number, passage.title, passage.section, passage.text
+            )
+            pieces.append(block)
+        return _summed(pieces)
