@@ -80,6 +80,8 @@ class SentenceEncoder(Protocol):
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
 
 
+# Terms repeat across sentences, questions and requests: each is stemmed and weighed once.
+@lru_cache(maxsize=SPAN_TERMS_CACHE)
 def _stem(term: str) -> str:
     """`changed`, `changes`, `change` -> `chang`: enough for a question and a catalog to meet."""
     if any(character.isdigit() for character in term):
@@ -101,6 +103,11 @@ def _term_set(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
+@lru_cache(maxsize=SPAN_TERMS_CACHE)
+def _code_factor(term: str) -> float:
+    return CODE_WEIGHT if any(character.isdigit() for character in term) else 1.0
+
+
 def lexical_scores(
     question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
 ) -> Scores:
@@ -120,8 +127,7 @@ def lexical_scores(
     frequency = Counter(term for matched in found for term in matched)
     count = len(sentences)
     weight = {
-        term: math.log(1.0 + count / (1.0 + frequency[term]))
-        * (CODE_WEIGHT if any(character.isdigit() for character in term) else 1.0)
+        term: math.log(1.0 + count / (1.0 + frequency[term])) * _code_factor(term)
         for term in wanted
     }
     # Out of what the question asks beyond the sentence's own product: one sum per product.
