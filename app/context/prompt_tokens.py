@@ -75,46 +75,59 @@ class PromptTokens:
         self.template = template
         self.question = question
         self.window = window
-        self._whole = window.memoized()
-        self._additive = window.additive and window.count_prompt is None
-        self._question: Piece = (window.count(question), question) if self._additive else (0, "")
+        self._whole_window: ContextWindow | None = None
+        self._messages: list[list[Piece | None]] | None = None
+        if window.additive and window.count_prompt is None:
+            self._messages = self._message_pieces(window.count(question))
 
     def render(self, passages: Sequence[Passage]) -> list[ChatMessage]:
         return self.template.render(self.question, passages)
 
     def tokens(self, passages: Sequence[Passage]) -> int:
-        if self._additive:
-            tokens = self._summed_tokens(passages)
+        if self._messages is not None:
+            tokens = self._summed_tokens(self._messages, passages)
             if tokens is not None:
                 return tokens
-        return self._whole.prompt_tokens(self.render(passages))
+        return self._whole().prompt_tokens(self.render(passages))
 
     def count(self, text: str) -> int:
-        return self._whole.count(text)
+        return self._whole().count(text)
 
-    def _summed_tokens(self, passages: Sequence[Passage]) -> int | None:
-        template = self.template
-        context = self._context(passages) if template.uses_context else (0, "")
+    def _whole(self) -> ContextWindow:
+        # Made only when a prompt is counted whole: most requests never need it.
+        if self._whole_window is None:
+            self._whole_window = self.window.memoized()
+        return self._whole_window
+
+    def _message_pieces(self, question_tokens: int) -> list[list[Piece | None]]:
+        """Each message's pieces, None standing for the context."""
+        template, count = self.template, self.window.count
+        question: Piece = (question_tokens, self.question)
+        message_templates = [template.system] if template.has_system else []
+        messages: list[list[Piece | None]] = []
+        for message_template in [*message_templates, template.user]:
+            pieces: list[Piece | None] = []
+            for is_field, text in template_pieces(message_template):
+                if not is_field:
+                    pieces.append(_text_piece(count, text))
+                else:
+                    pieces.append(None if text == CONTEXT_FIELD else question)
+            messages.append(pieces)
+        return messages
+
+    def _summed_tokens(
+        self, messages: list[list[Piece | None]], passages: Sequence[Passage]
+    ) -> int | None:
+        context = self._context(passages) if self.template.uses_context else (0, "")
         if context is None:
             return None
         total = PROMPT_OVERHEAD_TOKENS
-        message_templates = (
-            (template.system, template.user) if template.has_system else (template.user,)
-        )
-        for message_template in message_templates:
-            message = _summed(self._message_pieces(message_template, context))
+        for pieces in messages:
+            message = _summed(context if piece is None else piece for piece in pieces)
             if message is None:
                 return None
             total += MESSAGE_OVERHEAD_TOKENS + message[0]
         return total
-
-    def _message_pieces(self, message_template: str, context: Piece) -> Iterable[Piece]:
-        count = self.window.count
-        for is_field, text in template_pieces(message_template):
-            if not is_field:
-                yield _text_piece(count, text)
-            else:
-                yield context if text == CONTEXT_FIELD else self._question
 
     def _context(self, passages: Sequence[Passage]) -> Piece | None:
         count, passage_template = self.window.count, self.template.passage

@@ -115,9 +115,15 @@ def lexical_scores(
     is among these sentences (a product code in every sentence tells nothing apart), codes more
     than words. Terms of a sentence's own passage title (its product) do not count: the prompt
     shows the title above the sentence, and every sentence of that product would match them."""
+    return np.array(_lexical_shares(question, sentences, titles), dtype=np.float64)
+
+
+def _lexical_shares(
+    question: str, sentences: Sequence[str], titles: Sequence[str] | None
+) -> list[float]:
     wanted = set(terms(question))
     if not wanted or not sentences:
-        return np.zeros(len(sentences))
+        return [0.0] * len(sentences)
     own_titles = titles if titles is not None else [""] * len(sentences)
     title_terms = [_term_set(title) for title in own_titles]
     found = [
@@ -132,13 +138,13 @@ def lexical_scores(
     }
     # Out of what the question asks beyond the sentence's own product: one sum per product.
     asked: dict[frozenset[str], float] = {}
-    scores = []
+    scores: list[float] = []
     for matched, own in zip(found, title_terms, strict=True):
         total = asked.get(own)
         if total is None:
             total = asked[own] = sum(weight[term] for term in wanted - own)
         scores.append(sum(weight[term] for term in matched) / total if total else 0.0)
-    return np.array(scores)
+    return scores
 
 
 class DenseScorer:
@@ -206,3 +212,12 @@ class SpanRanker:
                 self.dense.scores(question, sentences)
             )
         return combined
+
+    def score_list(
+        self, question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
+    ) -> list[float]:
+        """`scores` as floats; ranked by words only, without arrays (the same products)."""
+        if self.dense is not None and self.dense_weight > 0:
+            return [float(score) for score in self.scores(question, sentences, titles)]
+        weight = self.lexical_weight
+        return [weight * share for share in _lexical_shares(question, sentences, titles)]

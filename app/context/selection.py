@@ -82,10 +82,8 @@ def select_sentences(
     if not spans:
         return []
     titles = [passages[span.passage].title for span in spans]
-    scores = ranker.scores(question, [span.text for span in spans], titles)
-    chosen = _chosen_spans(
-        spans, [float(s) for s in scores], passages, budget_tokens, count, min_relative_score
-    )
+    scores = ranker.score_list(question, [span.text for span in spans], titles)
+    chosen = _chosen_spans(spans, scores, passages, budget_tokens, count, min_relative_score)
     by_passage: dict[int, list[Span]] = {}
     for span in sorted(chosen, key=lambda span: (span.passage, span.position)):
         by_passage.setdefault(span.passage, []).append(span)

@@ -66,6 +66,7 @@ def _pieces(template: str, keys: tuple[str, ...]) -> tuple[tuple[bool, str], ...
 
 
 CONTEXT_SEPARATOR = "\n\n"
+PASSAGE_BLOCK_CACHE = 8192
 
 
 def format_context(passage_template: str, passages: Sequence[Passage]) -> str:
@@ -77,6 +78,8 @@ def format_context(passage_template: str, passages: Sequence[Passage]) -> str:
     return CONTEXT_SEPARATOR.join(blocks)
 
 
+# Retrieved passages are catalog chunks (or their kept sentences), the same request after request.
+@lru_cache(maxsize=PASSAGE_BLOCK_CACHE)
 def format_passage(
     passage_template: str, number: int, title: str, section: str | None, text: str
 ) -> str:
