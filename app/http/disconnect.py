@@ -26,23 +26,30 @@ async def _disconnected(request: Request) -> None:
 async def cancel_on_disconnect(request: Request, work: Coroutine[Any, Any, T]) -> T:
     """`work`'s result, or `ClientDisconnected` (with `work` cancelled) once the client leaves.
 
-    `work` runs in the calling task and one watcher task waits for the disconnect: a task and
-    an `asyncio.wait` fewer per request than running `work` in a task of its own.
+    `work` runs in the calling task. A watcher task waits for the disconnect, started once
+    `work` first waits on something: work that finishes without waiting (nothing to watch for)
+    costs no task.
     """
     current = asyncio.current_task()
     assert current is not None
     working, cancelled_here = True, False
+    watcher: asyncio.Future[None] | None = None
 
-    def stop_work(watcher: asyncio.Future[None]) -> None:
+    def stop_work(finished: asyncio.Future[None]) -> None:
         nonlocal cancelled_here
         # The watcher ends once the client has gone (or its receive failed): the work stops,
         # unless it is already over (this callback runs after the task has moved on).
-        if working and not watcher.cancelled():
+        if working and not finished.cancelled():
             cancelled_here = True
             current.cancel()
 
-    watcher = asyncio.ensure_future(_disconnected(request))
-    watcher.add_done_callback(stop_work)
+    def watch() -> None:
+        nonlocal watcher
+        watcher = asyncio.ensure_future(_disconnected(request))
+        watcher.add_done_callback(stop_work)
+
+    # Runs at the loop's next turn, which comes only once the work waits.
+    starting = asyncio.get_running_loop().call_soon(watch)
     try:
         # The work's cleanup runs here, inside the await, before the cancellation surfaces.
         return await work
@@ -51,7 +58,9 @@ async def cancel_on_disconnect(request: Request, work: Coroutine[Any, Any, T]) -
             raise
     finally:
         working = False
-        watcher.cancel()
+        starting.cancel()
+        if watcher is not None:
+            watcher.cancel()
         if cancelled_here:
             current.uncancel()
     raise ClientDisconnected("the client closed the connection before the answer was ready")
