@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -130,10 +130,13 @@ def _lexical_shares(
         (_term_set(sentence) & wanted) - own
         for sentence, own in zip(sentences, title_terms, strict=True)
     ]
-    frequency = Counter(term for matched in found for term in matched)
+    frequency: dict[str, int] = {}
+    for matched in found:
+        for term in matched:
+            frequency[term] = frequency.get(term, 0) + 1
     count = len(sentences)
     weight = {
-        term: math.log(1.0 + count / (1.0 + frequency[term])) * _code_factor(term)
+        term: math.log(1.0 + count / (1.0 + frequency.get(term, 0))) * _code_factor(term)
         for term in wanted
     }
     # Out of what the question asks beyond the sentence's own product: one sum per product.
