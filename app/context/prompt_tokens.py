@@ -77,21 +77,30 @@ class PromptTokens:
         self.window = window
         self._whole_window: ContextWindow | None = None
         self._messages: list[list[Piece | None]] | None = None
+        self._counted: dict[tuple[Passage, ...], int] = {}
         if window.additive and window.count_prompt is None:
-            self._messages = self._message_pieces(window.count(question))
+            self._messages = self._message_runs(window.count(question))
 
     def render(self, passages: Sequence[Passage]) -> list[ChatMessage]:
         return self.template.render(self.question, passages)
 
     def tokens(self, passages: Sequence[Passage]) -> int:
+        # One request weighs the prompt of its kept passages and of the whole ones: often equal.
+        key = tuple(passages)
+        tokens = self._counted.get(key)
+        if tokens is None:
+            tokens = self._counted[key] = self._tokens(passages)
+        return tokens
+
+    def count(self, text: str) -> int:
+        return self._whole().count(text)
+
+    def _tokens(self, passages: Sequence[Passage]) -> int:
         if self._messages is not None:
             tokens = self._summed_tokens(self._messages, passages)
             if tokens is not None:
                 return tokens
         return self._whole().prompt_tokens(self.render(passages))
-
-    def count(self, text: str) -> int:
-        return self._whole().count(text)
 
     def _whole(self) -> ContextWindow:
         # Made only when a prompt is counted whole: most requests never need it.
@@ -99,20 +108,26 @@ class PromptTokens:
             self._whole_window = self.window.memoized()
         return self._whole_window
 
-    def _message_pieces(self, question_tokens: int) -> list[list[Piece | None]]:
-        """Each message's pieces, None standing for the context."""
+    def _message_runs(self, question_tokens: int) -> list[list[Piece | None]] | None:
+        """Each message as the runs of text between its contexts (None stands for one), each
+        run summed once; None when the text joins across pieces and prompts are counted whole."""
         template, count = self.template, self.window.count
         question: Piece = (question_tokens, self.question)
         message_templates = [template.system] if template.has_system else []
         messages: list[list[Piece | None]] = []
         for message_template in [*message_templates, template.user]:
-            pieces: list[Piece | None] = []
+            runs: list[Piece | None] = []
+            run: list[Piece] = []
             for is_field, text in template_pieces(message_template):
-                if not is_field:
-                    pieces.append(_text_piece(count, text))
+                if is_field and text == CONTEXT_FIELD:
+                    runs.extend([_summed(run), None])
+                    run = []
                 else:
-                    pieces.append(None if text == CONTEXT_FIELD else question)
-            messages.append(pieces)
+                    run.append(question if is_field else _text_piece(count, text))
+            runs.append(_summed(run))
+            if any(piece is None for piece in runs[::2]):
+                return None
+            messages.append(runs)
         return messages
 
     def _summed_tokens(
@@ -122,8 +137,11 @@ class PromptTokens:
         if context is None:
             return None
         total = PROMPT_OVERHEAD_TOKENS
-        for pieces in messages:
-            message = _summed(context if piece is None else piece for piece in pieces)
+        for runs in messages:
+            if len(runs) == 1:
+                message = runs[0]
+            else:
+                message = _summed([context if run is None else run for run in runs])
             if message is None:
                 return None
             total += MESSAGE_OVERHEAD_TOKENS + message[0]
@@ -131,12 +149,17 @@ class PromptTokens:
 
     def _context(self, passages: Sequence[Passage]) -> Piece | None:
         count, passage_template = self.window.count, self.template.passage
+        blocks = [
+            _block_piece(count, passage_template, number, p.title, p.section, p.text)
+            for number, p in enumerate(passages, start=1)
+        ]
+        if all(text for _, text in blocks):
+            # Blocks are apart by a blank line: nothing joins, and the ends are the blocks'.
+            ends = blocks[0][1][0] + blocks[-1][1][-1] if blocks else ""
+            return sum(tokens for tokens, _ in blocks), ends
         pieces: list[Piece] = []
-        for number, passage in enumerate(passages, start=1):
+        for block in blocks:
             if pieces:
                 pieces.append(_SEPARATOR)
-            block = _block_piece(
-                count, passage_template, number, passage.title, passage.section, passage.text
-            )
             pieces.append(block)
         return _summed(pieces)
