@@ -26,7 +26,12 @@ def _tokens(count: TokenCounter, text: str) -> int:
 
 
 def _header_tokens(passage: Passage, count: TokenCounter) -> int:
-    return PASSAGE_HEADER_TOKENS + _tokens(count, f"{passage.title} {passage.section}")
+    return _title_tokens(count, passage.title, passage.section)
+
+
+@lru_cache(maxsize=SPAN_TOKENS_CACHE)
+def _title_tokens(count: TokenCounter, title: str, section: str) -> int:
+    return PASSAGE_HEADER_TOKENS + count(f"{title} {section}")
 
 
 def _chosen_spans(
