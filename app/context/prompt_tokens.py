@@ -43,9 +43,6 @@ def _block_piece(
     return count(block), block
 
 
-_SEPARATOR: Piece = (0, CONTEXT_SEPARATOR)
-
-
 def _summed(pieces: Iterable[Piece]) -> Piece | None:
     """Tokens of the pieces written one after another, with the text's first and last
     characters standing for it; None when a word or number runs from one piece into the next."""
@@ -153,13 +150,15 @@ class PromptTokens:
             _block_piece(count, passage_template, number, p.title, p.section, p.text)
             for number, p in enumerate(passages, start=1)
         ]
+        separator = _text_piece(count, CONTEXT_SEPARATOR)
         if all(text for _, text in blocks):
             # Blocks are apart by a blank line: nothing joins, and the ends are the blocks'.
             ends = blocks[0][1][0] + blocks[-1][1][-1] if blocks else ""
-            return sum(tokens for tokens, _ in blocks), ends
+            separators = separator[0] * max(0, len(blocks) - 1)
+            return sum(tokens for tokens, _ in blocks) + separators, ends
         pieces: list[Piece] = []
         for block in blocks:
             if pieces:
-                pieces.append(_SEPARATOR)
+                pieces.append(separator)
             pieces.append(block)
         return _summed(pieces)
