@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from app.context.prompt_tokens import PromptTokens
 from app.context.selection import RankedPassage
 from app.context.window import ContextWindow
 from app.errors import QuestionTooLong
@@ -47,12 +48,11 @@ class FittedPrompt:
     messages: list[ChatMessage]
     kept: list[RankedPassage]
     truncated: bool
+    tokens: int
 
 
-def _render(
-    template: PromptTemplate, question: str, passages: Sequence[RankedPassage]
-) -> list[ChatMessage]:
-    return template.render(question, [passage for _, passage in passages])
+def _passages(ranked: Sequence[RankedPassage]) -> list[Passage]:
+    return [passage for _, passage in ranked]
 
 
 def prompt_limit(window: ContextWindow, max_tokens: int, margin_tokens: int) -> int:
@@ -60,34 +60,31 @@ def prompt_limit(window: ContextWindow, max_tokens: int, margin_tokens: int) -> 
     return window.tokens - max_tokens - margin_tokens
 
 
-def _refuse(question: str, over_by: int, window: ContextWindow, max_tokens: int) -> None:
-    question_tokens = window.count(question)
+def _refuse(prompt: PromptTokens, over_by: int, max_tokens: int) -> None:
+    question_tokens = prompt.count(prompt.question)
     allowed = max(0, question_tokens - over_by)
     raise QuestionTooLong(
         f"the question is {question_tokens} tokens; with max_tokens={max_tokens} this model's "
-        f"context of {window.tokens} tokens leaves room for {allowed} tokens of question "
+        f"context of {prompt.window.tokens} tokens leaves room for {allowed} tokens of question "
         f"(about {allowed * 3} characters): shorten the question or ask for fewer max_tokens"
     )
 
 
 def _trimmed(
-    template: PromptTemplate,
-    question: str,
-    kept: list[RankedPassage],
-    candidate: RankedPassage,
-    window: ContextWindow,
-    limit: int,
-) -> RankedPassage | None:
-    """`candidate` cut to the most words that still fit after `kept`, or None."""
+    prompt: PromptTokens, kept: list[RankedPassage], candidate: RankedPassage, limit: int
+) -> tuple[RankedPassage, int] | None:
+    """`candidate` cut to the most words that still fit after `kept`, and the prompt's tokens
+    with it, or None."""
     rank, passage = candidate
     words = passage.text.split()
     low, high = MIN_TRIMMED_WORDS, len(words) - 1
-    best: RankedPassage | None = None
+    best: tuple[RankedPassage, int] | None = None
     while low <= high:
         middle = (low + high) // 2
         attempt = (rank, replace(passage, text=" ".join(words[:middle]) + TRIM_MARK))
-        if window.prompt_tokens(_render(template, question, [*kept, attempt])) <= limit:
-            best, low = attempt, middle + 1
+        tokens = prompt.tokens(_passages([*kept, attempt]))
+        if tokens <= limit:
+            best, low = (attempt, tokens), middle + 1
         else:
             high = middle - 1
     return best
@@ -102,24 +99,36 @@ def fit_prompt(
     margin_tokens: int,
 ) -> FittedPrompt:
     """The prompt with as many passages, best first, as the context holds."""
-    limit = prompt_limit(window, max_tokens, margin_tokens)
-    bare = _render(template, question, [])
-    bare_tokens = window.prompt_tokens(bare)
+    prompt = PromptTokens(template, question, window)
+    return fit_counted(prompt, passages, max_tokens, margin_tokens)
+
+
+def fit_counted(
+    prompt: PromptTokens,
+    passages: Sequence[RankedPassage],
+    max_tokens: int,
+    margin_tokens: int,
+) -> FittedPrompt:
+    """`fit_prompt` with the prompt's question, template and window in `prompt`, whose counts
+    the caller may go on using."""
+    limit = prompt_limit(prompt.window, max_tokens, margin_tokens)
+    bare_tokens = prompt.tokens([])
     if bare_tokens > limit:
-        _refuse(question, bare_tokens - limit, window, max_tokens)
-    if not passages or not template.uses_context:
-        return FittedPrompt(_render(template, question, passages), list(passages), False)
+        _refuse(prompt, bare_tokens - limit, max_tokens)
     kept = list(passages)
-    messages = _render(template, question, kept)
-    if window.prompt_tokens(messages) <= limit:
-        return FittedPrompt(messages, kept, False)
+    if not passages or not prompt.template.uses_context:
+        tokens = prompt.tokens(_passages(kept))
+        return FittedPrompt(prompt.render(_passages(kept)), kept, False, tokens)
+    tokens = prompt.tokens(_passages(kept))
+    if tokens <= limit:
+        return FittedPrompt(prompt.render(_passages(kept)), kept, False, tokens)
     while kept:
         dropped = kept.pop()
-        messages = _render(template, question, kept)
-        if window.prompt_tokens(messages) <= limit:
+        tokens = prompt.tokens(_passages(kept))
+        if tokens <= limit:
             break
-    trimmed = _trimmed(template, question, kept, dropped, window, limit)
+    trimmed = _trimmed(prompt, kept, dropped, limit)
     if trimmed is not None:
-        kept.append(trimmed)
-        messages = _render(template, question, kept)
-    return FittedPrompt(messages, kept, True)
+        kept.append(trimmed[0])
+        tokens = trimmed[1]
+    return FittedPrompt(prompt.render(_passages(kept)), kept, True, tokens)

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.context.fitting import ContextReport, PreparedPrompt, fit_prompt
+from app.context.fitting import ContextReport, PreparedPrompt, fit_counted
+from app.context.prompt_tokens import PromptTokens
 from app.context.ranking import DenseScorer, SentenceEncoder, SpanRanker
 from app.context.selection import RankedPassage, select_sentences
 from app.context.window import ContextWindow, estimated_window
@@ -53,15 +54,15 @@ class ContextPolicy:
     ) -> PreparedPrompt:
         """Messages within the context window, the whole passages they quote, and a report."""
         selected = await self._select(question, passages) if template.uses_context else []
-        window = self.window.memoized()
-        fitted = fit_prompt(template, question, selected, window, max_tokens, self.margin_tokens)
+        prompt = PromptTokens(template, question, self.window)
+        fitted = fit_counted(prompt, selected, max_tokens, self.margin_tokens)
         sources = [passages[rank] for rank, _ in fitted.kept]
-        everything = window.prompt_tokens(template.render(question, passages))
+        everything = prompt.tokens(passages)
         report = ContextReport(
             passages_retrieved=len(passages),
             passages_kept=len(sources),
             truncated=fitted.truncated,
-            input_tokens_saved=max(0, everything - window.prompt_tokens(fitted.messages)),
+            input_tokens_saved=max(0, everything - fitted.tokens),
         )
         return PreparedPrompt(fitted.messages, sources, report)
 

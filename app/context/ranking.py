@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -83,6 +83,8 @@ class SentenceEncoder(Protocol):
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
 
 
+# Terms repeat across sentences, questions and requests: each is stemmed and weighed once.
+@lru_cache(maxsize=SPAN_TERMS_CACHE)
 def _stem(term: str) -> str:
     """`changed`, `changes`, `change` -> `chang`: enough for a question and a catalog to meet."""
     if any(character.isdigit() for character in term):
@@ -93,6 +95,7 @@ def _stem(term: str) -> str:
     return term
 
 
+@lru_cache(maxsize=SPAN_TERMS_CACHE)
 def _is_code(term: str) -> bool:
     """Letters and digits in one term: a fault code, part or model number, not a bare figure."""
     return any(character.isdigit() for character in term) and any(
@@ -111,6 +114,11 @@ def _term_set(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
+@lru_cache(maxsize=SPAN_TERMS_CACHE)
+def _code_factor(term: str) -> float:
+    return CODE_WEIGHT if any(character.isdigit() for character in term) else 1.0
+
+
 def lexical_scores(
     question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
 ) -> Scores:
@@ -118,26 +126,34 @@ def lexical_scores(
     is among these sentences (a product code in every sentence tells nothing apart), codes more
     than words. Terms of a sentence's own passage title (its product) do not count: the prompt
     shows the title above the sentence, and every sentence of that product would match them."""
+    return np.array(_lexical_shares(question, sentences, titles), dtype=np.float64)
+
+
+def _lexical_shares(
+    question: str, sentences: Sequence[str], titles: Sequence[str] | None
+) -> list[float]:
     wanted = set(terms(question))
     if not wanted or not sentences:
-        return np.zeros(len(sentences))
+        return [0.0] * len(sentences)
     own_titles = titles if titles is not None else [""] * len(sentences)
     title_terms = [_term_set(title) for title in own_titles]
     found = [
         (_term_set(sentence) & wanted) - own
         for sentence, own in zip(sentences, title_terms, strict=True)
     ]
-    frequency = Counter(term for matched in found for term in matched)
+    frequency: dict[str, int] = {}
+    for matched in found:
+        for term in matched:
+            frequency[term] = frequency.get(term, 0) + 1
     count = len(sentences)
     weight = {
-        term: math.log(1.0 + count / (1.0 + frequency[term]))
-        * (CODE_WEIGHT if any(character.isdigit() for character in term) else 1.0)
+        term: math.log(1.0 + count / (1.0 + frequency.get(term, 0))) * _code_factor(term)
         for term in wanted
     }
     # Out of what the question asks beyond the sentence's own product: one sum per product.
     asked: dict[frozenset[str], float] = {}
     asked_codes = {term for term in wanted if _is_code(term)}
-    scores = []
+    scores: list[float] = []
     for sentence, matched, own in zip(sentences, found, title_terms, strict=True):
         total = asked.get(own)
         if total is None:
@@ -146,7 +162,7 @@ def lexical_scores(
         if asked_codes - own and not matched & asked_codes and _names_other_codes(sentence, own):
             score *= OTHER_CODE_FACTOR
         scores.append(score)
-    return np.array(scores)
+    return scores
 
 
 def _names_other_codes(sentence: str, own: frozenset[str]) -> bool:
@@ -218,3 +234,12 @@ class SpanRanker:
                 self.dense.scores(question, sentences)
             )
         return combined
+
+    def score_list(
+        self, question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
+    ) -> list[float]:
+        """`scores` as floats; ranked by words only, without arrays (the same products)."""
+        if self.dense is not None and self.dense_weight > 0:
+            return [float(score) for score in self.scores(question, sentences, titles)]
+        weight = self.lexical_weight
+        return [weight * share for share in _lexical_shares(question, sentences, titles)]

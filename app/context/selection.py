@@ -26,7 +26,12 @@ def _tokens(count: TokenCounter, text: str) -> int:
 
 
 def _header_tokens(passage: Passage, count: TokenCounter) -> int:
-    return PASSAGE_HEADER_TOKENS + _tokens(count, f"{passage.title} {passage.section}")
+    return _title_tokens(count, passage.title, passage.section)
+
+
+@lru_cache(maxsize=SPAN_TOKENS_CACHE)
+def _title_tokens(count: TokenCounter, title: str, section: str) -> int:
+    return PASSAGE_HEADER_TOKENS + count(f"{title} {section}")
 
 
 def _chosen_spans(
@@ -88,15 +93,8 @@ def select_sentences(
     if not spans:
         return []
     titles = [passages[span.passage].title for span in spans]
-    scores = ranker.scores(question, [span.text for span in spans], titles)
-    chosen = _chosen_spans(
-        spans,
-        [float(s) for s in scores],
-        passages,
-        budget_tokens,
-        count,
-        min_relative_score,
-    )
+    scores = ranker.score_list(question, [span.text for span in spans], titles)
+    chosen = _chosen_spans(spans, scores, passages, budget_tokens, count, min_relative_score)
     by_passage: dict[int, list[Span]] = {}
     for span in sorted(chosen, key=lambda span: (span.passage, span.position)):
         by_passage.setdefault(span.passage, []).append(span)

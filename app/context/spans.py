@@ -71,8 +71,13 @@ def _sentences(text: str) -> tuple[str, ...]:
 
 def passage_spans(passages: Sequence[Passage]) -> list[Span]:
     """Every sentence of every passage, passage by passage in rank order."""
-    return [
+    return [span for rank, passage in enumerate(passages) for span in _spans(rank, passage.text)]
+
+
+@lru_cache(maxsize=SPLIT_PASSAGE_CACHE)
+def _spans(rank: int, text: str) -> tuple[Span, ...]:
+    # Spans are immutable: the same passage at the same rank gives the same ones.
+    return tuple(
         Span(passage=rank, position=position, text=sentence)
-        for rank, passage in enumerate(passages)
-        for position, sentence in enumerate(_sentences(passage.text))
-    ]
+        for position, sentence in enumerate(_sentences(text))
+    )

@@ -20,12 +20,15 @@ PromptTokenCounter = Callable[[Sequence[ChatMessage]], int]
 class ContextWindow:
     """`tokens` the model holds, prompt and answer together; `count` counts a text's tokens
     (the model's own tokenizer when in-process, an estimate for remote models); `count_prompt`,
-    when given, counts a whole chat prompt as the model's chat template renders it."""
+    when given, counts a whole chat prompt as the model's chat template renders it.
+    `additive`: `count(a + b) == count(a) + count(b)` unless `joins(a, b)` (the estimate's rule),
+    so a prompt may be counted as the sum of its pieces' counts."""
 
     tokens: int
     count: TokenCounter
     count_prompt: PromptTokenCounter | None = None
     exact: bool = False
+    additive: bool = False
 
     def prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Tokens of a chat prompt, the template's role markers included."""
@@ -59,4 +62,4 @@ class ContextWindow:
 
 
 def estimated_window(tokens: int) -> ContextWindow:
-    return ContextWindow(tokens=tokens, count=estimate_text_tokens)
+    return ContextWindow(tokens=tokens, count=estimate_text_tokens, additive=True)

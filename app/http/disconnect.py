@@ -24,18 +24,43 @@ async def _disconnected(request: Request) -> None:
 
 
 async def cancel_on_disconnect(request: Request, work: Coroutine[Any, Any, T]) -> T:
-    """`work`'s result, or `ClientDisconnected` (with `work` cancelled) once the client leaves."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
+    """`work`'s result, or `ClientDisconnected` (with `work` cancelled) once the client leaves.
+
+    `work` runs in the calling task. A watcher task waits for the disconnect, started once
+    `work` first waits on something: work that finishes without waiting (nothing to watch for)
+    costs no task.
+    """
+    current = asyncio.current_task()
+    assert current is not None
+    working, cancelled_here = True, False
+    watcher: asyncio.Future[None] | None = None
+
+    def stop_work(finished: asyncio.Future[None]) -> None:
+        nonlocal cancelled_here
+        # The watcher ends once the client has gone (or its receive failed): the work stops,
+        # unless it is already over (this callback runs after the task has moved on).
+        if working and not finished.cancelled():
+            cancelled_here = True
+            current.cancel()
+
+    def watch() -> None:
+        nonlocal watcher
+        watcher = asyncio.ensure_future(_disconnected(request))
+        watcher.add_done_callback(stop_work)
+
+    # Runs at the loop's next turn, which comes only once the work waits.
+    starting = asyncio.get_running_loop().call_soon(watch)
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        # The work's cleanup runs here, inside the await, before the cancellation surfaces.
+        return await work
+    except asyncio.CancelledError:
+        if not cancelled_here or current.cancelling() > 1:  # cancelled from outside too
+            raise
     finally:
-        watcher.cancel()
-        if not task.done():
-            task.cancel()
-            # cancel() only asks: the task is cancelled once it has run its cleanup (a local
-            # generation stops at its next token), and only then does it hold an outcome.
-            await asyncio.wait({task})
-    if task.cancelled():
-        raise ClientDisconnected("the client closed the connection before the answer was ready")
-    return task.result()
+        working = False
+        starting.cancel()
+        if watcher is not None:
+            watcher.cancel()
+        if cancelled_here:
+            current.uncancel()
+    raise ClientDisconnected("the client closed the connection before the answer was ready")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
@@ -21,15 +20,21 @@ DEFAULT_THREADS = 256
 _started_threads: ContextVar[list[Future[Any]] | None] = ContextVar("started_threads", default=None)
 
 
-@contextmanager
-def tracking_threads() -> Iterator[list[Future[Any]]]:
-    """The pool threads started inside this block, to wait for after it."""
-    started: list[Future[Any]] = []
-    token = _started_threads.set(started)
-    try:
-        yield started
-    finally:
-        _started_threads.reset(token)
+class tracking_threads:
+    """The pool threads started inside this block, to wait for after it.
+
+    A class, not `@contextmanager`: it wraps every backend call, and a generator costs more.
+    """
+
+    def __init__(self) -> None:
+        self.started: list[Future[Any]] = []
+
+    def __enter__(self) -> list[Future[Any]]:
+        self._token = _started_threads.set(self.started)
+        return self.started
+
+    def __exit__(self, *exc_info: object) -> None:
+        _started_threads.reset(self._token)
 
 
 class BlockingPool:

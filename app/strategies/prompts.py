@@ -12,6 +12,10 @@ from app.retrievers.base import Passage
 from app.settings import PromptSettings
 from app.strategies.table import STRATEGIES, StrategySpec
 
+QUESTION_FIELD = "{question}"
+CONTEXT_FIELD = "{context}"
+PROMPT_FIELDS = (QUESTION_FIELD, CONTEXT_FIELD)
+
 
 @dataclass(frozen=True, slots=True)
 class PromptTemplate:
@@ -26,13 +30,18 @@ class PromptTemplate:
 
     @property
     def uses_context(self) -> bool:
-        return "{context}" in self.user or "{context}" in self.system
+        return CONTEXT_FIELD in self.user or CONTEXT_FIELD in self.system
+
+    @property
+    def has_system(self) -> bool:
+        """Whether the prompt opens with a system message (a blank one is left out)."""
+        return bool(self.system.strip())
 
     def render(self, question: str, passages: Sequence[Passage] = ()) -> list[ChatMessage]:
         context = format_context(self.passage, passages)
-        fields = {"{question}": question, "{context}": context}
+        fields = {QUESTION_FIELD: question, CONTEXT_FIELD: context}
         messages = []
-        if self.system.strip():
+        if self.has_system:
             messages.append(ChatMessage("system", _fill(self.system, fields)))
         messages.append(ChatMessage("user", _fill(self.user, fields)))
         return messages
@@ -44,6 +53,11 @@ def _fill(template: str, fields: dict[str, str]) -> str:
     return "".join(fields[piece] if odd else piece for odd, piece in pieces)
 
 
+def template_pieces(template: str) -> tuple[tuple[bool, str], ...]:
+    """A prompt template as text and `{question}`/`{context}` fields (marked True), in order."""
+    return _pieces(template, PROMPT_FIELDS)
+
+
 @lru_cache(maxsize=64)
 def _pieces(template: str, keys: tuple[str, ...]) -> tuple[tuple[bool, str], ...]:
     """The template split once into text and field names (marked True), in order."""
@@ -51,21 +65,32 @@ def _pieces(template: str, keys: tuple[str, ...]) -> tuple[tuple[bool, str], ...
     return tuple((index % 2 == 1, piece) for index, piece in enumerate(pattern.split(template)))
 
 
+CONTEXT_SEPARATOR = "\n\n"
+PASSAGE_BLOCK_CACHE = 8192
+
+
 def format_context(passage_template: str, passages: Sequence[Passage]) -> str:
     """The retrieved passages as numbered blocks, in rank order."""
     blocks = [
-        _fill(
-            passage_template,
-            {
-                "{index}": str(number),
-                "{title}": passage.title,
-                "{section}": passage.section or "catalog",
-                "{text}": passage.text,
-            },
-        )
+        format_passage(passage_template, number, passage.title, passage.section, passage.text)
         for number, passage in enumerate(passages, start=1)
     ]
-    return "\n\n".join(blocks)
+    return CONTEXT_SEPARATOR.join(blocks)
+
+
+# Retrieved passages are catalog chunks (or their kept sentences), the same request after request.
+@lru_cache(maxsize=PASSAGE_BLOCK_CACHE)
+def format_passage(
+    passage_template: str, number: int, title: str, section: str | None, text: str
+) -> str:
+    """One numbered block of the context."""
+    fields = {
+        "{index}": str(number),
+        "{title}": title,
+        "{section}": section or "catalog",
+        "{text}": text,
+    }
+    return _fill(passage_template, fields)
 
 
 def template_for(prompts: PromptSettings, group: str) -> PromptTemplate:

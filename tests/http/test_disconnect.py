@@ -48,3 +48,30 @@ async def test_an_error_of_the_work_is_raised_as_it_is() -> None:
 
     with pytest.raises(ValueError, match="boom"):
         await cancel_on_disconnect(_request_that_disconnects(5), work())
+
+
+async def test_work_cancelled_from_outside_stays_cancelled() -> None:
+    started = asyncio.Event()
+
+    async def work() -> str:
+        started.set()
+        await asyncio.sleep(30)
+        return "never"
+
+    call = asyncio.ensure_future(cancel_on_disconnect(_request_that_disconnects(30), work()))
+    await started.wait()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+
+async def test_the_calling_task_is_not_left_cancelling_after_a_disconnect() -> None:
+    async def work() -> str:
+        await asyncio.sleep(30)
+        return "never"
+
+    with pytest.raises(ClientDisconnected):
+        await cancel_on_disconnect(_request_that_disconnects(0.01), work())
+    current = asyncio.current_task()
+    assert current is not None and current.cancelling() == 0
+    await asyncio.sleep(0)  # a later await is not cancelled
