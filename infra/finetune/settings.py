@@ -46,8 +46,8 @@ class LocalFinetuneSettings(BaseModel):
         0.0,
         ge=0.0,
         lt=1.0,
-        description="LoRA dropout. Off by default: one or two epochs do not overfit, and on a CPU it "
-        "costs about a fifth of each step (a copy of every adapted layer's input).",
+        description="LoRA dropout. Off by default: one or two epochs do not overfit, and on a "
+        "CPU it costs about a fifth of each step (a copy of every adapted layer's input).",
     )
     target_modules: list[str] = Field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"],
