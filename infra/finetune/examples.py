@@ -12,9 +12,10 @@ from pathlib import Path
 
 from app.catalog import chunk_section, read_sections
 from app.generators.base import ChatMessage
+from app.retrievers.base import Passage
 from app.settings import PROJECT_ROOT
 from app.strategies.prompts import PromptTemplate
-from infra.finetune.catalog_qa import catalog_qa
+from infra.finetune.catalog_qa import CatalogFact, catalog_qa
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +63,55 @@ def domain_examples(
 
 
 def catalog_qa_examples(
-    catalog: Path, template: PromptTemplate, seed: int
+    catalog: Path,
+    template: PromptTemplate,
+    seed: int,
+    reading: PromptTemplate | None = None,
+    reading_share: float = 0.0,
 ) -> list[TrainingExample]:
-    """Questions built from the catalog's own sentences, each answered by its sentence."""
-    return [
-        TrainingExample(
-            key=f"{pair.fact.product}:{pair.fact.section}:{pair.answer}",
-            prompt=tuple(template.render(pair.question)),
-            target=pair.answer,
-        )
-        for pair in catalog_qa(catalog, seed)
-    ]
+    """Questions built from the catalog's own sentences, each answered by its sentence.
+
+    With a `reading` template, a seeded `reading_share` of the pairs is asked through it instead,
+    with an excerpt holding the answer among its section's neighbouring facts: the tuned model
+    also learns to find the answer in an excerpt, as the hybrid strategy asks it to.
+    """
+    pairs = catalog_qa(catalog, seed)
+    by_section: dict[tuple[str, str], list[CatalogFact]] = {}
+    for pair in pairs:
+        by_section.setdefault((pair.fact.product, pair.fact.section), []).append(pair.fact)
+    examples = []
+    for pair in pairs:
+        key = f"{pair.fact.product}:{pair.fact.section}:{pair.answer}"
+        prompt = template.render(pair.question)
+        if reading is not None and _share(seed, key) < reading_share:
+            section = by_section[(pair.fact.product, pair.fact.section)]
+            prompt = reading.render(pair.question, [_excerpt(pair.fact, section)])
+        examples.append(TrainingExample(key=key, prompt=tuple(prompt), target=pair.answer))
+    return examples
+
+
+READING_NEIGHBOURS = 2
+"""Facts of the same section shown around the answering one (the service's excerpts hold 1-4)."""
+
+
+def _share(seed: int, key: str) -> float:
+    digest = hashlib.sha256(f"reading:{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
+def _excerpt(fact: CatalogFact, section: Sequence[CatalogFact]) -> Passage:
+    """The fact with its neighbours in catalog order, as a retrieved passage."""
+    at = section.index(fact)
+    start = max(0, min(at - READING_NEIGHBOURS // 2, len(section) - READING_NEIGHBOURS - 1))
+    text = " ".join(neighbour.text for neighbour in section[start : start + READING_NEIGHBOURS + 1])
+    return Passage(
+        id=f"{fact.product}:{fact.section}:{at}",
+        title=fact.product,
+        text=text,
+        score=1.0,
+        location=f"{fact.product}/{fact.section}",
+        section=fact.section,
+    )
 
 
 def plain_examples(catalog: Path, chunk_words: int) -> list[TrainingExample]:

@@ -67,13 +67,16 @@ class LocalOutcome:
 
 def build_examples(settings: Settings, tune: LocalFinetuneSettings) -> list[TrainingExample]:
     """The examples the configured method trains on."""
-    template = templates_from_settings(settings.prompts)["finetuned"]
+    templates = templates_from_settings(settings.prompts)
+    template = templates["finetuned"]
     if tune.method == "instruct":
         if tune.qa_file is None:
             raise ValueError("method=instruct needs FMT_FINETUNE__LOCAL__QA_FILE (or --qa-file)")
         return instruct_examples(tune.qa_file, template)
     if tune.text_format == "qa":
-        return catalog_qa_examples(settings.catalog, template, tune.seed)
+        return catalog_qa_examples(
+            settings.catalog, template, tune.seed, templates["hybrid"], tune.reading_share
+        )
     if tune.text_format == "plain":
         return plain_examples(settings.catalog, tune.chunk_words)
     return domain_examples(settings.catalog, template, tune.topic_question, tune.chunk_words)

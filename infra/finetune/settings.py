@@ -28,6 +28,15 @@ class LocalFinetuneSettings(BaseModel):
         "built from it, through the served prompt; chat: each chunk answers `topic_question`; "
         "plain: raw catalog text.",
     )
+    reading_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="With text_format=qa: the share of question/answer pairs asked through the "
+        "hybrid prompt, with an excerpt of the answer's section holding it, so the tuned model "
+        "learns to read excerpts (retrieval-augmented fine-tuning); the rest through the "
+        "finetuned prompt, without one.",
+    )
     topic_question: str = Field(
         "Tell me about the {section} of the {product}.",
         description="The user turn of a chat-formatted chunk; {product} and {section} filled in.",

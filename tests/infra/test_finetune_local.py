@@ -17,6 +17,7 @@ from infra.finetune.examples import (
     EVAL_TEST_SET,
     TrainingDataError,
     TrainingExample,
+    catalog_qa_examples,
     domain_examples,
     instruct_examples,
     split_examples,
@@ -70,6 +71,25 @@ def test_domain_examples_ask_the_served_prompt_about_each_section(catalog: Path)
         "The KX-420 delivers 420 kN from 21 MPa. The stroke is 300 mm and the daylight is 650 mm."
     )
     assert len({example.key for example in examples}) == len(examples)
+
+
+def test_a_share_of_pairs_is_asked_with_an_excerpt_holding_the_answer(catalog: Path) -> None:
+    reading = PromptTemplate(
+        system="You read excerpts.", user="Question: {question}\n\nExcerpt:\n{context}\n\nAnswer:"
+    )
+    plain = catalog_qa_examples(catalog, TEMPLATE, seed=3)
+    mixed = catalog_qa_examples(catalog, TEMPLATE, seed=3, reading=reading, reading_share=0.5)
+    everything = catalog_qa_examples(catalog, TEMPLATE, seed=3, reading=reading, reading_share=1)
+
+    assert [e.target for e in mixed] == [e.target for e in plain]  # the same pairs, asked two ways
+    assert all("Excerpt:" not in e.prompt[-1].content for e in plain)
+    with_excerpt = [e for e in mixed if "Excerpt:" in e.prompt[-1].content]
+    assert 0 < len(with_excerpt) < len(mixed)
+    for example in everything:
+        user = example.prompt[-1].content
+        excerpt = user.split("Excerpt:\n", 1)[1].split("\n\nAnswer:", 1)[0]
+        assert example.target in excerpt
+        assert example.prompt[0].content == "You read excerpts."
 
 
 def test_instruct_examples_read_question_answer_pairs(tmp_path: Path) -> None:
