@@ -98,7 +98,7 @@ class PromptTokens:
         self.window = window
         self._whole_window: ContextWindow | None = None
         self._messages: list[list[Piece | None]] | None = None
-        self._counted: dict[tuple[Passage, ...], int] = {}
+        self._last: tuple[tuple[Passage, ...], int] = ((), -1)
         if window.additive and window.count_prompt is None:
             self._messages = self._message_runs(window.count(question))
 
@@ -106,11 +106,13 @@ class PromptTokens:
         return self.template.render(self.question, passages)
 
     def tokens(self, passages: Sequence[Passage]) -> int:
-        # One request weighs the prompt of its kept passages and of the whole ones: often equal.
+        # One request weighs the prompt of its kept passages, then of the whole ones: often the
+        # same objects, which a tuple compares without hashing or comparing their fields.
         key = tuple(passages)
-        tokens = self._counted.get(key)
-        if tokens is None:
-            tokens = self._counted[key] = self._tokens(passages)
+        last_key, tokens = self._last
+        if tokens < 0 or key != last_key:
+            tokens = self._tokens(passages)
+            self._last = key, tokens
         return tokens
 
     def count(self, text: str) -> int:
