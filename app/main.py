@@ -121,7 +121,11 @@ def create_app(
     attach_state(app, state)
     declare_security(app)
     install_error_handlers(app)
+    documentation = list(app.router.routes)  # FastAPI's /openapi.json, /docs and /redoc
     add_strategy_routes(app.router, state.table)
+    # Routes are tried in order and no path is shared: the strategy routes, which carry the
+    # traffic, go before the documentation's, each of which costs every answer a path match.
+    app.router.routes[:] = [*app.router.routes[len(documentation) :], *documentation]
     app.include_router(operations_router)
     app.include_router(playground_router)
     return app

@@ -6,6 +6,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.generators.base import (
     ChatMessage,
@@ -30,6 +31,12 @@ def never_fail(_call: int) -> Exception | None:
     return None
 
 
+@lru_cache(maxsize=1024)
+def _words(text: str) -> frozenset[str]:
+    # A fake's passages are fixed: an instant backend should not split them on every call.
+    return frozenset(text.lower().split())
+
+
 @dataclass
 class FakeRetriever:
     """Ranks fixed passages by how many query words they contain."""
@@ -46,11 +53,8 @@ class FakeRetriever:
             await asyncio.sleep(self.delay_s)
         if (error := self.failures(call)) is not None:
             raise error
-        words = set(query.lower().split())
-        ranked = sorted(
-            self.passages,
-            key=lambda passage: -len(words & set(passage.text.lower().split())),
-        )
+        words = _words(query)
+        ranked = sorted(self.passages, key=lambda passage: -len(words & _words(passage.text)))
         return list(ranked[:top_k])
 
     async def aclose(self) -> None:

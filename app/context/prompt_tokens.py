@@ -20,6 +20,8 @@ from app.strategies.prompts import (
 
 # Numbered passage blocks and template text of the catalog come back request after request.
 PIECE_TOKENS_CACHE = 16384
+# A few templates per process (one per strategy, more in tests).
+TEMPLATE_RUNS_CACHE = 64
 
 Piece = tuple[int, str]
 """A text's tokens, and the text itself (its ends decide whether it joins its neighbours)."""
@@ -41,6 +43,28 @@ def _block_piece(
 ) -> Piece:
     block = format_passage(passage_template, number, title, section, text)
     return count(block), block
+
+
+@lru_cache(maxsize=TEMPLATE_RUNS_CACHE)
+def _template_runs(
+    count: TokenCounter, template: PromptTemplate
+) -> tuple[tuple[tuple[Piece | None, ...], ...], ...]:
+    """Each message of the template as its runs of text between contexts, each run its pieces
+    with None for the question: made once per template, not once per request."""
+    message_templates = [template.system] if template.has_system else []
+    messages: list[tuple[tuple[Piece | None, ...], ...]] = []
+    for message_template in [*message_templates, template.user]:
+        runs: list[tuple[Piece | None, ...]] = []
+        run: list[Piece | None] = []
+        for is_field, text in template_pieces(message_template):
+            if is_field and text == CONTEXT_FIELD:
+                runs.append(tuple(run))
+                run = []
+            else:
+                run.append(None if is_field else _text_piece(count, text))
+        runs.append(tuple(run))
+        messages.append(tuple(runs))
+    return tuple(messages)
 
 
 def _summed(pieces: Iterable[Piece]) -> Piece | None:
@@ -74,7 +98,7 @@ class PromptTokens:
         self.window = window
         self._whole_window: ContextWindow | None = None
         self._messages: list[list[Piece | None]] | None = None
-        self._counted: dict[tuple[Passage, ...], int] = {}
+        self._last: tuple[tuple[Passage, ...], int] = ((), -1)
         if window.additive and window.count_prompt is None:
             self._messages = self._message_runs(window.count(question))
 
@@ -82,11 +106,13 @@ class PromptTokens:
         return self.template.render(self.question, passages)
 
     def tokens(self, passages: Sequence[Passage]) -> int:
-        # One request weighs the prompt of its kept passages and of the whole ones: often equal.
+        # One request weighs the prompt of its kept passages, then of the whole ones: often the
+        # same objects, which a tuple compares without hashing or comparing their fields.
         key = tuple(passages)
-        tokens = self._counted.get(key)
-        if tokens is None:
-            tokens = self._counted[key] = self._tokens(passages)
+        last_key, tokens = self._last
+        if tokens < 0 or key != last_key:
+            tokens = self._tokens(passages)
+            self._last = key, tokens
         return tokens
 
     def count(self, text: str) -> int:
@@ -108,22 +134,16 @@ class PromptTokens:
     def _message_runs(self, question_tokens: int) -> list[list[Piece | None]] | None:
         """Each message as the runs of text between its contexts (None stands for one), each
         run summed once; None when the text joins across pieces and prompts are counted whole."""
-        template, count = self.template, self.window.count
         question: Piece = (question_tokens, self.question)
-        message_templates = [template.system] if template.has_system else []
         messages: list[list[Piece | None]] = []
-        for message_template in [*message_templates, template.user]:
+        for message in _template_runs(self.window.count, self.template):
             runs: list[Piece | None] = []
-            run: list[Piece] = []
-            for is_field, text in template_pieces(message_template):
-                if is_field and text == CONTEXT_FIELD:
-                    runs.extend([_summed(run), None])
-                    run = []
-                else:
-                    run.append(question if is_field else _text_piece(count, text))
-            runs.append(_summed(run))
-            if any(piece is None for piece in runs[::2]):
-                return None
+            for run in message:
+                summed = _summed([question if piece is None else piece for piece in run])
+                if summed is None:
+                    return None
+                runs.extend([summed, None])
+            runs.pop()
             messages.append(runs)
         return messages
 
