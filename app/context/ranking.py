@@ -124,8 +124,8 @@ def lexical_scores(
 ) -> Scores:
     """Share of the question's terms found in each sentence, each term weighted by how rare it
     is among these sentences (a product code in every sentence tells nothing apart), codes more
-    than words. Terms of a sentence's own passage title (its product) do not count: the prompt
-    shows the title above the sentence, and every sentence of that product would match them."""
+    than words. Terms of a sentence's own passage title (its product) do not count: every
+    sentence of that product would match them (and the retriever already chose the product)."""
     return np.array(_lexical_shares(question, sentences, titles), dtype=np.float64)
 
 

@@ -20,6 +20,8 @@ from infra.finetune.catalog_qa import CatalogFact, catalog_qa
 logger = logging.getLogger(__name__)
 
 EVAL_TEST_SET = PROJECT_ROOT / "data" / "test" / "test.json"
+READING_NEIGHBOURS = 2
+"""Facts of the same section shown around the answering one (the service's excerpts hold 1-4)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +90,6 @@ def catalog_qa_examples(
             prompt = reading.render(pair.question, [_excerpt(pair.fact, section)])
         examples.append(TrainingExample(key=key, prompt=tuple(prompt), target=pair.answer))
     return examples
-
-
-READING_NEIGHBOURS = 2
-"""Facts of the same section shown around the answering one (the service's excerpts hold 1-4)."""
 
 
 def _share(seed: int, key: str) -> float:

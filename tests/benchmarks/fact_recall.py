@@ -14,7 +14,7 @@ import asyncio
 import json
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.backends.compose import build_backends, compose
@@ -74,8 +74,7 @@ async def recall(
     figures: dict[str, dict[str, float]] = {}
     try:
         for name in strategies:
-            strategy = composition.strategies[name]
-            object.__setattr__(strategy, "observer", seen)  # frozen dataclass, same object
+            strategy = replace(composition.strategies[name], observer=seen)
             answers, prompts, complete, tokens = [], [], 0, []
             for question in questions:
                 result = await run_strategy(strategy, StrategyQuery(question.question, 3, params))
