@@ -116,6 +116,14 @@ class LocalModelSettings(BaseModel):
         description="Longest wait for a local model's turn before a 503 with Retry-After; the "
         "generation deadline (FMT_GENERATION__TIMEOUT_S) starts when its turn comes.",
     )
+    repeat_penalty: float = Field(
+        1.05,
+        ge=1.0,
+        le=2.0,
+        description="llama.cpp's penalty on tokens among the last 64 (prompt included); 1.05 "
+        "keeps a 135M model from looping without keeping it from copying the excerpt's figures "
+        "(chosen by fact recall, docs/performance.md); 1.0: off.",
+    )
     prompt_cache_mb: int = Field(
         64,
         ge=0,
@@ -175,7 +183,10 @@ class ContextSettings(BaseModel):
         "within budget_tokens; false: whole passages (still cut to the model's context).",
     )
     budget_tokens: int = Field(
-        160, ge=16, description="Tokens of catalog text the selected sentences may take."
+        128,
+        ge=16,
+        description="Tokens the selected sentences may take, with what the passage template "
+        "(FMT_PROMPTS__CONTEXT_PASSAGE) shows around them.",
     )
     dense_weight: float = Field(
         1.0, ge=0, description="Weight of MiniLM similarity in a sentence's rank (local only)."

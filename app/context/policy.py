@@ -28,7 +28,9 @@ class ContextPolicy:
     min_relative_score: float = 0.0
     one_product: bool = False
 
-    async def _select(self, question: str, passages: Sequence[Passage]) -> list[RankedPassage]:
+    async def _select(
+        self, question: str, passages: Sequence[Passage], passage_template: str
+    ) -> list[RankedPassage]:
         if self.ranker is None:
             return list(enumerate(passages))
         arguments = (
@@ -39,6 +41,7 @@ class ContextPolicy:
             self.window.count,
             self.min_relative_score,
             self.one_product,
+            passage_template,
         )
         if self.ranker.dense is None:  # word counting only: cheaper than a thread hop
             return select_sentences(*arguments)
@@ -53,7 +56,11 @@ class ContextPolicy:
         max_tokens: int,
     ) -> PreparedPrompt:
         """Messages within the context window, the whole passages they quote, and a report."""
-        selected = await self._select(question, passages) if template.uses_context else []
+        selected = (
+            await self._select(question, passages, template.passage)
+            if template.uses_context
+            else []
+        )
         prompt = PromptTokens(template, question, self.window)
         fitted = fit_counted(prompt, selected, max_tokens, self.margin_tokens)
         sources = [passages[rank] for rank, _ in fitted.kept]

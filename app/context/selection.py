@@ -10,10 +10,11 @@ from app.context.ranking import SpanRanker
 from app.context.spans import Span, passage_spans
 from app.context.window import TokenCounter
 from app.retrievers.base import Passage
+from app.strategies.prompts import CONTEXT_SEPARATOR, format_passage
 
-# "[n] Title (Section):" and the blank line between passages, beyond the title's own tokens.
-PASSAGE_HEADER_TOKENS = 8
 SPAN_TOKENS_CACHE = 16384
+# How a passage is shown when the caller does not say: its header costs tokens of the budget.
+HEADED_PASSAGE = "[{index}] {title} ({section}):\n{text}"
 
 RankedPassage = tuple[int, Passage]
 """A passage with its rank in the retrieved list (0 is the best), so sources stay whole."""
@@ -25,13 +26,15 @@ def _tokens(count: TokenCounter, text: str) -> int:
     return count(text)
 
 
-def _header_tokens(passage: Passage, count: TokenCounter) -> int:
-    return _title_tokens(count, passage.title, passage.section)
-
-
 @lru_cache(maxsize=SPAN_TOKENS_CACHE)
-def _title_tokens(count: TokenCounter, title: str, section: str) -> int:
-    return PASSAGE_HEADER_TOKENS + count(f"{title} {section}")
+def _header_tokens(
+    count: TokenCounter, passage_template: str, number: int, title: str, section: str | None
+) -> int:
+    """What showing a passage costs beyond its sentences: the template's text around them
+    (nothing for "{text}") and the blank line that parts it from the one before."""
+    return count(format_passage(passage_template, number, title, section, "")) + count(
+        CONTEXT_SEPARATOR
+    )
 
 
 def _chosen_spans(
@@ -41,6 +44,7 @@ def _chosen_spans(
     budget_tokens: int,
     count: TokenCounter,
     min_relative_score: float,
+    passage_template: str,
 ) -> list[Span]:
     # Best first; a tie goes to the better-ranked passage, then to the earlier sentence.
     order = sorted(
@@ -62,7 +66,9 @@ def _chosen_spans(
             continue  # neighbouring chunks overlap: the same sentence once is enough
         cost = _tokens(count, span.text) + 1
         if span.passage not in opened:
-            cost += _header_tokens(passages[span.passage], count)
+            passage = passages[span.passage]
+            number = span.passage + 1
+            cost += _header_tokens(count, passage_template, number, passage.title, passage.section)
         if used + cost > budget_tokens:
             continue  # a shorter, less relevant sentence may still fit
         chosen.append(span)
@@ -80,11 +86,13 @@ def select_sentences(
     count: TokenCounter,
     min_relative_score: float = 0.0,
     one_product: bool = False,
+    passage_template: str = HEADED_PASSAGE,
 ) -> list[RankedPassage]:
     """The passages that keep at least one sentence, in rank order, each holding only its kept
     sentences in their original order (blocking when the ranker embeds). A sentence scoring
     `min_relative_score` of the best one or less is left out even when the budget has room;
-    with `one_product`, so is every sentence of another product than the best passage's."""
+    with `one_product`, so is every sentence of another product than the best passage's.
+    `passage_template` is how the prompt shows a passage: its header is charged to the budget."""
     spans = passage_spans(passages)
     if one_product and passages:
         # The retriever's best passage names the product: it judged whole passages, which
@@ -94,7 +102,9 @@ def select_sentences(
         return []
     titles = [passages[span.passage].title for span in spans]
     scores = ranker.score_list(question, [span.text for span in spans], titles)
-    chosen = _chosen_spans(spans, scores, passages, budget_tokens, count, min_relative_score)
+    chosen = _chosen_spans(
+        spans, scores, passages, budget_tokens, count, min_relative_score, passage_template
+    )
     by_passage: dict[int, list[Span]] = {}
     for span in sorted(chosen, key=lambda span: (span.passage, span.position)):
         by_passage.setdefault(span.passage, []).append(span)

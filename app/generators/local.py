@@ -62,9 +62,11 @@ class LocalLlamaGenerator:
         model_id: str,
         timeout_s: float = 60.0,
         queue: QueueLimits = DEFAULT_QUEUE,
+        repeat_penalty: float = 1.0,
     ) -> None:
         self._llama = llama
         self.model_id = model_id
+        self.repeat_penalty = repeat_penalty
         self.limits = llama_cpp_limits(int(llama.n_ctx()))
         self.worker = ModelWorker(model_id, timeout_s, queue)
         self._prompt_counter: PromptCounter = prompt_counter(llama)
@@ -116,6 +118,7 @@ class LocalLlamaGenerator:
             messages=_to_llama_messages(messages),
             max_tokens=params.max_tokens,
             temperature=params.temperature,
+            repeat_penalty=self.repeat_penalty,
             stream=True,
         )
         parts: list[str] = []
@@ -243,12 +246,14 @@ def build_local_generator(settings: Settings, role: str) -> LocalLlamaGenerator:
     base_id = shipped.stem if model_path == shipped else f"{shipped.stem}@f16"
     timeout_s = settings.generation.timeout_s
     queue = QueueLimits(settings.local.max_waiting, settings.local.max_queue_wait_s)
+    penalty = settings.local.repeat_penalty
     if role == "base":
-        return LocalLlamaGenerator(load_llama(model_path, settings), base_id, timeout_s, queue)
+        llama = load_llama(model_path, settings)
+        return LocalLlamaGenerator(llama, base_id, timeout_s, queue, penalty)
     adapter = resolve_adapter(settings)
     if adapter is None:
-        untuned_id = f"{base_id} (untuned)"
-        return LocalLlamaGenerator(load_llama(model_path, settings), untuned_id, timeout_s, queue)
+        llama = load_llama(model_path, settings)
+        return LocalLlamaGenerator(llama, f"{base_id} (untuned)", timeout_s, queue, penalty)
     model_id = f"{base_id}+lora:{adapter.parent.name}"
     llama = load_llama(model_path, settings, adapter)
-    return LocalLlamaGenerator(llama, model_id, timeout_s, queue)
+    return LocalLlamaGenerator(llama, model_id, timeout_s, queue, penalty)

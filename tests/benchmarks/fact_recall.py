@@ -42,7 +42,8 @@ BEFORE: dict[str, Any] = {
         "hybrid_user": "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:",
         "context_passage": "[{index}] {title} ({section}):\n{text}",
     },
-    "context": {"one_product": False},
+    "context": {"one_product": False, "budget_tokens": 160},
+    "local": {"repeat_penalty": 1.0},
 }
 CONFIGS: dict[str, dict[str, Any]] = {"before": BEFORE, "defaults": {}}
 

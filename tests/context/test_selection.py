@@ -203,3 +203,15 @@ def test_a_long_sentence_of_instructions_is_cut_where_the_next_one_begins() -> N
     )
     assert spans[-1] == "and re-check tie-rod nut torque every 500 hours."
     assert split_sentences(listing)[-1].endswith("and 2 analog outputs.")
+
+
+def test_the_budget_pays_for_a_passage_header_only_when_the_template_shows_one() -> None:
+    # Each of the three oil sentences fits the budget with its words alone, not with a header.
+    sentences = split_sentences(OIL.text)
+    words_only = sum(estimate_text_tokens(sentence) + 1 for sentence in sentences)
+    question = "oil change filter grease tie rods hours year"
+    arguments = (question, [OIL], LEXICAL, words_only, estimate_text_tokens)
+    bare = select_sentences(*arguments, passage_template="{text}")
+    headed = select_sentences(*arguments, passage_template="[{index}] {title} ({section}):\n{text}")
+    assert bare[0][1].text == OIL.text
+    assert len(split_sentences(headed[0][1].text)) < len(sentences)

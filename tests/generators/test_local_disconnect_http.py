@@ -33,6 +33,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
         # one answers "Count from 1 to 1000 by commas." and ends at once).
         "FMT_LOCAL__ADAPTERS_DIR": str(tmp_path_factory.mktemp("no-adapters")),
         "FMT_LOCAL__REQUIRE_ADAPTER": "false",
+        # Without a repeat penalty: with one, the model stops counting after a few numbers.
+        "FMT_LOCAL__REPEAT_PENALTY": "1.0",
         "FMT_GENERATION__TIMEOUT_S": "600",
         "FMT_LOG_LEVEL": "INFO",
         "FMT_LOG_FORMAT": "json",

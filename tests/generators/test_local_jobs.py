@@ -198,3 +198,19 @@ async def test_shutdown_stops_the_running_generation_without_blocking_the_loop()
     assert llama.tokens < 30
     with pytest.raises(BaseException):  # noqa: B017 - stopped by the shutdown, however it ends
         await task
+
+
+async def test_the_configured_repeat_penalty_reaches_llama_cpp() -> None:
+    llama = TickingLlama(token_s=0.0)
+    seen: list[object] = []
+    create = llama.create_chat_completion
+
+    def recording(**kwargs: object) -> Iterator[dict[str, object]]:
+        seen.append(kwargs.get("repeat_penalty"))
+        return create(**kwargs)
+
+    llama.create_chat_completion = recording  # type: ignore[method-assign]
+    generator = LocalLlamaGenerator(llama, "fake", repeat_penalty=1.05)
+    await generator.generate(QUESTION, _params(2))
+    assert seen == [1.05]
+    await generator.aclose()
