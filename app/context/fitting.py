@@ -112,16 +112,13 @@ def fit_counted(
     """`fit_prompt` with the prompt's question, template and window in `prompt`, whose counts
     the caller may go on using."""
     limit = prompt_limit(prompt.window, max_tokens, margin_tokens)
+    kept = list(passages)
+    tokens = prompt.tokens(_passages(kept))
+    if tokens <= limit:  # the usual case: then the question alone fits too
+        return FittedPrompt(prompt.render(_passages(kept)), kept, False, tokens)
     bare_tokens = prompt.tokens([])
     if bare_tokens > limit:
         _refuse(prompt, bare_tokens - limit, max_tokens)
-    kept = list(passages)
-    if not passages or not prompt.template.uses_context:
-        tokens = prompt.tokens(_passages(kept))
-        return FittedPrompt(prompt.render(_passages(kept)), kept, False, tokens)
-    tokens = prompt.tokens(_passages(kept))
-    if tokens <= limit:
-        return FittedPrompt(prompt.render(_passages(kept)), kept, False, tokens)
     while kept:
         dropped = kept.pop()
         tokens = prompt.tokens(_passages(kept))

@@ -82,6 +82,30 @@ def _summed(pieces: Iterable[Piece]) -> Piece | None:
     return tokens, first + last
 
 
+MessageRuns = tuple[tuple[Piece | None, ...], ...]
+"""Each message as the runs of text between its contexts, each run summed (None: a context)."""
+
+
+@lru_cache(maxsize=PIECE_TOKENS_CACHE)
+def _message_runs(
+    count: TokenCounter, template: PromptTemplate, question: Piece
+) -> MessageRuns | None:
+    """The template's messages with the question in, as runs of text between contexts summed
+    once; None when the text joins across pieces and prompts are counted whole. `question` is
+    its count and its first and last characters: questions alike in those share the runs."""
+    messages: list[tuple[Piece | None, ...]] = []
+    for message in _template_runs(count, template):
+        runs: list[Piece | None] = []
+        for run in message:
+            summed = _summed([question if piece is None else piece for piece in run])
+            if summed is None:
+                return None
+            runs.extend([summed, None])
+        runs.pop()
+        messages.append(tuple(runs))
+    return tuple(messages)
+
+
 class PromptTokens:
     """`tokens(passages)` is `window.prompt_tokens(template.render(question, passages))`.
 
@@ -97,10 +121,12 @@ class PromptTokens:
         self.question = question
         self.window = window
         self._whole_window: ContextWindow | None = None
-        self._messages: list[list[Piece | None]] | None = None
+        self._messages: MessageRuns | None = None
         self._last: tuple[tuple[Passage, ...], int] = ((), -1)
         if window.additive and window.count_prompt is None:
-            self._messages = self._message_runs(window.count(question))
+            # Only its count and its end characters decide how the question adds up.
+            ends = question[0] + question[-1] if question else ""
+            self._messages = _message_runs(window.count, template, (window.count(question), ends))
 
     def render(self, passages: Sequence[Passage]) -> list[ChatMessage]:
         return self.template.render(self.question, passages)
@@ -131,25 +157,7 @@ class PromptTokens:
             self._whole_window = self.window.memoized()
         return self._whole_window
 
-    def _message_runs(self, question_tokens: int) -> list[list[Piece | None]] | None:
-        """Each message as the runs of text between its contexts (None stands for one), each
-        run summed once; None when the text joins across pieces and prompts are counted whole."""
-        question: Piece = (question_tokens, self.question)
-        messages: list[list[Piece | None]] = []
-        for message in _template_runs(self.window.count, self.template):
-            runs: list[Piece | None] = []
-            for run in message:
-                summed = _summed([question if piece is None else piece for piece in run])
-                if summed is None:
-                    return None
-                runs.extend([summed, None])
-            runs.pop()
-            messages.append(runs)
-        return messages
-
-    def _summed_tokens(
-        self, messages: list[list[Piece | None]], passages: Sequence[Passage]
-    ) -> int | None:
+    def _summed_tokens(self, messages: MessageRuns, passages: Sequence[Passage]) -> int | None:
         context = self._context(passages) if self.template.uses_context else (0, "")
         if context is None:
             return None

@@ -103,9 +103,14 @@ def _is_code(term: str) -> bool:
     )
 
 
+@lru_cache(maxsize=SPAN_TERMS_CACHE)
+def _content_term(term: str) -> str:
+    return "" if term in _STOPWORDS else _stem(term)
+
+
 def terms(text: str) -> list[str]:
     """Lower-case, stemmed content words and codes of `text`, stopwords left out."""
-    return [_stem(term) for term in _TERMS.findall(text.lower()) if term not in _STOPWORDS]
+    return [term for term in map(_content_term, _TERMS.findall(text.lower())) if term]
 
 
 @lru_cache(maxsize=SPAN_TERMS_CACHE)
@@ -136,11 +141,11 @@ def _lexical_shares(
     if not wanted or not sentences:
         return [0.0] * len(sentences)
     own_titles = titles if titles is not None else [""] * len(sentences)
-    title_terms = [_term_set(title) for title in own_titles]
-    found = [
-        (_term_set(sentence) & wanted) - own
-        for sentence, own in zip(sentences, title_terms, strict=True)
+    described = [
+        _sentence_terms(sentence, title)
+        for sentence, title in zip(sentences, own_titles, strict=True)
     ]
+    found = [beyond_title & wanted for beyond_title, _, _ in described]
     frequency: dict[str, int] = {}
     for matched in found:
         for term in matched:
@@ -154,19 +159,24 @@ def _lexical_shares(
     asked: dict[frozenset[str], float] = {}
     asked_codes = {term for term in wanted if _is_code(term)}
     scores: list[float] = []
-    for sentence, matched, own in zip(sentences, found, title_terms, strict=True):
+    for matched, (_, own, names_codes) in zip(found, described, strict=True):
         total = asked.get(own)
         if total is None:
             total = asked[own] = sum(weight[term] for term in wanted - own)
         score = sum(weight[term] for term in matched) / total if total else 0.0
-        if asked_codes - own and not matched & asked_codes and _names_other_codes(sentence, own):
+        if names_codes and asked_codes - own and not matched & asked_codes:
             score *= OTHER_CODE_FACTOR
         scores.append(score)
     return scores
 
 
-def _names_other_codes(sentence: str, own: frozenset[str]) -> bool:
-    return any(_is_code(term) and term not in own for term in _term_set(sentence))
+@lru_cache(maxsize=SPAN_TERMS_CACHE)
+def _sentence_terms(sentence: str, title: str) -> tuple[frozenset[str], frozenset[str], bool]:
+    """The sentence's terms beyond its product title's, the title's, and whether the sentence
+    names a code (fault code, part number) other than the title's."""
+    own = _term_set(title)
+    beyond_title = _term_set(sentence) - own
+    return beyond_title, own, any(_is_code(term) for term in beyond_title)
 
 
 class DenseScorer:

@@ -61,11 +61,12 @@ class Source(BaseModel):
 
     @classmethod
     def from_passage(cls, passage: Passage) -> Source:
-        return cls(
+        # Built from our own typed values: validating them again would cost every response.
+        return cls.model_construct(
             id=passage.id,
             title=passage.title,
             text=passage.text,
-            score=passage.score,
+            score=float(passage.score),
             location=passage.location,
         )
 
@@ -110,12 +111,14 @@ class AnswerResponse(BaseModel):
     @classmethod
     def from_result(cls, result: StrategyResult, request_id: str) -> AnswerResponse:
         generation = result.generation
-        return cls(
+        # Our own typed values, not validated again (see `Source.from_passage`); the JSON is
+        # checked against the schema in tests/http (test_fuzz.py, test_response_schema.py).
+        return cls.model_construct(
             strategy=result.strategy,
             answer=generation.text,
             sources=[Source.from_passage(passage) for passage in result.passages],
             model=generation.model,
-            usage=Usage(
+            usage=Usage.model_construct(
                 input_tokens=generation.usage.input_tokens,
                 output_tokens=generation.usage.output_tokens,
                 estimated=generation.usage.estimated,
@@ -124,7 +127,7 @@ class AnswerResponse(BaseModel):
                 passages_kept=result.context.passages_kept,
                 input_tokens_saved=result.context.input_tokens_saved,
             ),
-            timings_ms=Timings(
+            timings_ms=Timings.model_construct(
                 retrieve=round(result.timings.retrieve_ms, 3),
                 generate=round(result.timings.generate_ms, 3),
                 total=round(result.timings.total_ms, 3),
