@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import orjson
+
 from app.backends.compose import Composition
 from app.errors import INTERNAL_ERROR_MESSAGE, ServiceError
 from app.generators.base import GenerationParams
 from app.http.error_body import error_detail
-from app.http.schemas import AnswerRequest, AnswerResponse, CompareResponse, ErrorDetail
+from app.http.schemas import (
+    AnswerRequest,
+    AnswerResponse,
+    CompareResponse,
+    ErrorDetail,
+    answer_fields,
+)
 from app.http.sse import SSE_MEDIA_TYPE, ClosingStreamingResponse, sse_stream
 from app.settings import Settings
 from app.strategies.runner import StrategyQuery, run_strategy, stream_strategy
@@ -42,6 +50,14 @@ async def answer(
 ) -> AnswerResponse:
     result = await run_strategy(composition.strategies[name], query)
     return AnswerResponse.from_result(result, request_id)
+
+
+async def answer_body(
+    name: str, query: StrategyQuery, composition: Composition, request_id: str
+) -> bytes:
+    """`answer` as the JSON body `AnswerResponse` documents, serialized in one step."""
+    result = await run_strategy(composition.strategies[name], query)
+    return orjson.dumps(answer_fields(result, request_id))
 
 
 async def answer_streaming(

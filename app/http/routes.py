@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from app.http.answering import answer, answer_streaming, compare, query_from_request, wants_stream
+from app.http.answering import (
+    answer_body,
+    answer_streaming,
+    compare,
+    query_from_request,
+    wants_stream,
+)
 from app.http.auth import SECURITY_REQUIREMENT
 from app.http.dependencies import admit_request, ready_composition
 from app.http.disconnect import cancel_on_disconnect
@@ -61,12 +67,13 @@ _STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 StrategyRoute = Callable[..., Awaitable[Response]]
+JSON_MEDIA_TYPE = "application/json"
 
 
 def json_response(body: BaseModel) -> Response:
     """The model as JSON, serialized once: FastAPI would validate a returned model again against
     `response_model` and serialize it through `jsonable_encoder`."""
-    return Response(body.model_dump_json(), media_type="application/json")
+    return Response(body.model_dump_json(), media_type=JSON_MEDIA_TYPE)
 
 
 # Routes take only the body and the request, and reach the state through plain calls: each
@@ -81,9 +88,8 @@ def _strategy_route(name: str) -> StrategyRoute:
             return await cancel_on_disconnect(
                 request, answer_streaming(name, query, composition, request_id)
             )
-        return json_response(
-            await cancel_on_disconnect(request, answer(name, query, composition, request_id))
-        )
+        work = answer_body(name, query, composition, request_id)
+        return Response(await cancel_on_disconnect(request, work), media_type=JSON_MEDIA_TYPE)
 
     route.__name__ = f"answer_{name}"
     return route

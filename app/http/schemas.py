@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -61,14 +61,7 @@ class Source(BaseModel):
 
     @classmethod
     def from_passage(cls, passage: Passage) -> Source:
-        # Built from our own typed values: validating them again would cost every response.
-        return cls.model_construct(
-            id=passage.id,
-            title=passage.title,
-            text=passage.text,
-            score=float(passage.score),
-            location=passage.location,
-        )
+        return cls.model_validate(source_fields(passage))
 
 
 class Usage(BaseModel):
@@ -110,30 +103,46 @@ class AnswerResponse(BaseModel):
 
     @classmethod
     def from_result(cls, result: StrategyResult, request_id: str) -> AnswerResponse:
-        generation = result.generation
-        # Our own typed values, not validated again (see `Source.from_passage`); the JSON is
-        # checked against the schema in tests/http (test_fuzz.py, test_response_schema.py).
-        return cls.model_construct(
-            strategy=result.strategy,
-            answer=generation.text,
-            sources=[Source.from_passage(passage) for passage in result.passages],
-            model=generation.model,
-            usage=Usage.model_construct(
-                input_tokens=generation.usage.input_tokens,
-                output_tokens=generation.usage.output_tokens,
-                estimated=generation.usage.estimated,
-                context_truncated=result.context.truncated,
-                passages_retrieved=result.context.passages_retrieved,
-                passages_kept=result.context.passages_kept,
-                input_tokens_saved=result.context.input_tokens_saved,
-            ),
-            timings_ms=Timings.model_construct(
-                retrieve=round(result.timings.retrieve_ms, 3),
-                generate=round(result.timings.generate_ms, 3),
-                total=round(result.timings.total_ms, 3),
-            ),
-            request_id=request_id,
-        )
+        return cls.model_validate(answer_fields(result, request_id))
+
+
+def source_fields(passage: Passage) -> dict[str, Any]:
+    """A `Source` as JSON values."""
+    return {
+        "id": passage.id,
+        "title": passage.title,
+        "text": passage.text,
+        "score": float(passage.score),
+        "location": passage.location,
+    }
+
+
+def answer_fields(result: StrategyResult, request_id: str) -> dict[str, Any]:
+    """An `AnswerResponse` as JSON values: what a route serializes as it is (our own values:
+    validating them into models first would cost every request); tests/http check it against
+    the model."""
+    generation, context, timings = result.generation, result.context, result.timings
+    return {
+        "strategy": result.strategy,
+        "answer": generation.text,
+        "sources": [source_fields(passage) for passage in result.passages],
+        "model": generation.model,
+        "usage": {
+            "input_tokens": generation.usage.input_tokens,
+            "output_tokens": generation.usage.output_tokens,
+            "estimated": generation.usage.estimated,
+            "context_truncated": context.truncated,
+            "passages_retrieved": context.passages_retrieved,
+            "passages_kept": context.passages_kept,
+            "input_tokens_saved": context.input_tokens_saved,
+        },
+        "timings_ms": {
+            "retrieve": round(timings.retrieve_ms, 3),
+            "generate": round(timings.generate_ms, 3),
+            "total": round(timings.total_ms, 3),
+        },
+        "request_id": request_id,
+    }
 
 
 class ErrorDetail(BaseModel):

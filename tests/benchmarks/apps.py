@@ -1,20 +1,30 @@
 """The apps the service benchmarks serve, built by uvicorn's `--factory` in their own process.
 
-`service_app` is the real service on fake backends (no model work, so only our overhead is left);
+`service_app` is the real service on fake backends (no model work, so only our overhead is left):
+instant ones that return fixed passages and a fixed answer, or, with a delay, the tests' fakes;
 `bare_app` is one FastAPI endpoint returning the same JSON, the floor to compare it with.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from fastapi import FastAPI
 
 from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
+from app.backends.fakes import FAKE_LIMITS, FakeGenerator, FakeRetriever
+from app.generators.base import (
+    ChatMessage,
+    Generation,
+    GenerationEvent,
+    GenerationParams,
+    Generator,
+    TokenUsage,
+)
 from app.main import create_app
-from app.retrievers.base import Passage
+from app.retrievers.base import Passage, Retriever
 from app.settings import LimitSettings, Settings
 
 GENERATOR_DELAY_ENV = "FMT_BENCH_GENERATOR_DELAY_S"
@@ -33,6 +43,42 @@ PASSAGES = [
     for index in range(3)
 ]
 ANSWER = "The press runs at 210 bar hydraulic pressure, as the catalog says."
+MODEL_ID = "bench-fake"
+
+
+class InstantRetriever:
+    """The passages in their fixed order, at once: a retriever that costs nothing."""
+
+    name = "instant"
+
+    async def retrieve(self, query: str, top_k: int) -> list[Passage]:
+        return PASSAGES[:top_k]
+
+    async def aclose(self) -> None:
+        return None
+
+
+class InstantGenerator:
+    """The same answer, at once, without looking at the prompt: a generator that costs nothing
+    (the tests' `FakeGenerator` counts the prompt's words and keeps the last prompts)."""
+
+    name = "instant"
+    model_id = MODEL_ID
+    limits = FAKE_LIMITS
+    generation = Generation(ANSWER, MODEL_ID, TokenUsage(120, 14, estimated=True), "stop")
+
+    async def generate(
+        self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> Generation:
+        return self.generation
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> AsyncGenerator[GenerationEvent, None]:
+        yield self.generation
+
+    async def aclose(self) -> None:
+        return None
 
 
 def service_app() -> FastAPI:
@@ -43,9 +89,12 @@ def service_app() -> FastAPI:
         log_level="WARNING",
         limits=LimitSettings(rate_limit_per_minute=0, max_in_flight_per_backend=IN_FLIGHT_CAP),
     )
-    generator = FakeGenerator(answer=ANSWER, delay_s=delay_s, model_id="bench-fake")
-    backends = Backends(FakeRetriever(PASSAGES), generator, generator)
-    return create_app(settings, backends=backends)
+    retriever: Retriever = InstantRetriever()
+    generator: Generator = InstantGenerator()
+    if delay_s:
+        retriever = FakeRetriever(PASSAGES)
+        generator = FakeGenerator(answer=ANSWER, delay_s=delay_s, model_id=MODEL_ID)
+    return create_app(settings, backends=Backends(retriever, generator, generator))
 
 
 def bare_app() -> FastAPI:
