@@ -137,34 +137,31 @@ class LocalModelSettings(BaseModel):
     )
 
 
+# Chosen by fact recall on the test set (docs/performance.md): the 135M model copies facts best
+# with the question first, the excerpt's bare sentences, and no invitation to decline. `rag` and
+# `hybrid` share them: the two differ by their model alone.
+EXCERPT_SYSTEM = (
+    "You are a product support assistant. Answer the customer's question using only the catalog "
+    "excerpt given. Quote exact numbers, settings and codes."
+)
+EXCERPT_USER = (
+    "Question: {question}\n\nCatalog excerpt:\n{context}\n\nAnswer the question from the excerpt:"
+)
+
+
 class PromptSettings(BaseModel):
     """A system and a user template per prompt group of app/strategies/table.py; `{context}`
     and `{question}` are filled in, nothing else."""
 
-    # Chosen by fact recall on the test set (docs/performance.md): the 135M model copies facts
-    # best with the question first, the excerpt's bare sentences, and no invitation to decline.
-    rag_system: str = (
-        "You are a product support assistant. Answer the customer's question using only the "
-        "catalog excerpt given. Quote exact numbers, settings and codes."
-    )
-    rag_user: str = (
-        "Question: {question}\n\nCatalog excerpt:\n{context}\n\nAnswer the question from the "
-        "excerpt:"
-    )
+    rag_system: str = EXCERPT_SYSTEM
+    rag_user: str = EXCERPT_USER
     finetuned_system: str = (
         "You are a product support assistant for our manufacturing catalog. Answer the customer's "
         "question with the exact numbers, settings and codes from the product documentation."
     )
     finetuned_user: str = "Question: {question}\nAnswer:"
-    # The same instructions as rag: the two differ by their model alone.
-    hybrid_system: str = (
-        "You are a product support assistant. Answer the customer's question using only the "
-        "catalog excerpt given. Quote exact numbers, settings and codes."
-    )
-    hybrid_user: str = (
-        "Question: {question}\n\nCatalog excerpt:\n{context}\n\nAnswer the question from the "
-        "excerpt:"
-    )
+    hybrid_system: str = EXCERPT_SYSTEM
+    hybrid_user: str = EXCERPT_USER
     context_passage: str = Field(
         "{text}",
         description="How each retrieved passage is shown; {index}, {title}, {section} and {text} "
