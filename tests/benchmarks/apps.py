@@ -89,11 +89,13 @@ def service_app() -> FastAPI:
         log_level="WARNING",
         limits=LimitSettings(rate_limit_per_minute=0, max_in_flight_per_backend=IN_FLIGHT_CAP),
     )
-    retriever: Retriever = InstantRetriever()
-    generator: Generator = InstantGenerator()
+    retriever: Retriever
+    generator: Generator
     if delay_s:
         retriever = FakeRetriever(PASSAGES)
         generator = FakeGenerator(answer=ANSWER, delay_s=delay_s, model_id=MODEL_ID)
+    else:
+        retriever, generator = InstantRetriever(), InstantGenerator()
     return create_app(settings, backends=Backends(retriever, generator, generator))
 
 
