@@ -14,13 +14,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.errors import BackendUnavailable, QuestionTooLong
-from app.generators.base import ChatMessage, GenerationEvent, GenerationParams
+from app.core.errors import BackendUnavailable, QuestionTooLong
+from app.core.types import ChatMessage
+from app.generators.base import GenerationEvent, GenerationParams
 from app.main import create_app
 from app.settings import Settings
-from app.state import ServiceState
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
+from app.wiring.state import ServiceState
 from tests.conftest import SAMPLE_PASSAGES
 
 QUESTION = {"question": "What pressure does the KX-420 use?", "stream": True}
@@ -64,7 +65,7 @@ def make_app(generator: FakeGenerator) -> FastAPI:
 
 
 def slots_in_use(app: FastAPI) -> dict[str, int]:
-    state = app.state.service
+    state = app.wiring.state.service
     assert isinstance(state, ServiceState) and state.composition is not None
     return {label: guard.in_flight.in_flight for label, guard in state.composition.guards.items()}
 
@@ -120,7 +121,7 @@ async def test_a_failure_before_the_first_event_is_a_json_error() -> None:
 async def test_a_retriever_failing_before_the_sources_is_a_json_error() -> None:
     generator = FakeGenerator()
     app = make_app(generator)
-    state = app.state.service
+    state = app.wiring.state.service
     state.composition.backends.retriever.failures = lambda _call: RuntimeError("index gone")
 
     response = await post(app, "/rag")
