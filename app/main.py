@@ -13,11 +13,12 @@ from fastapi import FastAPI
 
 from app.catalog import CatalogError
 from app.core.observability import Metrics, configure_logging
-from app.http.auth import declare_security
+from app.http.docs import serve_docs
 from app.http.error_handlers import install_error_handlers
+from app.http.openai_routes import openai_router
 from app.http.operations import operations_router
 from app.http.playground import playground_router
-from app.http.routes import add_strategy_routes
+from app.http.routes import strategy_router
 from app.middleware.stack import middleware_stack
 from app.resilience.rate_limit import RateLimiter
 from app.settings import Settings, get_settings
@@ -47,10 +48,12 @@ async def _load_backends(state: ServiceState, builder: BackendsBuilder) -> None:
 
 
 def docs_urls(settings: Settings) -> dict[str, Any]:
-    """FastAPI arguments that serve or close /docs, /redoc and /openapi.json."""
-    if settings.docs_enabled:
-        return {}
-    return {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    """FastAPI arguments: its own /docs and /redoc (CDN assets) never; /openapi.json when the
+    docs are enabled (`app.http.docs` then serves the pages with local assets)."""
+    closed: dict[str, Any] = {"docs_url": None, "redoc_url": None}
+    if not settings.docs_enabled:
+        closed["openapi_url"] = None
+    return closed
 
 
 def _freeze_heap() -> None:
@@ -119,13 +122,10 @@ def create_app(
         **docs_urls(settings),
     )
     attach_state(app, state)
-    declare_security(app)
     install_error_handlers(app)
-    documentation = list(app.router.routes)  # FastAPI's /openapi.json, /docs and /redoc
-    add_strategy_routes(app.router, state.table)
-    # Routes are tried in order and no path is shared: the strategy routes, which carry the
-    # traffic, go before the documentation's, each of which costs every answer a path match.
-    app.router.routes[:] = [*app.router.routes[len(documentation) :], *documentation]
+    app.include_router(strategy_router(state.table))
+    app.include_router(openai_router)
     app.include_router(operations_router)
     app.include_router(playground_router)
+    serve_docs(app)
     return app

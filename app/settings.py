@@ -212,6 +212,39 @@ class ContextSettings(BaseModel):
     )
 
 
+REWRITE_PROMPT = (
+    "Rewrite the customer's last question as one standalone question that names the product it "
+    "is about, using the conversation before it. Reply with the question only."
+)
+
+
+class ConversationSettings(BaseModel):
+    """Conversations (`messages`) on every strategy and on /v1/chat/completions
+    (FMT_CONVERSATION__...)."""
+
+    max_turns: int = Field(
+        50, ge=1, le=1000, description="Most messages one request may carry; more is a 422."
+    )
+    max_chars: int = Field(
+        32000, ge=100, description="Most characters of all messages of one request together."
+    )
+    history_turns: int = Field(
+        6,
+        ge=0,
+        le=100,
+        description="Earlier turns the generator sees at most, the most recent first, as many "
+        "as its context holds beside the passages (0: the last question alone).",
+    )
+    rewrite: bool = Field(
+        False,
+        description="Have the base model rewrite a follow-up into a standalone question before "
+        "retrieval (Bedrock, SageMaker and OpenAI-compatible generators only; never the "
+        "embedded model). Off: the product lexicon resolves follow-ups.",
+    )
+    rewrite_prompt: str = Field(REWRITE_PROMPT, description="System prompt of the rewrite.")
+    rewrite_max_tokens: int = Field(96, ge=8, le=1024, description="Longest rewritten question.")
+
+
 class RetrySettings(BaseModel):
     """Retries of throttled and failed remote backend calls (AWS SDK and OpenAI-compatible HTTP)."""
 
@@ -437,6 +470,7 @@ class Settings(BaseSettings):
     local: LocalModelSettings = LocalModelSettings()
     prompts: PromptSettings = PromptSettings()
     context: ContextSettings = ContextSettings()
+    conversation: ConversationSettings = ConversationSettings()
     retry: RetrySettings = RetrySettings()
     bedrock: BedrockSettings = BedrockSettings()
     sagemaker: SageMakerSettings = SageMakerSettings()

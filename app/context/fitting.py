@@ -25,12 +25,15 @@ class ContextReport:
     `truncated`: the generator's context length forced passages out or cut one short.
     `input_tokens_saved`: prompt tokens the whole retrieved passages would have taken beyond
     the prompt sent (selection and truncation together).
+    `turns`: turns of the conversation the generator sees, the question included.
     """
 
     passages_retrieved: int = 0
     passages_kept: int = 0
     truncated: bool = False
     input_tokens_saved: int = 0
+    turns: int = 1
+    """Turns of the conversation in the prompt: earlier ones that fitted, and the question."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from app.context.fitting import ContextReport, PreparedPrompt, fit_counted
+from app.context.conversation import with_history
+from app.context.fitting import ContextReport, PreparedPrompt, fit_counted, prompt_limit
 from app.context.prompt_tokens import PromptTokens
 from app.context.prompts import PromptTemplate
 from app.context.ranking import DenseScorer, SentenceEncoder, SpanRanker
 from app.context.selection import RankedPassage, select_sentences
-from app.core.types import Passage
+from app.core.types import ChatMessage, Passage
 from app.core.window import ContextWindow, estimated_window
 from app.settings import ContextSettings
 
@@ -73,6 +74,11 @@ class ContextPolicy:
         )
         return PreparedPrompt(fitted.messages, sources, report)
 
+    def fits(self, max_tokens: int) -> Callable[[Sequence[ChatMessage]], bool]:
+        """Whether a prompt leaves room for `max_tokens` of answer in the window."""
+        limit = prompt_limit(self.window, max_tokens, self.margin_tokens)
+        return lambda messages: self.window.prompt_tokens(messages) <= limit
+
 
 async def prepare_prompt(
     policy: ContextPolicy | None,
@@ -80,12 +86,24 @@ async def prepare_prompt(
     question: str,
     passages: Sequence[Passage],
     max_tokens: int,
+    history: Sequence[ChatMessage] = (),
+    history_turns: int = 0,
 ) -> PreparedPrompt:
-    """The strategy runner's one call: the policy's prompt, or the template filled as it is."""
+    """The strategy runner's one call: the policy's prompt, or the template filled as it is; then
+    up to `history_turns` earlier turns of the conversation, the most recent that still fit
+    (the passages and the question come first)."""
     if policy is None:
         messages = template.render(question, passages)
-        return PreparedPrompt(messages, list(passages), ContextReport(len(passages), len(passages)))
-    return await policy.prepare(template, question, passages, max_tokens)
+        prepared = PreparedPrompt(
+            messages, list(passages), ContextReport(len(passages), len(passages))
+        )
+    else:
+        prepared = await policy.prepare(template, question, passages, max_tokens)
+    if not history or history_turns <= 0:
+        return prepared
+    fits = policy.fits(max_tokens) if policy is not None else None
+    messages, turns = with_history(prepared.messages, history, history_turns, fits)
+    return PreparedPrompt(messages, prepared.sources, replace(prepared.report, turns=turns + 1))
 
 
 class ContextLimits(Protocol):

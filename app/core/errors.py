@@ -8,7 +8,8 @@ ServiceError ........................ 500 internal_error
 ├── Unauthorized .................... 401 unauthorized
 ├── Forbidden ....................... 403 forbidden
 ├── NotFound ........................ 404 not_found
-│   └── PricesUnavailable ........... 404 no_price_table
+│   ├── PricesUnavailable ........... 404 no_price_table
+│   └── ModelNotFound ............... 404 model_not_found  (/v1: no strategy of that name)
 ├── MethodNotAllowed ................ 405 method_not_allowed
 ├── PayloadTooLarge ................. 413 payload_too_large
 ├── UnsupportedMediaType ............ 415 unsupported_media_type
@@ -95,6 +96,12 @@ class PricesUnavailable(NotFound):
     """The price table is missing or unreadable; the playground then shows no cost estimate."""
 
     code = "no_price_table"
+
+
+class ModelNotFound(NotFound):
+    """/v1/chat/completions named a model that is no strategy of the table."""
+
+    code = "model_not_found"
 
 
 class MethodNotAllowed(ServiceError):

@@ -14,8 +14,12 @@ GeneratorRole = Literal["base", "tuned"]
 
 @dataclass(frozen=True, slots=True)
 class GenerationParams:
+    """`top_p` None: the backend's own default; `stop`: texts that end the answer (not kept)."""
+
     max_tokens: int
     temperature: float
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,8 @@ class GenerationLimits:
         found = []
         if params.temperature not in self.temperature:
             found.append(f"temperature must be {self.temperature} (got {params.temperature:g})")
+        if params.top_p is not None and params.top_p not in self.top_p:
+            found.append(f"top_p must be {self.top_p} (got {params.top_p:g})")
         longest = min(self.max_tokens, self.context_tokens - 1)
         if params.max_tokens > longest:
             found.append(f"max_tokens must be at most {longest} (got {params.max_tokens})")

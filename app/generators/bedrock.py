@@ -107,6 +107,10 @@ class BedrockGenerator:
             "maxTokens": params.max_tokens,
             "temperature": params.temperature,
         }
+        if params.top_p is not None:
+            inference["topP"] = params.top_p
+        if params.stop:
+            inference["stopSequences"] = list(params.stop)
         arguments: dict[str, Any] = {
             "modelId": self.model_id,
             "messages": turns,

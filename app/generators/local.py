@@ -28,6 +28,16 @@ _END_OF_STREAM = object()
 DEFAULT_QUEUE = QueueLimits(max_waiting=64, max_wait_s=60.0)
 
 
+def _sampling(params: GenerationParams) -> dict[str, Any]:
+    """The request's top_p and stop texts, where it gives them (llama.cpp's defaults otherwise)."""
+    extra: dict[str, Any] = {}
+    if params.top_p is not None:
+        extra["top_p"] = params.top_p
+    if params.stop:
+        extra["stop"] = list(params.stop)
+    return extra
+
+
 class AdapterMissing(RuntimeError):
     """The tuned model was asked for, but no adapter was trained for this catalog."""
 
@@ -114,6 +124,7 @@ class LocalLlamaGenerator:
             temperature=params.temperature,
             repeat_penalty=self.repeat_penalty,
             stream=True,
+            **_sampling(params),
         )
         parts: list[str] = []
         finish_reason = None

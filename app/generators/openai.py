@@ -130,6 +130,10 @@ class OpenAIGenerator:
             "temperature": params.temperature,
             "stream": stream,
         }
+        if params.top_p is not None:
+            body["top_p"] = params.top_p
+        if params.stop:
+            body["stop"] = list(params.stop)
         if stream:
             body["stream_options"] = {"include_usage": True}
         return body

@@ -72,11 +72,12 @@ class PayloadFormat:
         parameters: dict[str, Any] = {
             "max_new_tokens": params.max_tokens,
             "details": True,
-            "stop": list(self.stop),
+            "stop": [*self.stop, *params.stop],
         }
         # TGI rejects temperature 0; greedy decoding is asked for with do_sample instead.
         if params.temperature > 0:
-            parameters.update(do_sample=True, temperature=params.temperature, top_p=self.top_p)
+            top_p = self.top_p if params.top_p is None else params.top_p
+            parameters.update(do_sample=True, temperature=params.temperature, top_p=top_p)
         else:
             parameters["do_sample"] = False
         payload: dict[str, Any] = {"inputs": llama3_prompt(messages), "parameters": parameters}

@@ -1,43 +1,39 @@
-"""Answering a request with one strategy, or all of them: plain functions the routes call."""
+"""Answering with one strategy, or all of them: the plain functions both API dialects call."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncGenerator
 
-import orjson
-
-from app.core.errors import INTERNAL_ERROR_MESSAGE, ServiceError
-from app.generators.base import GenerationParams
+from app.core.errors import INTERNAL_ERROR_MESSAGE, ModelNotFound, ServiceError
 from app.http.error_body import error_detail
-from app.http.schemas import (
-    AnswerRequest,
-    AnswerResponse,
-    CompareResponse,
-    ErrorDetail,
-    answer_fields,
-)
-from app.http.sse import SSE_MEDIA_TYPE, ClosingStreamingResponse, sse_stream
+from app.http.schemas import AnswerRequest, AnswerResponse, CompareResponse, ErrorDetail
+from app.http.sse import SSE_MEDIA_TYPE
 from app.settings import Settings
-from app.strategies.runner import StrategyQuery, run_strategy, stream_strategy
+from app.strategies.conversation import conversation_query
+from app.strategies.runner import (
+    PassagesFound,
+    Strategy,
+    StrategyEvent,
+    StrategyQuery,
+    StrategyResult,
+    run_strategy,
+    stream_strategy,
+)
 from app.wiring.compose import Composition
 
 logger = logging.getLogger(__name__)
 
 
 def query_from_request(body: AnswerRequest, settings: Settings) -> StrategyQuery:
-    """The request's overrides over the settings' defaults."""
-    return StrategyQuery(
-        question=body.question,
-        top_k=body.top_k or settings.retrieval.top_k,
-        params=GenerationParams(
-            max_tokens=body.max_tokens or settings.generation.max_tokens,
-            temperature=(
-                body.temperature
-                if body.temperature is not None
-                else settings.generation.temperature
-            ),
-        ),
+    """The request's conversation (its question as one turn) and overrides over the settings."""
+    return conversation_query(
+        body.turns(),
+        settings,
+        top_k=body.top_k,
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
     )
 
 
@@ -45,32 +41,33 @@ def wants_stream(body: AnswerRequest, accept_header: str | None) -> bool:
     return body.stream or SSE_MEDIA_TYPE in (accept_header or "")
 
 
-async def answer(
-    name: str, query: StrategyQuery, composition: Composition, request_id: str
-) -> AnswerResponse:
-    result = await run_strategy(composition.strategies[name], query)
-    return AnswerResponse.from_result(result, request_id)
+def strategy_named(composition: Composition, name: str) -> Strategy:
+    strategy = composition.strategies.get(name)
+    if strategy is None:
+        known = ", ".join(composition.strategies)
+        raise ModelNotFound(f"the model {name!r} does not exist; the models are: {known}")
+    return strategy
 
 
-async def answer_body(
-    name: str, query: StrategyQuery, composition: Composition, request_id: str
-) -> bytes:
-    """`answer` as the JSON body `AnswerResponse` documents, serialized in one step."""
-    result = await run_strategy(composition.strategies[name], query)
-    return orjson.dumps(answer_fields(result, request_id))
+async def answer(name: str, query: StrategyQuery, composition: Composition) -> StrategyResult:
+    return await run_strategy(strategy_named(composition, name), query)
 
 
-async def answer_streaming(
-    name: str, query: StrategyQuery, composition: Composition, request_id: str
-) -> ClosingStreamingResponse:
-    """An SSE response; the first event is awaited here so an early failure is a normal error."""
-    events = stream_strategy(composition.strategies[name], query)
-    first = await anext(events)
-    return ClosingStreamingResponse(
-        sse_stream(first, events, request_id),
-        media_type=SSE_MEDIA_TYPE,
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+async def open_stream(
+    name: str, query: StrategyQuery, composition: Composition, *, until_text: bool = False
+) -> tuple[StrategyEvent, AsyncGenerator[StrategyEvent, None]]:
+    """The strategy's events, the first one awaited here: a failure before any byte is sent is
+    a normal error response, not a stream that ends at once. `until_text`: the passages are not
+    an event of their own (OpenAI's chunks), so the model's first words are awaited too."""
+    events = stream_strategy(strategy_named(composition, name), query)
+    try:
+        first = await anext(events)
+        while until_text and isinstance(first, PassagesFound):
+            first = await anext(events)
+    except BaseException:
+        await events.aclose()
+        raise
+    return first, events
 
 
 async def compare(
@@ -79,14 +76,13 @@ async def compare(
     """Every strategy concurrently; one failing does not hide the others."""
     names = list(composition.strategies)
     outcomes = await asyncio.gather(
-        *(answer(name, query, composition, request_id) for name in names),
-        return_exceptions=True,
+        *(answer(name, query, composition) for name in names), return_exceptions=True
     )
     results: dict[str, AnswerResponse] = {}
     errors: dict[str, ErrorDetail] = {}
     for name, outcome in zip(names, outcomes, strict=True):
-        if isinstance(outcome, AnswerResponse):
-            results[name] = outcome
+        if isinstance(outcome, StrategyResult):
+            results[name] = AnswerResponse.from_result(outcome, request_id)
         elif isinstance(outcome, ServiceError):
             logger.warning(
                 "compare: %s failed: %s", name, outcome.log_text(), extra={"code": outcome.code}

@@ -6,9 +6,10 @@ import hashlib
 import hmac
 import ipaddress
 import math
-from typing import Any
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from app.core.errors import RateLimited, Unauthorized
@@ -17,22 +18,27 @@ from app.wiring.state import service_state
 
 API_KEY_HEADER = "X-API-Key"
 
-# Declared in the OpenAPI document (the docs' Authorize button); checked by `identify`, without
-# FastAPI's security dependencies, which cost a dependency resolution each on every request.
-SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
-    "HTTPBearer": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "An API key as `Authorization: Bearer <key>`.",
-    },
-    "APIKeyHeader": {
-        "type": "apiKey",
-        "in": "header",
-        "name": API_KEY_HEADER,
-        "description": "An API key as `X-API-Key: <key>`.",
-    },
-}
-SECURITY_REQUIREMENT: list[dict[str, list[str]]] = [{"HTTPBearer": []}, {"APIKeyHeader": []}]
+# The two ways to send a key, declared so OpenAPI (the docs' Authorize button) shows them; not
+# enforced by FastAPI (auto_error=False): `identify` decides, with the service's own 401 and 429.
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="An API key as `Authorization: Bearer <key>`."
+)
+api_key_scheme = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description=f"An API key as `{API_KEY_HEADER}: <key>`."
+)
+
+
+async def presented_key(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    api_key: Annotated[str | None, Security(api_key_scheme)],
+) -> str | None:
+    """The key from `Authorization: Bearer <key>`, else from `X-API-Key`; None when neither."""
+    if bearer is not None and bearer.credentials.strip():
+        return bearer.credentials.strip()
+    return api_key or None
+
+
+PresentedKey = Annotated[str | None, Depends(presented_key)]
 
 
 def digest_of(key: str) -> str:
@@ -58,16 +64,7 @@ def client_address(connection: HTTPConnection) -> str:
     return client.host if client is not None else "unknown"
 
 
-def presented_key(connection: HTTPConnection) -> str | None:
-    """The key from `Authorization: Bearer <key>`, else from `X-API-Key`; None when neither."""
-    authorization = connection.headers.get("authorization", "")
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return connection.headers.get(API_KEY_HEADER) or None
-
-
-def identify(connection: HTTPConnection, settings: Settings) -> str:
+def identify(connection: HTTPConnection, settings: Settings, presented: str | None) -> str:
     """Who is calling: `key:<digest prefix>` for a valid key, `client:<address>` when the service
     is open; 401 otherwise (429 for an address that sent too many invalid keys). The key itself
     is never returned, stored or logged."""
@@ -75,7 +72,6 @@ def identify(connection: HTTPConnection, settings: Settings) -> str:
     if not settings.api_keys:
         identity = f"client:{address}"
     else:
-        presented = presented_key(connection)
         if not presented:
             raise Unauthorized(
                 f"an API key is required: send `Authorization: Bearer <key>` or `{API_KEY_HEADER}`"
@@ -96,12 +92,12 @@ def identify(connection: HTTPConnection, settings: Settings) -> str:
     return identity
 
 
-def may_see_details(connection: HTTPConnection, settings: Settings) -> bool:
+def may_see_details(connection: HTTPConnection, settings: Settings, presented: str | None) -> bool:
     """Whether the caller may read internal details (start-up errors, backends, models): a
     valid key when keys are configured; otherwise only a caller on this machine (loopback)."""
     if settings.api_keys:
         try:
-            identify(connection, settings)
+            identify(connection, settings, presented)
         except Unauthorized:
             return False
         return True
@@ -112,22 +108,6 @@ def may_see_details(connection: HTTPConnection, settings: Settings) -> bool:
         return address == "localhost"
 
 
-async def authenticate(connection: HTTPConnection) -> str:
+async def authenticate(request: Request, presented: PresentedKey) -> str:
     """A route dependency: the caller's identity, or 401."""
-    return identify(connection, service_state(connection).settings)
-
-
-def declare_security(app: FastAPI) -> None:
-    """Adds the two key schemes to the app's OpenAPI document (routes name them in `security`)."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = generate()
-        schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(
-            SECURITY_SCHEMES
-        )
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    return identify(request, service_state(request).settings, presented)

@@ -1,5 +1,5 @@
 """What routes get injected: the service state, its settings, the composed backends, the admitted
-client."""
+client and the request id."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.core.errors import STARTUP_FAILED_MESSAGE, NotReady, RateLimited
-from app.http.auth import identify
+from app.core.request_id import request_id_of
+from app.http.auth import PresentedKey, identify
 from app.settings import Settings
 from app.wiring.compose import Composition
 from app.wiring.state import ServiceState, service_state
@@ -20,11 +21,17 @@ async def get_state(request: Request) -> ServiceState:
     return service_state(request)
 
 
-async def get_app_settings(request: Request) -> Settings:
-    return service_state(request).settings
+StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
-def ready_composition(state: ServiceState) -> Composition:
+async def get_app_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def ready_composition(state: StateDep) -> Composition:
     """The composed backends, or 503 while they load (or after they failed to)."""
     if state.composition is None:
         if state.startup_error is not None:  # why is for the log and authenticated /ready
@@ -33,14 +40,16 @@ def ready_composition(state: ServiceState) -> Composition:
     return state.composition
 
 
-StateDep = Annotated[ServiceState, Depends(get_state)]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+async def get_request_id(request: Request) -> str:
+    return request_id_of(request)
 
 
-async def admit_request(request: Request) -> str:
+RequestIdDep = Annotated[str, Depends(get_request_id)]
+
+
+async def admit_request(request: Request, state: StateDep, presented: PresentedKey) -> str:
     """Authenticates, then refuses the request with 429 when its client is over the rate."""
-    state = service_state(request)
-    identity = identify(request, state.settings)
+    identity = identify(request, state.settings, presented)
     limiter = state.rate_limiter
     if limiter is not None and (wait_s := limiter.wait_s(identity)) > 0:
         raise RateLimited(
@@ -49,3 +58,8 @@ async def admit_request(request: Request) -> str:
             retry_after_s=math.ceil(wait_s),
         )
     return identity
+
+
+ClientDep = Annotated[str, Depends(admit_request)]
+# Admission first, readiness second: an unauthenticated caller learns nothing about the backends.
+CompositionDep = Annotated[Composition, Depends(ready_composition)]

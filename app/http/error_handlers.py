@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import InvalidRequest, ServiceError, error_for_status
@@ -24,19 +24,29 @@ def describe_validation_error(error: RequestValidationError) -> str:
     return "; ".join(problems) or "invalid request"
 
 
-async def _on_service_error(request: Request, error: Exception) -> JSONResponse:
+async def _on_service_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ServiceError)
     # The backend's own words (`detail`) go to the log with the request id, never to the client.
     logger.warning("request failed: %s", error.log_text(), extra={"code": error.code})
     return error_response(request, error)
 
 
-async def _on_validation_error(request: Request, error: Exception) -> JSONResponse:
+def invalid_parameter(error: RequestValidationError) -> str | None:
+    """The body field of the first problem ("messages.0.role"), as OpenAI's `param` names it."""
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ())]
+        if location[:1] == ["body"] and len(location) > 1:
+            return ".".join(location[1:])
+    return None
+
+
+async def _on_validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    return error_response(request, InvalidRequest(describe_validation_error(error)))
+    problem = InvalidRequest(describe_validation_error(error))
+    return error_response(request, problem, param=invalid_parameter(error))
 
 
-async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     service_error = error_for_status(error.status_code, str(error.detail))
     return error_response(request, service_error, error.headers)

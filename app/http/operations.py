@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.core.errors import STARTUP_FAILED_MESSAGE
-from app.http.auth import authenticate, may_see_details
+from app.http.auth import PresentedKey, authenticate, may_see_details
 from app.http.dependencies import StateDep
 from app.http.schemas import BackendInfo, HealthResponse, ReadyResponse
 
@@ -29,11 +29,15 @@ async def health() -> HealthResponse:
         }
     },
     summary="Backends are loaded and answering",
+    # The key is optional here (`{}` in OpenAPI's terms): it only adds the details.
+    openapi_extra={"security": [{}]},
 )
-async def ready(request: Request, state: StateDep) -> ReadyResponse | JSONResponse:
+async def ready(
+    request: Request, state: StateDep, presented: PresentedKey
+) -> ReadyResponse | JSONResponse:
     """Ready or not, and the circuits, for anyone (load balancers); why, and which backends and
     models, only for callers who may see internals (`may_see_details`)."""
-    details = may_see_details(request, state.settings)
+    details = may_see_details(request, state.settings, presented)
     composition = state.composition
     if composition is None:
         if state.startup_error is None:

@@ -7,30 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
-from app.core.request_id import request_id_of
-from app.http.answering import (
-    answer_body,
-    answer_streaming,
-    compare,
-    query_from_request,
-    wants_stream,
-)
-from app.http.auth import SECURITY_REQUIREMENT
-from app.http.dependencies import admit_request, ready_composition
+from app.http.answering import answer, compare, open_stream, query_from_request, wants_stream
+from app.http.dependencies import CompositionDep, RequestIdDep, SettingsDep, admit_request
 from app.http.disconnect import cancel_on_disconnect
-from app.http.schemas import (
-    AnswerRequest,
-    AnswerResponse,
-    CompareResponse,
-    ErrorResponse,
-)
-from app.http.sse import SSE_MEDIA_TYPE
+from app.http.schemas import AnswerRequest, AnswerResponse, CompareResponse, ErrorResponse
+from app.http.sse import SSE_MEDIA_TYPE, NativeEvents, event_stream_response
 from app.strategies.table import StrategySpec
-from app.wiring.state import service_state
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": description}
     for code, description in {
         400: "Request body is not valid JSON text (e.g. not UTF-8).",
@@ -65,71 +50,61 @@ _STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     }
 }
 
-StrategyRoute = Callable[..., Awaitable[Response]]
-JSON_MEDIA_TYPE = "application/json"
+StrategyRoute = Callable[..., Awaitable[AnswerResponse | Response]]
 
 
-def json_response(body: BaseModel) -> Response:
-    """The model as JSON, serialized once: FastAPI would validate a returned model again against
-    `response_model` and serialize it through `jsonable_encoder`."""
-    return Response(body.model_dump_json(), media_type=JSON_MEDIA_TYPE)
-
-
-# Routes take only the body and the request, and reach the state through plain calls: each
-# FastAPI dependency costs a resolution per request (measured in docs/performance.md).
 def _strategy_route(name: str) -> StrategyRoute:
-    async def route(body: AnswerRequest, request: Request) -> Response:
-        state = service_state(request)
-        composition = ready_composition(state)
-        query = query_from_request(body, state.settings)
-        request_id = request_id_of(request)
+    async def route(
+        body: AnswerRequest,
+        request: Request,
+        composition: CompositionDep,
+        settings: SettingsDep,
+        request_id: RequestIdDep,
+    ) -> AnswerResponse | Response:
+        query = query_from_request(body, settings)
         if wants_stream(body, request.headers.get("accept")):
-            return await cancel_on_disconnect(
-                request, answer_streaming(name, query, composition, request_id)
+            first, events = await cancel_on_disconnect(
+                request, open_stream(name, query, composition)
             )
-        work = answer_body(name, query, composition, request_id)
-        return Response(await cancel_on_disconnect(request, work), media_type=JSON_MEDIA_TYPE)
+            return event_stream_response(first, events, NativeEvents(request_id))
+        result = await cancel_on_disconnect(request, answer(name, query, composition))
+        return AnswerResponse.from_result(result, request_id)
 
     route.__name__ = f"answer_{name}"
     return route
 
 
-async def compare_strategies(body: AnswerRequest, request: Request) -> Response:
-    state = service_state(request)
-    composition = ready_composition(state)
-    query = query_from_request(body, state.settings)
-    work = compare(query, composition, request_id_of(request))
-    return json_response(await cancel_on_disconnect(request, work))
+async def compare_strategies(
+    body: AnswerRequest,
+    request: Request,
+    composition: CompositionDep,
+    settings: SettingsDep,
+    request_id: RequestIdDep,
+) -> CompareResponse:
+    query = query_from_request(body, settings)
+    return await cancel_on_disconnect(request, compare(query, composition, request_id))
 
 
-def add_strategy_routes(router: APIRouter, table: Sequence[StrategySpec]) -> None:
-    """`POST /<name>` for each strategy of the table, and `POST /compare` for all of them.
-
-    Added to the app's own router, not included from another one: FastAPI dispatches an included
-    router's routes through extra layers on every request, and serves them with its own handler
-    (measured in docs/performance.md).
-    """
-    common: dict[str, Any] = {
-        "methods": ["POST"],
-        "tags": ["strategies"],
-        "dependencies": [Depends(admit_request)],
-        "openapi_extra": {"security": SECURITY_REQUIREMENT},
-    }
+def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
+    """`POST /<name>` for each strategy of the table, and `POST /compare` for all of them."""
+    router = APIRouter(
+        tags=["strategies"], dependencies=[Depends(admit_request)], responses=ERROR_RESPONSES
+    )
     for spec in table:
         router.add_api_route(
             f"/{spec.name}",
             _strategy_route(spec.name),
+            methods=["POST"],
             response_model=AnswerResponse,
-            responses={**_STREAM_RESPONSE, **_ERRORS},
+            responses=_STREAM_RESPONSE,
             summary=f"Answer with the {spec.name} strategy",
             description=spec.description,
-            **common,
         )
     router.add_api_route(
         "/compare",
         compare_strategies,
+        methods=["POST"],
         response_model=CompareResponse,
-        responses=_ERRORS,
         summary=f"Answer with all {len(table)} strategies concurrently",
-        **common,
     )
+    return router

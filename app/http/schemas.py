@@ -2,35 +2,65 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
-from app.core.types import Passage
+from app.core.types import ChatMessage, Passage, Role
 from app.generators.limits import describe_max_tokens_limits, describe_temperature_limits
 from app.strategies.runner import StrategyResult
 
 QUESTION_EXAMPLE = "What hydraulic pressure does the press run at?"
+CONVERSATION_EXAMPLE: list[JsonValue] = [
+    {"role": "user", "content": "What hydraulic pressure does the Kestrel KX-420 run at?"},
+    {"role": "assistant", "content": "21 MPa (210 bar) at most."},
+    {"role": "user", "content": "And what does E-33 mean?"},
+]
+
+
+class Message(BaseModel):
+    """One turn of a conversation, in OpenAI's roles."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Role = Field(description="system, user or assistant.")
+    content: str = Field(description="The turn's text.")
 
 
 class AnswerRequest(BaseModel):
-    """A customer's question and optional generation overrides."""
+    """A customer's question, or a conversation ending with one, and optional overrides."""
 
     model_config = ConfigDict(
         extra="forbid",
         # The schema's types, not look-alikes: "stream": 0 or "top_k": "5" is a client bug.
         strict=True,
         json_schema_extra={
+            # Exactly one of the two, not null (null is as good as leaving it out).
+            "oneOf": [
+                {"required": ["question"], "properties": {"question": {"type": "string"}}},
+                {"required": ["messages"], "properties": {"messages": {"type": "array"}}},
+            ],
             "examples": [
                 {"question": QUESTION_EXAMPLE},
                 {"question": QUESTION_EXAMPLE, "top_k": 5, "max_tokens": 200, "temperature": 0.0},
                 {"question": QUESTION_EXAMPLE, "stream": True},
-            ]
+                {"messages": CONVERSATION_EXAMPLE},
+            ],
         },
     )
 
-    question: str = Field(
-        min_length=1, max_length=4000, description="The question, in plain language."
+    question: str | None = Field(
+        None,
+        min_length=1,
+        max_length=4000,
+        description="The question, in plain language (or send `messages`).",
+    )
+    messages: list[Message] | None = Field(
+        None,
+        min_length=1,
+        description="A conversation ending with the user's question (instead of `question`): "
+        "retrieval resolves a follow-up to the products of the earlier turns, and the model "
+        "sees the recent turns. Limits: FMT_CONVERSATION__MAX_TURNS and __MAX_CHARS.",
     )
     top_k: int | None = Field(
         None, ge=1, le=20, description="Passages to retrieve (rag and hybrid)."
@@ -51,6 +81,18 @@ class AnswerRequest(BaseModel):
             return int(value)
         return value
 
+    @model_validator(mode="after")
+    def _question_or_messages(self) -> AnswerRequest:
+        if (self.question is None) == (self.messages is None):
+            raise ValueError("send exactly one of `question` (a string) or `messages` (a list)")
+        return self
+
+    def turns(self) -> list[ChatMessage]:
+        """The conversation: `messages`, or the question as one user turn."""
+        if self.messages is None:
+            return [ChatMessage("user", self.question or "")]
+        return [ChatMessage(message.role, message.content) for message in self.messages]
+
 
 class Source(BaseModel):
     id: str
@@ -61,7 +103,13 @@ class Source(BaseModel):
 
     @classmethod
     def from_passage(cls, passage: Passage) -> Source:
-        return cls.model_validate(source_fields(passage))
+        return cls(
+            id=passage.id,
+            title=passage.title,
+            text=passage.text,
+            score=float(passage.score),
+            location=passage.location,
+        )
 
 
 class Usage(BaseModel):
@@ -84,6 +132,11 @@ class Usage(BaseModel):
         description="Prompt tokens the whole retrieved passages would have taken beyond the "
         "prompt sent (sentence selection and truncation; estimated for remote models).",
     )
+    turns: int = Field(
+        1,
+        description="Turns of the conversation the model saw, the question included: earlier "
+        "turns beyond FMT_CONVERSATION__HISTORY_TURNS or the context length are left out.",
+    )
 
 
 class Timings(BaseModel):
@@ -103,46 +156,49 @@ class AnswerResponse(BaseModel):
 
     @classmethod
     def from_result(cls, result: StrategyResult, request_id: str) -> AnswerResponse:
-        return cls.model_validate(answer_fields(result, request_id))
+        """The one serializer of an answer: JSON responses, the SSE `done` event, /compare."""
+        generation, context, timings = result.generation, result.context, result.timings
+        return cls(
+            strategy=result.strategy,
+            answer=generation.text,
+            sources=[Source.from_passage(passage) for passage in result.passages],
+            model=generation.model,
+            usage=Usage(
+                input_tokens=generation.usage.input_tokens,
+                output_tokens=generation.usage.output_tokens,
+                estimated=generation.usage.estimated,
+                context_truncated=context.truncated,
+                passages_retrieved=context.passages_retrieved,
+                passages_kept=context.passages_kept,
+                input_tokens_saved=context.input_tokens_saved,
+                turns=context.turns,
+            ),
+            timings_ms=Timings(
+                retrieve=round(timings.retrieve_ms, 3),
+                generate=round(timings.generate_ms, 3),
+                total=round(timings.total_ms, 3),
+            ),
+            request_id=request_id,
+        )
 
 
-def source_fields(passage: Passage) -> dict[str, Any]:
-    """A `Source` as JSON values."""
-    return {
-        "id": passage.id,
-        "title": passage.title,
-        "text": passage.text,
-        "score": float(passage.score),
-        "location": passage.location,
-    }
+class ContextInfo(BaseModel):
+    truncated: bool
+    passages_retrieved: int
+    passages_kept: int
 
 
-def answer_fields(result: StrategyResult, request_id: str) -> dict[str, Any]:
-    """An `AnswerResponse` as JSON values: what a route serializes as it is (our own values:
-    validating them into models first would cost every request); tests/http check it against
-    the model."""
-    generation, context, timings = result.generation, result.context, result.timings
-    return {
-        "strategy": result.strategy,
-        "answer": generation.text,
-        "sources": [source_fields(passage) for passage in result.passages],
-        "model": generation.model,
-        "usage": {
-            "input_tokens": generation.usage.input_tokens,
-            "output_tokens": generation.usage.output_tokens,
-            "estimated": generation.usage.estimated,
-            "context_truncated": context.truncated,
-            "passages_retrieved": context.passages_retrieved,
-            "passages_kept": context.passages_kept,
-            "input_tokens_saved": context.input_tokens_saved,
-        },
-        "timings_ms": {
-            "retrieve": round(timings.retrieve_ms, 3),
-            "generate": round(timings.generate_ms, 3),
-            "total": round(timings.total_ms, 3),
-        },
-        "request_id": request_id,
-    }
+class SourcesEvent(BaseModel):
+    """The `sources` event of a stream: the passages the prompt quotes, before any text."""
+
+    sources: list[Source]
+    context: ContextInfo
+
+
+class DeltaEvent(BaseModel):
+    """A `delta` event of a stream: the next piece of the answer."""
+
+    text: str
 
 
 class ErrorDetail(BaseModel):
@@ -158,7 +214,7 @@ class ErrorResponse(BaseModel):
 class CompareResponse(BaseModel):
     """Every strategy on one question; one that failed is in `errors`, not `results`."""
 
-    question: str
+    question: str = Field(description="The question: the conversation's last user turn.")
     results: dict[str, AnswerResponse]
     errors: dict[str, ErrorDetail]
     request_id: str

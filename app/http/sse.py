@@ -1,12 +1,15 @@
-"""Server-Sent Events framing of a streamed strategy: sources, deltas, then the full response."""
+"""Server-Sent Events of a streamed strategy: one stream loop, an encoder per API dialect.
+
+The native dialect sends `sources`, `delta` events, then `done` with the full response; the
+OpenAI dialect (`app.http.openai_stream`) sends `chat.completion.chunk`s and `[DONE]`.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Protocol
 
 import anyio
 from starlette.responses import StreamingResponse
@@ -15,59 +18,85 @@ from starlette.types import Receive, Scope, Send
 from app.core.errors import INTERNAL_ERROR_MESSAGE, ServiceError
 from app.generators.base import TextDelta
 from app.http.error_body import error_detail
-from app.http.schemas import AnswerResponse, Source
+from app.http.schemas import (
+    AnswerResponse,
+    ContextInfo,
+    DeltaEvent,
+    ErrorResponse,
+    Source,
+    SourcesEvent,
+)
 from app.strategies.runner import PassagesFound, StrategyEvent, StrategyResult
 
 logger = logging.getLogger(__name__)
 
 SSE_MEDIA_TYPE = "text/event-stream"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def format_event(event: str, data: Any) -> bytes:
-    """One SSE frame; data is JSON on a single line."""
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+def sse_frame(data: str, event: str | None = None) -> bytes:
+    """One SSE frame; `data` is JSON on a single line."""
+    named = f"event: {event}\n" if event is not None else ""
+    return f"{named}data: {data}\n\n".encode()
 
 
-def encode_event(event: StrategyEvent, request_id: str) -> bytes:
-    if isinstance(event, TextDelta):
-        return format_event("delta", {"text": event.text})
-    if isinstance(event, PassagesFound):
-        sources = [Source.from_passage(passage).model_dump() for passage in event.passages]
-        report = event.context
-        context = {
-            "truncated": report.truncated,
-            "passages_retrieved": report.passages_retrieved,
-            "passages_kept": report.passages_kept,
-        }
-        return format_event("sources", {"sources": sources, "context": context})
-    assert isinstance(event, StrategyResult)
-    return format_event("done", AnswerResponse.from_result(event, request_id).model_dump())
+class EventEncoder(Protocol):
+    """Frames of one dialect: for each event of a strategy's stream, and for a failure."""
+
+    def encode(self, event: StrategyEvent) -> bytes: ...
+
+    def error(self, error: ServiceError) -> bytes: ...
 
 
-def error_event(error: ServiceError, request_id: str) -> bytes:
-    return format_event("error", {"error": error_detail(error, request_id).model_dump()})
+class NativeEvents:
+    """The contract's events: `sources`, `delta`, `done` (the full response) or `error`."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+
+    def encode(self, event: StrategyEvent) -> bytes:
+        if isinstance(event, TextDelta):
+            return sse_frame(DeltaEvent(text=event.text).model_dump_json(), "delta")
+        if isinstance(event, PassagesFound):
+            report = event.context
+            sources = SourcesEvent(
+                sources=[Source.from_passage(passage) for passage in event.passages],
+                context=ContextInfo(
+                    truncated=report.truncated,
+                    passages_retrieved=report.passages_retrieved,
+                    passages_kept=report.passages_kept,
+                ),
+            )
+            return sse_frame(sources.model_dump_json(), "sources")
+        assert isinstance(event, StrategyResult)
+        done = AnswerResponse.from_result(event, self.request_id)
+        return sse_frame(done.model_dump_json(), "done")
+
+    def error(self, error: ServiceError) -> bytes:
+        body = ErrorResponse(error=error_detail(error, self.request_id))
+        return sse_frame(body.model_dump_json(), "error")
 
 
 async def sse_stream(
-    first: StrategyEvent, rest: AsyncGenerator[StrategyEvent, None], request_id: str
+    first: StrategyEvent, rest: AsyncGenerator[StrategyEvent, None], encoder: EventEncoder
 ) -> AsyncIterator[bytes]:
     """Frames for an event stream whose first event already arrived.
 
     A failure after the first byte cannot change the status code any more, so it is sent as an
-    `error` event carrying the same JSON as an error response; whatever is raised, and wherever,
-    the stream ends with `done` or `error`. `rest` is closed on every way out.
+    error event carrying the same JSON as an error response; whatever is raised, and wherever,
+    the stream ends with its last event or an error. `rest` is closed on every way out.
     """
     async with aclosing(rest):
-        yield encode_event(first, request_id)
+        yield encoder.encode(first)
         try:
             async for event in rest:
-                yield encode_event(event, request_id)
+                yield encoder.encode(event)
         except ServiceError as error:
             logger.warning("stream failed: %s", error.log_text(), extra={"code": error.code})
-            yield error_event(error, request_id)
+            yield encoder.error(error)
         except Exception:
             logger.exception("stream failed unexpectedly")
-            yield error_event(ServiceError(INTERNAL_ERROR_MESSAGE), request_id)
+            yield encoder.error(ServiceError(INTERNAL_ERROR_MESSAGE))
 
 
 class ClosingStreamingResponse(StreamingResponse):
@@ -86,3 +115,11 @@ class ClosingStreamingResponse(StreamingResponse):
             if closer is not None:
                 with anyio.CancelScope(shield=True):
                     await closer()
+
+
+def event_stream_response(
+    first: StrategyEvent, rest: AsyncGenerator[StrategyEvent, None], encoder: EventEncoder
+) -> ClosingStreamingResponse:
+    return ClosingStreamingResponse(
+        sse_stream(first, rest, encoder), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -127,8 +127,11 @@ class BedrockKnowledgeBaseRetriever:
             lambda: self._pool.run(call), self._policy, self.name, deadline=deadline
         )
 
-    async def retrieve(self, query: str, top_k: int) -> list[Passage]:
-        """Up to `top_k` passages, following `nextToken` while the Knowledge Base has more."""
+    async def retrieve(self, query: str, top_k: int, products: Sequence[str] = ()) -> list[Passage]:
+        """Up to `top_k` passages, following `nextToken` while the Knowledge Base has more.
+
+        `products` are left to the query's words: the Knowledge Base's metadata filter is the
+        user's own (FMT_BEDROCK__METADATA_FILTER)."""
         deadline = asyncio.get_running_loop().time() + self._policy.deadline_s
         results: list[Mapping[str, Any]] = []
         next_token: str | None = None

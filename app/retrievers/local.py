@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from app.core.embeddings import limit_torch_threads, load_embedder
 from app.core.types import Passage
@@ -29,6 +30,16 @@ logger = logging.getLogger(__name__)
 # Lexical first, dense second; see docs/retrieval.md for what was measured.
 DEFAULT_WEIGHTS = (1.0, 1.0)
 QUERY_CACHE_SIZE = 1024
+
+
+SearchKey = tuple[str, int, tuple[str, ...]]
+
+
+def _chunks_by_product(index: LocalIndex) -> dict[str, npt.NDArray[np.int64]]:
+    positions: dict[str, list[int]] = {}
+    for position, chunk in enumerate(index.chunks):
+        positions.setdefault(chunk.product, []).append(position)
+    return {product: np.asarray(found, dtype=np.int64) for product, found in positions.items()}
 
 
 def _top_documents(scores: Scores, count: int, positive_only: bool) -> list[int]:
@@ -62,7 +73,13 @@ class LocalRetriever:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retriever")
         # The eval runner and /compare ask the same question more than once; MiniLM is the cost.
         self._query_vector = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._encode_query)
-        self._in_flight: dict[tuple[str, int], asyncio.Future[list[Passage]]] = {}
+        self._in_flight: dict[SearchKey, asyncio.Future[list[Passage]]] = {}
+        self._product_chunks = _chunks_by_product(index)
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        """The catalog's products, in catalog order (the conversation's product lexicon)."""
+        return tuple(self._product_chunks)
 
     @property
     def encoder(self) -> Encoder:
@@ -74,13 +91,31 @@ class LocalRetriever:
         vector.setflags(write=False)
         return vector
 
-    def search(self, query: str, top_k: int) -> list[Passage]:
-        """The top_k passages for the query (blocking; `retrieve` is the async front)."""
+    def _about_products(
+        self, dense_scores: Scores, products: Sequence[str], candidates: int
+    ) -> list[int]:
+        """The chunks of `products`, closest to the query first: a third ranking to fuse, so a
+        follow-up's passages come from the product the conversation is about."""
+        known = [self._product_chunks[p] for p in products if p in self._product_chunks]
+        if not known:
+            return []
+        chunks = np.concatenate(known)
+        order = np.argsort(-dense_scores[chunks], kind="stable")[:candidates]
+        return [int(chunk) for chunk in chunks[order]]
+
+    def search(self, query: str, top_k: int, products: Sequence[str] = ()) -> list[Passage]:
+        """The top_k passages for the query (blocking; `retrieve` is the async front); chunks of
+        `products` ranked a third time, by closeness to the query, and fused with the others."""
         candidates = max(self._candidates, top_k)
         query_vector = self._query_vector(query)
+        dense_scores = self.index.dense_scores(query_vector)
         lexical = _top_documents(self.index.lexical_scores(query), candidates, positive_only=True)
-        dense = _top_documents(self.index.dense_scores(query_vector), candidates, False)
-        fused = reciprocal_rank_fusion([lexical, dense], k=self._rrf_k, weights=self._weights)
+        rankings = [lexical, _top_documents(dense_scores, candidates, False)]
+        weights = list(self._weights)
+        if products:
+            rankings.append(self._about_products(dense_scores, products, candidates))
+            weights.append(self._weights[1])
+        fused = reciprocal_rank_fusion(rankings, k=self._rrf_k, weights=weights)
         passages = []
         for hit in fused[:top_k]:
             chunk = self.index.chunks[hit.document]
@@ -96,13 +131,14 @@ class LocalRetriever:
             )
         return passages
 
-    async def retrieve(self, query: str, top_k: int) -> list[Passage]:
-        key = (query, top_k)
+    async def retrieve(self, query: str, top_k: int, products: Sequence[str] = ()) -> list[Passage]:
+        key = (query, top_k, tuple(products))
         pending = self._in_flight.get(key)
         if pending is None:
             # /compare retrieves the same question for rag and hybrid at once: search it once.
             loop = asyncio.get_running_loop()
-            pending = loop.run_in_executor(self._executor, self.search, query, top_k)
+            search = functools.partial(self.search, query, top_k, key[2])
+            pending = loop.run_in_executor(self._executor, search)
             self._in_flight[key] = pending
             pending.add_done_callback(lambda _done: self._in_flight.pop(key, None))
         # Shielded so one cancelled caller does not cancel the search others wait on.

@@ -15,6 +15,7 @@ from app.core.types import ChatMessage, Passage
 from app.generators.base import Generation, GenerationParams, Generator, TextDelta
 from app.generators.limits import check_request
 from app.retrievers.base import Retriever
+from app.strategies.follow_up import NO_FOLLOW_UPS, FollowUps
 from app.strategies.table import StrategySpec
 
 
@@ -53,6 +54,9 @@ class Strategy:
     generator: Generator
     observer: StrategyObserver = UNOBSERVED
     context: ContextPolicy | None = None
+    follow_ups: FollowUps = NO_FOLLOW_UPS
+    history_turns: int = 0
+    """Earlier turns of a conversation the generator sees at most (FMT_CONVERSATION__...)."""
 
     @property
     def name(self) -> str:
@@ -61,9 +65,15 @@ class Strategy:
 
 @dataclass(frozen=True, slots=True)
 class StrategyQuery:
+    """A conversation's last user turn (`question`), the turns before it, and the overrides.
+
+    A single question is a conversation of one turn: `history` is empty.
+    """
+
     question: str
     top_k: int
     params: GenerationParams
+    history: tuple[ChatMessage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +132,8 @@ async def _retrieve(strategy: Strategy, query: StrategyQuery) -> list[Passage]:
         return []
     started = time.perf_counter()
     try:
-        return await strategy.retriever.retrieve(query.question, query.top_k)
+        search = await strategy.follow_ups.search_query(query.question, query.history)
+        return await strategy.retriever.retrieve(search.text, query.top_k, search.products)
     finally:
         strategy.observer.stage(strategy.name, "retrieve", time.perf_counter() - started)
 
@@ -132,7 +143,13 @@ async def _prepare(strategy: Strategy, query: StrategyQuery) -> PreparedPrompt:
     check_request(strategy.generator, query.params)  # a 422 before any backend call
     passages = await _retrieve(strategy, query)
     prompt = await prepare_prompt(
-        strategy.context, strategy.template, query.question, passages, query.params.max_tokens
+        strategy.context,
+        strategy.template,
+        query.question,
+        passages,
+        query.params.max_tokens,
+        query.history,
+        strategy.history_turns,
     )
     strategy.observer.prompt(strategy.name, prompt.messages)
     return prompt

@@ -12,8 +12,10 @@ from app.context import build_context_policy, build_span_ranker
 from app.core.observability import Metrics
 from app.generators.base import Generator, GeneratorRole
 from app.resilience.breaker import CircuitState
-from app.retrievers.base import Retriever
+from app.retrievers.base import KnowsProducts, Retriever
+from app.retrievers.products import ProductLexicon, catalog_products
 from app.settings import Settings
+from app.strategies.follow_up import FollowUps, QuestionRewriter
 from app.strategies.runner import Strategy
 from app.strategies.table import STRATEGIES, StrategySpec
 from app.strategies.telemetry import StrategyTelemetry
@@ -81,6 +83,8 @@ class Backends:
     retriever: Retriever
     base_generator: Generator
     tuned_generator: Generator
+    products: tuple[str, ...] = ()
+    """The catalog's product names: the lexicon that resolves a conversation's follow-ups."""
 
     def generator(self, role: GeneratorRole) -> Generator:
         return self.base_generator if role == "base" else self.tuned_generator
@@ -106,6 +110,18 @@ class Composition:
 
     async def aclose(self) -> None:
         await self.backends.aclose()
+
+
+def _follow_ups(backends: Backends, settings: Settings, base: Generator) -> FollowUps:
+    """The product lexicon of the catalog, and the model rewrite of follow-ups when settings ask
+    for it and the base model is a remote one (the embedded model cannot do it reliably)."""
+    conversation = settings.conversation
+    rewriter = None
+    if conversation.rewrite and settings.generator != "local":
+        rewriter = QuestionRewriter(
+            base, conversation.rewrite_prompt, conversation.rewrite_max_tokens
+        )
+    return FollowUps(ProductLexicon(backends.products), rewriter)
 
 
 def compose(
@@ -134,6 +150,7 @@ def compose(
         role: build_context_policy(settings.context, backends.generator(role), ranker)
         for role in generators
     }
+    follow_ups = _follow_ups(backends, settings, base)
     strategies = {
         spec.name: Strategy(
             spec,
@@ -142,6 +159,8 @@ def compose(
             generators[spec.generator],
             observer,
             policies[spec.generator],
+            follow_ups,
+            settings.conversation.history_turns,
         )
         for spec in table
     }
@@ -160,6 +179,10 @@ def build_backends(settings: Settings) -> Backends:
         },
     )
     retriever = RETRIEVER_FACTORIES[settings.retriever](settings)
+    if isinstance(retriever, KnowsProducts):
+        products = retriever.products
+    else:
+        products = catalog_products(settings.catalog, settings.documents)
     base_generator = GENERATOR_FACTORIES[settings.generator](settings, "base")
     tuned_generator = GENERATOR_FACTORIES[settings.tuned_generator](settings, "tuned")
-    return Backends(retriever, base_generator, tuned_generator)
+    return Backends(retriever, base_generator, tuned_generator, products)

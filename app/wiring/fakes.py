@@ -44,9 +44,12 @@ class FakeRetriever:
     failures: FailurePlan = never_fail
     name: str = "fake"
     calls: int = 0
+    # The last queries only, as for the generator's prompts.
+    queries: deque[str] = field(default_factory=lambda: deque(maxlen=64))
 
-    async def retrieve(self, query: str, top_k: int) -> list[Passage]:
+    async def retrieve(self, query: str, top_k: int, products: Sequence[str] = ()) -> list[Passage]:
         call, self.calls = self.calls, self.calls + 1
+        self.queries.append(query)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if (error := self.failures(call)) is not None:

@@ -141,8 +141,8 @@ class GuardedRetriever:
         self.guard = guard
         self.name = inner.name
 
-    async def retrieve(self, query: str, top_k: int) -> list[Passage]:
-        return await self.guard.call(self.name, lambda: self.inner.retrieve(query, top_k))
+    async def retrieve(self, query: str, top_k: int, products: Sequence[str] = ()) -> list[Passage]:
+        return await self.guard.call(self.name, lambda: self.inner.retrieve(query, top_k, products))
 
     async def aclose(self) -> None:
         await self.inner.aclose()

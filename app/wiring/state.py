@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
@@ -28,10 +29,12 @@ class ServiceState:
     failed_auth: RateLimiter | None = None
     composition: Composition | None = None
     startup_error: str | None = None
+    started_at: int = field(default_factory=lambda: int(time.time()))
+    """Unix time the service started (OpenAI's `created` of every model)."""
 
 
 def attach_state(app: Starlette, state: ServiceState) -> None:
-    app.wiring.state.service = state
+    app.state.service = state
 
 
 def service_state(connection: HTTPConnection) -> ServiceState:

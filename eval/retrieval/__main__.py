@@ -8,11 +8,27 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.retrievers.local import build_local_retriever, prepare_index
+from app.core.types import Passage
+from app.retrievers.follow_up import resolve_follow_up
+from app.retrievers.local import LocalRetriever, build_local_retriever, prepare_index
+from app.retrievers.products import ProductLexicon
 from app.settings import PROJECT_ROOT, Settings
-from eval.retrieval.hit_rate import measure_hit_rate, read_test_questions
+from eval.retrieval.hit_rate import GoldQuestion, Search, measure_hit_rate, read_test_questions
 
-DEFAULT_TEST_SET = PROJECT_ROOT / "data" / "test" / "test.json"
+TEST_DIR = PROJECT_ROOT / "data" / "test"
+DEFAULT_TEST_SETS = [TEST_DIR / "test.json", TEST_DIR / "conversations.json"]
+
+
+def conversation_search(retriever: LocalRetriever) -> Search:
+    """What the service searches for an item: its follow-up resolved against the conversation by
+    the catalog's product lexicon (app.retrievers.follow_up), as the strategies do."""
+    lexicon = ProductLexicon(retriever.products)
+
+    def search(item: GoldQuestion, top_k: int) -> list[Passage]:
+        query = resolve_follow_up(lexicon, item.question, item.history)
+        return retriever.search(query.text, top_k, query.products)
+
+    return search
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,28 +41,38 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument(
         "--hit-rate",
         type=Path,
-        nargs="?",
-        const=DEFAULT_TEST_SET,
+        nargs="*",
         metavar="TEST_JSON",
-        help="share of questions whose gold product is in the top k (default: data/test)",
+        help="share of questions (and of follow-up conversations, items with `messages`) whose "
+        "gold product is in the top k (default: data/test/test.json and conversations.json)",
     )
     parser.add_argument("--top-k", type=int, default=3, help="passages per question (default 3)")
     parser.add_argument("--show-misses", action="store_true", help="list the missed questions")
     return parser
 
 
-def _report_hit_rate(settings: Settings, test_set: Path, top_k: int, show_misses: bool) -> None:
+def _report_hit_rate(
+    settings: Settings, test_sets: Sequence[Path], top_k: int, show_misses: bool
+) -> None:
     started = time.perf_counter()
     retriever = build_local_retriever(settings)
     print(f"retriever ready in {time.perf_counter() - started:.2f} s")
-    questions = read_test_questions(test_set)
+    questions = [item for path in test_sets for item in read_test_questions(path)]
     # One warm-up query: the first call pays for lazy initialisation inside torch.
     retriever.search(questions[0].question, top_k)
-    report = measure_hit_rate(retriever.search, questions, top_k)
+    report = measure_hit_rate(conversation_search(retriever), questions, top_k)
     print(
         f"hit rate @{top_k}: {report.hits}/{report.questions} = {report.hit_rate:.1%}; "
         f"query p50 {report.p50_ms:.1f} ms, p95 {report.p95_ms:.1f} ms"
     )
+    if report.conversations:
+        singles = report.questions - report.conversations
+        single_hits = report.hits - report.conversation_hits
+        print(
+            f"  questions: {single_hits}/{singles}; follow-up conversations: "
+            f"{report.conversation_hits}/{report.conversations} = "
+            f"{report.conversation_hit_rate:.1%}"
+        )
     if show_misses:
         for miss in report.misses:
             print(f"  miss: {miss.question!r} gold={miss.product_name!r} got={miss.retrieved}")
@@ -62,5 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = prepare_index(settings)
         print(f"index ready at {folder} in {time.perf_counter() - started:.2f} s")
         return 0
-    _report_hit_rate(settings, arguments.hit_rate, arguments.top_k, arguments.show_misses)
+    test_sets = arguments.hit_rate or [path for path in DEFAULT_TEST_SETS if path.exists()]
+    _report_hit_rate(settings, test_sets, arguments.top_k, arguments.show_misses)
     return 0

@@ -1,4 +1,5 @@
-"""Retrieval quality and speed on a QA test set: how often the gold product is in the top k."""
+"""Retrieval quality and speed on a QA test set: how often the gold product is in the top k,
+for single questions and for the last turn of follow-up conversations."""
 
 from __future__ import annotations
 
@@ -8,20 +9,29 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.catalog.naming import names_product
-from app.core.types import Passage
-
-Search = Callable[[str, int], list[Passage]]
+from app.core.types import ChatMessage, Passage
 
 
 @dataclass(frozen=True, slots=True)
 class GoldQuestion:
-    """One question of the test set and the product whose documentation answers it."""
+    """One question of the test set and the product whose documentation answers it; for a
+    conversation, `question` is its last user turn and `history` the turns before it."""
 
     product_name: str
     question: str
     section: str = ""
+    history: tuple[ChatMessage, ...] = ()
+
+    @property
+    def is_conversation(self) -> bool:
+        return bool(self.history)
+
+
+Search = Callable[[GoldQuestion, int], list[Passage]]
+"""Retrieves the top k passages for an item (a conversation's follow-up resolved as it likes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +45,24 @@ class Miss:
 
 @dataclass(slots=True)
 class HitRateReport:
-    """Hits of the gold product in the top k, and query latency over the same questions."""
+    """Hits of the gold product in the top k, and query latency over the same questions;
+    conversations are counted on their own as well."""
 
     top_k: int
     questions: int = 0
     hits: int = 0
+    conversations: int = 0
+    conversation_hits: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
 
     @property
     def hit_rate(self) -> float:
         return self.hits / self.questions if self.questions else 0.0
+
+    @property
+    def conversation_hit_rate(self) -> float:
+        return self.conversation_hits / self.conversations if self.conversations else 0.0
 
     @property
     def p50_ms(self) -> float:
@@ -58,32 +75,49 @@ class HitRateReport:
         return statistics.quantiles(self.latencies_ms, n=20)[-1]
 
 
+def _turns(record: dict[str, Any]) -> tuple[str, tuple[ChatMessage, ...]]:
+    """The question and the turns before it: `question`, or `messages` ending with a user turn."""
+    if "messages" not in record:
+        return str(record["question"]), ()
+    turns = [ChatMessage(turn["role"], str(turn["content"])) for turn in record["messages"]]
+    if not turns or turns[-1].role != "user":
+        raise ValueError(f"a conversation must end with a user turn: {record['messages']!r}")
+    return turns[-1].content, tuple(turns[:-1])
+
+
 def read_test_questions(path: Path) -> list[GoldQuestion]:
-    """The test set: a JSON list of objects with product_name and question (section optional)."""
+    """The test set: a JSON list of objects with product_name and question, or messages (a
+    conversation ending with the user's question); section optional."""
     records = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        GoldQuestion(
-            product_name=str(record["product_name"]),
-            question=str(record["question"]),
-            section=str(record.get("section", "")),
+    questions = []
+    for record in records:
+        question, history = _turns(record)
+        questions.append(
+            GoldQuestion(
+                product_name=str(record["product_name"]),
+                question=question,
+                section=str(record.get("section", "")),
+                history=history,
+            )
         )
-        for record in records
-    ]
+    return questions
 
 
 def measure_hit_rate(
     search: Search, questions: Sequence[GoldQuestion], top_k: int = 3
 ) -> HitRateReport:
-    """Ask every question once; a hit is the gold product among the top_k passages' titles."""
+    """Ask every item once; a hit is the gold product among the top_k passages' titles."""
     report = HitRateReport(top_k=top_k)
     for item in questions:
         started = time.perf_counter()
-        passages = search(item.question, top_k)
+        passages = search(item, top_k)
         report.latencies_ms.append((time.perf_counter() - started) * 1000)
         report.questions += 1
+        report.conversations += item.is_conversation
         titles = [passage.title for passage in passages]
         if any(names_product(title, item.product_name) for title in titles):
             report.hits += 1
+            report.conversation_hits += item.is_conversation
         else:
             report.misses.append(Miss(item.question, item.product_name, titles))
     return report

@@ -45,7 +45,7 @@ class InstantRetriever:
 
     name = "instant"
 
-    async def retrieve(self, query: str, top_k: int) -> list[Passage]:
+    async def retrieve(self, query: str, top_k: int, products: Sequence[str] = ()) -> list[Passage]:
         return PASSAGES[:top_k]
 
     async def aclose(self) -> None:

@@ -18,7 +18,7 @@ STRATEGY_PATHS = ("/rag", "/finetuned", "/hybrid")
 JSON = "application/json"
 _QUESTION_SCHEMA: dict[str, Any] = AnswerRequest.model_json_schema()["properties"]
 # The limits a client reads from the schema (and the playground offers): a soak uses the largest.
-QUESTION_MAX_CHARS: int = _QUESTION_SCHEMA["question"]["maxLength"]
+QUESTION_MAX_CHARS: int = _QUESTION_SCHEMA["question"]["anyOf"][0]["maxLength"]
 TOP_K_MAX: int = _QUESTION_SCHEMA["top_k"]["anyOf"][0]["maximum"]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.types import Passage
+from app.core.types import ChatMessage, Passage
 from app.retrievers import local
 from eval.retrieval.__main__ import main
 from eval.retrieval.hit_rate import GoldQuestion, measure_hit_rate, read_test_questions
@@ -31,7 +31,7 @@ def test_hit_rate_counts_gold_product_among_titles_ignoring_case() -> None:
     ]
 
     report = measure_hit_rate(
-        lambda question, top_k: [_passage(title) for title in answers[question][:top_k]],
+        lambda item, top_k: [_passage(title) for title in answers[item.question][:top_k]],
         questions,
         top_k=3,
     )
@@ -49,6 +49,40 @@ def test_test_set_is_read_with_its_fields(tmp_path: Path) -> None:
     path.write_text(json.dumps(records), encoding="utf-8")
 
     assert read_test_questions(path) == [GoldQuestion("Pump", "Flow?", "D")]
+
+
+def test_a_conversation_item_is_its_last_user_turn_after_its_history(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.json"
+    messages = [
+        {"role": "user", "content": "Tell me about the VP-65."},
+        {"role": "assistant", "content": "A centrifugal pump."},
+        {"role": "user", "content": "Flow?"},
+    ]
+    path.write_text(json.dumps([{"product_name": "Pump", "messages": messages}]), "utf-8")
+
+    (item,) = read_test_questions(path)
+
+    assert item.question == "Flow?"
+    assert item.is_conversation
+    assert [turn.content for turn in item.history] == [
+        "Tell me about the VP-65.",
+        "A centrifugal pump.",
+    ]
+
+
+def test_conversations_are_counted_on_their_own_too() -> None:
+    history = (ChatMessage("user", "about the welder"),)
+    items = [
+        GoldQuestion("Welder", "plain", history=()),
+        GoldQuestion("Welder", "follow-up hit", history=history),
+        GoldQuestion("Pump", "follow-up miss", history=history),
+    ]
+
+    report = measure_hit_rate(lambda _item, _k: [_passage("Welder")], items)
+
+    assert (report.hits, report.questions) == (2, 3)
+    assert (report.conversation_hits, report.conversations) == (1, 2)
+    assert report.conversation_hit_rate == pytest.approx(0.5)
 
 
 @pytest.fixture
@@ -85,3 +119,33 @@ def test_hit_rate_command_reports_the_rate(
     assert main(["--hit-rate", str(test_set), "--top-k", "1"]) == 0
 
     assert "hit rate @1: 2/2 = 100.0%" in capsys.readouterr().out
+
+
+def test_hit_rate_command_resolves_follow_ups_against_the_conversation(
+    environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    test_set = environment / "conversations.json"
+    conversations = [
+        {
+            "product_name": "Vantor VP-65 Centrifugal Process Pump",
+            "messages": [
+                {"role": "user", "content": "Can the Vantor VP-65 run dry?"},
+                {"role": "assistant", "content": "Not for more than 30 seconds."},
+                {"role": "user", "content": "How tight does its nut go?"},
+            ],
+        },
+        {
+            "product_name": "Kestrel KX-420 Hydraulic Press",
+            "messages": [
+                {"role": "user", "content": "What does E-21 mean on the KX-420?"},
+                {"role": "assistant", "content": "Set pressure was not reached."},
+                {"role": "user", "content": "And the red blocks?"},
+            ],
+        },
+    ]
+    test_set.write_text(json.dumps(conversations), encoding="utf-8")
+
+    assert main(["--hit-rate", str(test_set), "--top-k", "1"]) == 0
+
+    output = capsys.readouterr().out
+    assert "follow-up conversations: 2/2 = 100.0%" in output

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, settings
 from app.http.auth import digest_of
 from app.main import create_app
 from app.settings import Settings
+from app.strategies.table import STRATEGY_NAMES
 from app.wiring.compose import Backends
 from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
@@ -32,6 +33,21 @@ def _fuzzed_app() -> object:
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _fuzzed_app())
+
+
+@schema.hook("filter_body")
+def _conversation_rules(context: schemathesis.HookContext, body: object) -> bool:
+    """The rules the schema describes in words only: a conversation ends with the user's
+    question, and `model` names a strategy (`GET /v1/models`)."""
+    if not isinstance(body, dict):
+        return True
+    if "model" in body and body["model"] not in STRATEGY_NAMES:
+        return False
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return True
+    last = messages[-1]
+    return not isinstance(last, dict) or last.get("role") == "user"
 
 
 @schema.auth()

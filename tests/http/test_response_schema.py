@@ -1,17 +1,15 @@
-"""The answer body is serialized from plain values, not from the models that document it: it must
-be what the schema says, field for field, whatever types the backends' values came in."""
+"""One serializer per answer: `AnswerResponse.from_result` is what every route, the SSE `done`
+event and /compare send, whatever types the backends' values came in."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
 
-import orjson
-
 from app.context import ContextReport
 from app.core.types import Passage, TokenUsage
 from app.generators.base import Generation
-from app.http.schemas import AnswerResponse, answer_fields
+from app.http.schemas import AnswerResponse
 from app.strategies.runner import StageTimings, StrategyResult
 
 PASSAGE = Passage(
@@ -30,22 +28,24 @@ RESULT = StrategyResult(
         TokenUsage(120, 6, estimated=True),
     ),
     timings=StageTimings(retrieve_ms=1.23456, generate_ms=20.0, total_ms=21.23456),
-    context=ContextReport(passages_retrieved=3, passages_kept=1, input_tokens_saved=80),
+    context=ContextReport(passages_retrieved=3, passages_kept=1, input_tokens_saved=80, turns=3),
 )
 
 
-def test_the_served_body_is_the_documented_answer_value_for_value() -> None:
-    body = orjson.dumps(answer_fields(RESULT, "req-1"))
-    documented = AnswerResponse.from_result(RESULT, "req-1")
-    assert AnswerResponse.model_validate_json(body) == documented
-    assert json.loads(body) == json.loads(documented.model_dump_json())
-    assert json.loads(body)["sources"][0]["score"] == 1.0
-    assert isinstance(json.loads(body)["sources"][0]["score"], float)
-    assert json.loads(body)["timings_ms"] == {"retrieve": 1.235, "generate": 20.0, "total": 21.235}
+def test_the_answer_is_serialized_with_the_documented_types_and_rounding() -> None:
+    body = json.loads(AnswerResponse.from_result(RESULT, "req-1").model_dump_json())
+
+    assert body["sources"][0]["score"] == 1.0
+    assert isinstance(body["sources"][0]["score"], float)
+    assert body["timings_ms"] == {"retrieve": 1.235, "generate": 20.0, "total": 21.235}
+    assert body["answer"] == RESULT.generation.text
+    assert body["usage"]["turns"] == 3
+    assert body["usage"]["input_tokens_saved"] == 80
+    assert body["request_id"] == "req-1"
 
 
 def test_every_field_of_the_documented_answer_is_served() -> None:
-    served = json.loads(orjson.dumps(answer_fields(RESULT, "req-1")))
+    served = json.loads(AnswerResponse.from_result(RESULT, "req-1").model_dump_json())
     assert set(served) == set(AnswerResponse.model_fields)
     schema = AnswerResponse.model_json_schema()
     for name, nested in (("usage", "Usage"), ("timings_ms", "Timings")):

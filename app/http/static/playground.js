@@ -9,6 +9,8 @@ const KEY_STORAGE = "fm-tailor.api-key";
 
 let prices = null; // the /pricing table once it answers; no cost is shown without it
 let running = null; // the AbortController of the question being answered
+// The conversation of each column: the user's turns (shared) and that strategy's own answers.
+const threads = Object.fromEntries(STRATEGIES.map((name) => [name, []]));
 
 function part(column, role) {
   return column.querySelector(`[data-role="${role}"]`);
@@ -73,6 +75,45 @@ function setState(column, state, label) {
   badge.dataset.state = state;
   badge.textContent = label || state;
   part(column, "answer").setAttribute("aria-busy", String(state === "waiting" || state === "streaming"));
+}
+
+// The exchange on screen moves up into the thread before the next question is asked.
+function archiveExchange(column) {
+  const asked = part(column, "asked");
+  if (column.dataset.answered !== "true") return; // a failed turn is not part of the thread
+  column.dataset.answered = "false";
+  const item = document.createElement("li");
+  const question = document.createElement("p");
+  question.className = "turn-user";
+  question.textContent = asked.textContent;
+  const reply = document.createElement("p");
+  reply.className = "turn-assistant";
+  reply.textContent = part(column, "answer").textContent;
+  item.append(question, reply);
+  part(column, "thread").append(item);
+}
+
+function showQuestion(column, question) {
+  const asked = part(column, "asked");
+  asked.textContent = question;
+  asked.hidden = false;
+}
+
+function newConversation() {
+  if (running) running.abort();
+  running = null;
+  for (const column of COLUMNS) {
+    threads[column.dataset.strategy].length = 0;
+    part(column, "thread").replaceChildren();
+    part(column, "asked").hidden = true;
+    column.dataset.answered = "false";
+    resetColumn(column);
+    setState(column, "idle");
+    part(column, "answer").textContent = "";
+  }
+  document.getElementById("new-conversation").disabled = true;
+  announce("New conversation.");
+  document.getElementById("question").focus();
 }
 
 function resetColumn(column) {
@@ -175,9 +216,13 @@ async function errorOf(response) {
   return { code: `http_${response.status}`, message: response.statusText || "request failed" };
 }
 
-async function askStrategy(strategy, body, signal) {
+async function askStrategy(strategy, question, options, signal) {
   const column = document.querySelector(`.column[data-strategy="${strategy}"]`);
+  const thread = threads[strategy];
+  const body = { ...options, messages: [...thread, { role: "user", content: question }] };
+  archiveExchange(column);
   resetColumn(column);
+  showQuestion(column, question);
   const startedAt = performance.now();
   let outcome = "error";
   try {
@@ -203,6 +248,8 @@ async function askStrategy(strategy, body, signal) {
         part(column, "answer").textContent = text;
       } else if (event.name === "done") {
         renderResult(column, event.data, startedAt);
+        thread.push({ role: "user", content: question }, { role: "assistant", content: event.data.answer });
+        column.dataset.answered = "true";
         outcome = "done";
       } else if (event.name === "error") {
         renderError(column, event.data.error);
@@ -227,14 +274,21 @@ async function askAll(question) {
   if (running) running.abort();
   const controller = new AbortController();
   running = controller;
-  const body = {
-    question, stream: true,
+  const options = {
+    stream: true,
     top_k: numberField("top-k"), max_tokens: numberField("max-tokens"), temperature: numberField("temperature"),
   };
   announce(`Asking ${STRATEGIES.map((name) => LABELS[name]).join(", ")}.`);
-  const outcomes = await Promise.all(STRATEGIES.map((name) => askStrategy(name, body, controller.signal)));
+  const outcomes = await Promise.all(
+    STRATEGIES.map((name) => askStrategy(name, question, options, controller.signal)),
+  );
   if (controller.signal.aborted) return;
   running = null;
+  if (outcomes.includes("done")) {
+    // The question is in the thread now: the field is free for the follow-up.
+    document.getElementById("question").value = "";
+    document.getElementById("new-conversation").disabled = false;
+  }
   const summary = STRATEGIES.map((name, index) => `${LABELS[name]} ${outcomes[index] === "done" ? "answered" : "failed"}`);
   announce(`${summary.join(", ")}.`);
 }
@@ -285,6 +339,7 @@ function setUp() {
     if (key.value) sessionStorage.setItem(KEY_STORAGE, key.value);
     else sessionStorage.removeItem(KEY_STORAGE);
   });
+  document.getElementById("new-conversation").addEventListener("click", newConversation);
   question.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();

@@ -1,0 +1,50 @@
+"""What to search for when the last turn of a conversation is a follow-up: its own words plus the
+product(s) the conversation is about."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.core.types import ChatMessage
+from app.retrievers.products import ProductLexicon
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """The text to retrieve with, and the products it is about (a retriever may favour them)."""
+
+    text: str
+    products: tuple[str, ...] = ()
+
+
+def _exchanges(history: Sequence[ChatMessage]) -> list[tuple[str, str]]:
+    """Earlier turns as (user's words, assistant's replies to them), oldest first."""
+    exchanges: list[tuple[str, str]] = []
+    for turn in history:
+        if turn.role == "user":
+            exchanges.append((turn.content, ""))
+        elif turn.role == "assistant":
+            asked, replied = exchanges.pop() if exchanges else ("", "")
+            exchanges.append((asked, f"{replied}\n{turn.content}".strip()))
+    return exchanges
+
+
+def resolve_follow_up(
+    lexicon: ProductLexicon, question: str, history: Sequence[ChatMessage] = ()
+) -> SearchQuery:
+    """The search for `question`, the conversation's last user turn, after `history`.
+
+    A question naming a product is searched as it is (a switch of product takes effect at once).
+    One that names none is about the product(s) of the most recent earlier exchange that named
+    any: what the user named there, else what the assistant's reply named. The query becomes the
+    question followed by those products' names.
+    """
+    named = lexicon.named_in(question)
+    if named:
+        return SearchQuery(question, tuple(named))
+    for asked, replied in reversed(_exchanges(history)):
+        named = lexicon.named_in(asked) or lexicon.named_in(replied)
+        if named:
+            return SearchQuery(f"{question} ({'; '.join(named)})", tuple(named))
+    return SearchQuery(question)
