@@ -91,3 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     test_sets = arguments.hit_rate or [path for path in DEFAULT_TEST_SETS if path.exists()]
     _report_hit_rate(settings, test_sets, arguments.top_k, arguments.show_misses)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
