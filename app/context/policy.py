@@ -55,10 +55,13 @@ class ContextPolicy:
         question: str,
         passages: Sequence[Passage],
         max_tokens: int,
+        focus: str | None = None,
     ) -> PreparedPrompt:
-        """Messages within the context window, the whole passages they quote, and a report."""
+        """Messages within the context window, the whole passages they quote, and a report;
+        sentences are chosen for `focus` (a follow-up resolved against its conversation), by
+        default for the question."""
         selected = (
-            await self._select(question, passages, template.passage)
+            await self._select(focus or question, passages, template.passage)
             if template.uses_context
             else []
         )
@@ -88,17 +91,19 @@ async def prepare_prompt(
     max_tokens: int,
     history: Sequence[ChatMessage] = (),
     history_turns: int = 0,
+    focus: str | None = None,
 ) -> PreparedPrompt:
     """The strategy runner's one call: the policy's prompt, or the template filled as it is; then
     up to `history_turns` earlier turns of the conversation, the most recent that still fit
-    (the passages and the question come first)."""
+    (the passages and the question come first). `focus`: what the passages' sentences are
+    chosen for, when not the question itself."""
     if policy is None:
         messages = template.render(question, passages)
         prepared = PreparedPrompt(
             messages, list(passages), ContextReport(len(passages), len(passages))
         )
     else:
-        prepared = await policy.prepare(template, question, passages, max_tokens)
+        prepared = await policy.prepare(template, question, passages, max_tokens, focus)
     if not history or history_turns <= 0:
         return prepared
     fits = policy.fits(max_tokens) if policy is not None else None

@@ -38,7 +38,8 @@ def resolve_follow_up(
     A question naming a product is searched as it is (a switch of product takes effect at once).
     One that names none is about the product(s) of the most recent earlier exchange that named
     any: what the user named there, else what the assistant's reply named. The query becomes the
-    question followed by those products' names.
+    question followed by those products' model codes: a whole name would pull the passages that
+    repeat it (the description) above the ones the question's own words find.
     """
     named = lexicon.named_in(question)
     if named:
@@ -46,5 +47,6 @@ def resolve_follow_up(
     for asked, replied in reversed(_exchanges(history)):
         named = lexicon.named_in(asked) or lexicon.named_in(replied)
         if named:
-            return SearchQuery(f"{question} ({'; '.join(named)})", tuple(named))
+            short_names = " ".join(lexicon.short_name(product) for product in named)
+            return SearchQuery(f"{question} {short_names}", tuple(named))
     return SearchQuery(question)

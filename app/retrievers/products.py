@@ -91,6 +91,11 @@ class ProductLexicon:
         # Longest first, so "drill press" is found before "press" would be.
         self._aliases = sorted(aliases, key=lambda alias: -len(alias.key))
 
+    def short_name(self, product: str) -> str:
+        """The product's model code as its name writes it ("KX-420"), else its name."""
+        code = _CODE.search(product)
+        return code.group(0) if code is not None else product
+
     def __bool__(self) -> bool:
         return bool(self.products)
 

@@ -127,13 +127,15 @@ def _finish(
     )
 
 
-async def _retrieve(strategy: Strategy, query: StrategyQuery) -> list[Passage]:
+async def _retrieve(strategy: Strategy, query: StrategyQuery) -> tuple[str, list[Passage]]:
+    """What was searched for (the follow-up resolved against the conversation), and found."""
     if strategy.retriever is None:
-        return []
+        return query.question, []
     started = time.perf_counter()
     try:
         search = await strategy.follow_ups.search_query(query.question, query.history)
-        return await strategy.retriever.retrieve(search.text, query.top_k, search.products)
+        found = await strategy.retriever.retrieve(search.text, query.top_k, search.products)
+        return search.text, found
     finally:
         strategy.observer.stage(strategy.name, "retrieve", time.perf_counter() - started)
 
@@ -141,7 +143,7 @@ async def _retrieve(strategy: Strategy, query: StrategyQuery) -> list[Passage]:
 async def _prepare(strategy: Strategy, query: StrategyQuery) -> PreparedPrompt:
     """Retrieve, then the prompt within the generator's context (app.context)."""
     check_request(strategy.generator, query.params)  # a 422 before any backend call
-    passages = await _retrieve(strategy, query)
+    searched, passages = await _retrieve(strategy, query)
     prompt = await prepare_prompt(
         strategy.context,
         strategy.template,
@@ -150,6 +152,7 @@ async def _prepare(strategy: Strategy, query: StrategyQuery) -> PreparedPrompt:
         query.params.max_tokens,
         query.history,
         strategy.history_turns,
+        focus=searched,
     )
     strategy.observer.prompt(strategy.name, prompt.messages)
     return prompt

@@ -243,7 +243,7 @@ async def test_a_follow_up_in_openai_messages_resolves_like_the_native_api() -> 
             ],
         )
 
-    assert "Orion W-90 Welder" in retriever.queries[-1]
+    assert retriever.queries[-1] == "And for 2 mm steel? W-90"
     assert (completion.model_extra or {})["sources"][0]["title"] == "Orion W-90 Welder"
 
 
