@@ -16,6 +16,24 @@ DOCS_ASSETS_URL = "/docs-assets"
 DOCS_ASSETS = Path(str(files("fastapi_offline") / "static"))
 # Swagger UI asks validator.swagger.io about the document by default: nothing leaves the page.
 SWAGGER_UI_PARAMETERS = {"validatorUrl": None}
+# Everything from the service itself: ReDoc's sidebar would fetch its maker's logo from a CDN.
+# The pages start their viewer with an inline script (FastAPI's), ReDoc styles inline and runs a
+# worker from a blob.
+DOCS_CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+    ]
+)
+
+
+def _same_origin_only(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+    return page
 
 
 def docs_router(title: str, openapi_url: str) -> APIRouter:
@@ -24,7 +42,7 @@ def docs_router(title: str, openapi_url: str) -> APIRouter:
 
     @router.get("/docs")
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{title} - Swagger UI",
             swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
@@ -32,16 +50,18 @@ def docs_router(title: str, openapi_url: str) -> APIRouter:
             swagger_favicon_url=favicon,
             swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
         )
+        return _same_origin_only(page)
 
     @router.get("/redoc")
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=openapi_url,
             title=f"{title} - ReDoc",
             redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js",
             redoc_favicon_url=favicon,
             with_google_fonts=False,
         )
+        return _same_origin_only(page)
 
     return router
 

@@ -25,8 +25,10 @@ def browser(chromium: Path) -> Iterator[Browser]:
 
 
 def offline_page(browser: Browser, server: LiveServer, refused: list[str]) -> Page:
-    """A page that may reach this service only: anything else is aborted and noted."""
+    """A page that may reach this service only: anything else is aborted and noted, as are
+    the page's errors."""
     page = browser.new_page()
+    page.on("pageerror", lambda error: refused.append(f"page error: {error}"))
 
     def only_the_service(route: Route) -> None:
         if route.request.url.startswith(server.url):

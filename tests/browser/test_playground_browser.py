@@ -126,3 +126,54 @@ def test_a_service_that_wants_a_key_gets_it_from_the_key_field(
         expect(rag.locator('[data-role="cost"]')).to_contain_text("per request")
         finetuned = page.locator('.column[data-strategy="finetuned"] [data-role="cost"]')
         expect(finetuned).to_have_text("no list price for this model")
+
+
+def test_a_follow_up_keeps_the_thread_in_every_column_until_a_new_conversation(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    bodies: dict[str, list[dict[str, object]]] = {}
+    page.on(
+        "request",
+        lambda request: (
+            bodies.setdefault(request.url.rsplit("/", 1)[1], []).append(request.post_data_json)
+            if request.method == "POST"
+            else None
+        ),
+    )
+    page.goto(live_server.url + "/")
+    new_conversation = page.locator("#new-conversation")
+    expect(new_conversation).to_be_disabled()
+
+    page.locator("#question").fill(QUESTION)
+    page.locator("#question").press("Enter")
+    for strategy in ("rag", "finetuned", "hybrid"):
+        state = page.locator(f'.column[data-strategy="{strategy}"] [data-role="state"]')
+        expect(state).to_have_text("done")
+    expect(page.locator("#question")).to_have_value("")
+    page.locator("#question").fill("And how often is its oil changed?")
+    page.locator("#question").press("Enter")
+
+    expected = {"rag": BASE_ANSWER, "finetuned": TUNED_ANSWER, "hybrid": TUNED_ANSWER}
+    for strategy, answer in expected.items():
+        column = page.locator(f'.column[data-strategy="{strategy}"]')
+        expect(column.locator('[data-role="state"]')).to_have_text("done")
+        expect(column.locator(".thread li")).to_have_count(1)
+        expect(column.locator(".thread .turn-user")).to_have_text(QUESTION)
+        expect(column.locator(".thread .turn-assistant")).to_have_text(answer)
+        expect(column.locator('[data-role="asked"]')).to_have_text(
+            "And how often is its oil changed?"
+        )
+        follow_up = bodies[strategy][-1]["messages"]
+        assert follow_up == [
+            {"role": "user", "content": QUESTION},
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": "And how often is its oil changed?"},
+        ]
+
+    new_conversation.click()
+    expect(page.locator(".thread li")).to_have_count(0)
+    page.locator("#question").fill(QUESTION)
+    page.locator("#question").press("Enter")
+    expect(page.locator('.column[data-strategy="rag"] [data-role="state"]')).to_have_text("done")
+    assert bodies["rag"][-1]["messages"] == [{"role": "user", "content": QUESTION}]

@@ -19,6 +19,8 @@ async def test_the_docs_pages_load_their_assets_from_the_service(
     assert response.status_code == 200
     html = response.text
     assert not EXTERNAL.search(html), html
+    # What the scripts might fetch on their own (ReDoc's logo) is refused by the page's policy.
+    assert "default-src 'self'" in response.headers["content-security-policy"]
     assets = re.findall(r"""(?:src|href)=["']?(/docs-assets/[^"'\s>]+)""", html)
     assert assets
     for asset in assets:
