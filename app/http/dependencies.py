@@ -4,6 +4,7 @@ client and the request id."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -40,13 +41,6 @@ async def ready_composition(state: StateDep) -> Composition:
     return state.composition
 
 
-async def get_request_id(request: Request) -> str:
-    return request_id_of(request)
-
-
-RequestIdDep = Annotated[str, Depends(get_request_id)]
-
-
 async def admit_request(request: Request, state: StateDep, presented: PresentedKey) -> str:
     """Authenticates, then refuses the request with 429 when its client is over the rate."""
     identity = identify(request, state.settings, presented)
@@ -61,5 +55,22 @@ async def admit_request(request: Request, state: StateDep, presented: PresentedK
 
 
 ClientDep = Annotated[str, Depends(admit_request)]
-# Admission first, readiness second: an unauthenticated caller learns nothing about the backends.
-CompositionDep = Annotated[Composition, Depends(ready_composition)]
+
+
+@dataclass(frozen=True, slots=True)
+class Answering:
+    """What a route that answers needs: the composed backends, the settings, the request id."""
+
+    composition: Composition
+    settings: Settings
+    request_id: str
+
+
+async def answering(request: Request, state: StateDep) -> Answering:
+    """The backends (503 while they load) with the settings and the request id: one dependency,
+    since each costs a resolution on every request. Resolved after admission (the routers'
+    `admit_request`): an unauthenticated caller learns nothing about the backends."""
+    return Answering(await ready_composition(state), state.settings, request_id_of(request))
+
+
+AnsweringDep = Annotated[Answering, Depends(answering)]

@@ -10,13 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from app.http.answering import answer, open_stream, strategy_named
-from app.http.dependencies import (
-    CompositionDep,
-    RequestIdDep,
-    SettingsDep,
-    StateDep,
-    admit_request,
-)
+from app.http.dependencies import AnsweringDep, StateDep, admit_request
 from app.http.disconnect import cancel_on_disconnect
 from app.http.openai_schemas import (
     ChatCompletion,
@@ -69,16 +63,13 @@ async def list_models(state: StateDep) -> ModelList:
     summary="Answer a conversation with the strategy named by `model`",
 )
 async def chat_completions(
-    body: ChatCompletionRequest,
-    request: Request,
-    composition: CompositionDep,
-    settings: SettingsDep,
-    request_id: RequestIdDep,
+    body: ChatCompletionRequest, request: Request, context: AnsweringDep
 ) -> ChatCompletion | Response:
+    composition = context.composition
     strategy_named(composition, body.model)  # 404 before any other check
     query = conversation_query(
         body.turns(),
-        settings,
+        context.settings,
         max_tokens=body.answer_tokens(),
         temperature=body.temperature,
         top_p=body.top_p,
@@ -90,7 +81,7 @@ async def chat_completions(
             request, open_stream(body.model, query, composition, until_text=True)
         )
         return event_stream_response(
-            first, events, ChunkEvents(body.model, request_id, include_usage)
+            first, events, ChunkEvents(body.model, context.request_id, include_usage)
         )
     result = await cancel_on_disconnect(request, answer(body.model, query, composition))
-    return chat_completion(result, body.model, request_id)
+    return chat_completion(result, body.model, context.request_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from app.http.answering import answer, compare, open_stream, query_from_request, wants_stream
-from app.http.dependencies import CompositionDep, RequestIdDep, SettingsDep, admit_request
+from app.http.dependencies import AnsweringDep, admit_request
 from app.http.disconnect import cancel_on_disconnect
 from app.http.schemas import AnswerRequest, AnswerResponse, CompareResponse, ErrorResponse
 from app.http.sse import SSE_MEDIA_TYPE, NativeEvents, event_stream_response
@@ -55,34 +55,27 @@ StrategyRoute = Callable[..., Awaitable[AnswerResponse | Response]]
 
 def _strategy_route(name: str) -> StrategyRoute:
     async def route(
-        body: AnswerRequest,
-        request: Request,
-        composition: CompositionDep,
-        settings: SettingsDep,
-        request_id: RequestIdDep,
+        body: AnswerRequest, request: Request, context: AnsweringDep
     ) -> AnswerResponse | Response:
-        query = query_from_request(body, settings)
+        query = query_from_request(body, context.settings)
         if wants_stream(body, request.headers.get("accept")):
             first, events = await cancel_on_disconnect(
-                request, open_stream(name, query, composition)
+                request, open_stream(name, query, context.composition)
             )
-            return event_stream_response(first, events, NativeEvents(request_id))
-        result = await cancel_on_disconnect(request, answer(name, query, composition))
-        return AnswerResponse.from_result(result, request_id)
+            return event_stream_response(first, events, NativeEvents(context.request_id))
+        result = await cancel_on_disconnect(request, answer(name, query, context.composition))
+        return AnswerResponse.from_result(result, context.request_id)
 
     route.__name__ = f"answer_{name}"
     return route
 
 
 async def compare_strategies(
-    body: AnswerRequest,
-    request: Request,
-    composition: CompositionDep,
-    settings: SettingsDep,
-    request_id: RequestIdDep,
+    body: AnswerRequest, request: Request, context: AnsweringDep
 ) -> CompareResponse:
-    query = query_from_request(body, settings)
-    return await cancel_on_disconnect(request, compare(query, composition, request_id))
+    query = query_from_request(body, context.settings)
+    work = compare(query, context.composition, context.request_id)
+    return await cancel_on_disconnect(request, work)
 
 
 def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
