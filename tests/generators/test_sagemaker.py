@@ -401,3 +401,48 @@ def test_limits_follow_the_containers_context_window(monkeypatch: pytest.MonkeyP
 
     assert generator.limits.max_tokens == 4095
     assert 1.0 not in generator.limits.top_p
+
+
+UPSTREAM_SECRET = "CUDA out of memory on ip-10-0-3-7 with arn:aws:iam::123456789012:role/x"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"error": UPSTREAM_SECRET}, [{"generated_text": [UPSTREAM_SECRET]}]],
+    ids=["no-generated-text", "generated-text-not-text"],
+)
+async def test_an_unusable_reply_keeps_the_containers_text_out_of_the_clients_message(
+    generator: SageMakerGenerator, payload: object
+) -> None:
+    with Stubber(generator.client) as stubber:
+        stubber.add_response("invoke_endpoint", invoke_reply(payload))
+        with pytest.raises(BackendError) as raised:
+            await generator.generate(MESSAGES, GREEDY)
+
+    assert "CUDA" not in raised.value.message
+    assert "CUDA" in (raised.value.detail or "")  # for the log, under the request id
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'data:{{"error":"{UPSTREAM_SECRET}","error_type":"x"}}\n\n'.encode(),
+        f"data:{{{UPSTREAM_SECRET}\n\n".encode(),
+        f'data:["{UPSTREAM_SECRET}"]\n\n'.encode(),
+    ],
+    ids=["error-line", "malformed-line", "not-an-object"],
+)
+async def test_a_broken_stream_keeps_the_containers_text_out_of_the_clients_message(
+    generator: SageMakerGenerator, line: bytes
+) -> None:
+    data = tgi_stream_lines(["210"]) + line
+    serve_event_stream(
+        generator.client, "InvokeEndpointWithResponseStream", payload_parts(data, [])
+    )
+
+    with pytest.raises(BackendError) as raised:
+        async for _ in generator.stream(MESSAGES, GREEDY):
+            pass
+
+    assert "CUDA" not in raised.value.message
+    assert "CUDA" in (raised.value.detail or "")
