@@ -248,7 +248,9 @@ def test_replicas_log_json_to_cloudwatch_and_trust_the_load_balancers_forwarding
     environment = {item["Name"]: item["Value"] for item in definition["Environment"]}
     assert environment["FMT_LOG_FORMAT"] == "json"
     assert environment["FMT_HOST"] == "0.0.0.0"
-    assert environment["FORWARDED_ALLOW_IPS"] == "*"
+    # Only the VPC (the load balancer's nodes) is trusted to say who the client is; never "*".
+    assert environment["FMT_TRUSTED_PROXIES"] == "10.0.0.0/16"
+    assert "FORWARDED_ALLOW_IPS" not in environment
     assert KB_IMPORT.match(render_imports(environment["FMT_BEDROCK__KNOWLEDGE_BASE_ID"]))
     log = definition["LogConfiguration"]
     assert log["LogDriver"] == "awslogs"
