@@ -1,13 +1,10 @@
-"""Body limits: bodies too large (413), too slow (408) or not JSON (415) are refused before any
-routing."""
+"""Body limits: bodies too large (413) or not JSON (415) are refused before any routing."""
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.types import Message, Receive, Scope
 
-from app.core.errors import PayloadTooLarge, RequestTimeout, ServiceError, UnsupportedMediaType
+from app.core.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType
 
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
@@ -44,26 +41,17 @@ def too_large(max_body_bytes: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"request body larger than {max_body_bytes} bytes")
 
 
-async def bounded_receive(
-    scope: Scope, receive: Receive, max_body_bytes: int, timeout_s: float
-) -> Receive:
-    """A receive giving the whole body at once; PayloadTooLarge once it passes the limit,
-    RequestTimeout when it has not all come within `timeout_s`.
+async def bounded_receive(scope: Scope, receive: Receive, max_body_bytes: int) -> Receive:
+    """A receive giving the whole body at once; PayloadTooLarge once it passes the limit.
 
     The body is small by then (the limit is a few tens of kB), so reading it here costs nothing
     and a chunked body over the limit is refused before any routing. It is read before the key
-    is checked, so the deadline is what keeps a client sending a byte a minute from holding a
-    connection and its buffer.
+    is checked: the body deadline (`app.middleware.deadlines`) keeps a client sending a byte a
+    minute from holding a connection and its buffer.
     """
     if scope["method"] not in _METHODS_WITH_BODY:
         return receive
-    try:
-        async with asyncio.timeout(timeout_s):
-            body = await _read_body(receive, max_body_bytes)
-    except TimeoutError:
-        raise RequestTimeout(
-            f"the request body did not arrive within {timeout_s:g} s; send it at once"
-        ) from None
+    body = await _read_body(receive, max_body_bytes)
     if body is None:
         raise too_large(max_body_bytes)
     return replay(body, receive)
