@@ -76,11 +76,14 @@ OTHER_CODE_FACTOR = 0.5
 
 
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
+# Terms are lower-case ASCII letters, digits and the joiners of `_TERMS`.
+_DIGIT = re.compile(r"[0-9]")
+_LETTER = re.compile(r"[a-z]")
 
 
 def _stem(term: str) -> str:
     """`changed`, `changes`, `change` -> `chang`: enough for a question and a catalog to meet."""
-    if any(character.isdigit() for character in term):
+    if _DIGIT.search(term):
         return term
     for suffix in _SUFFIXES:
         if term.endswith(suffix) and len(term) - len(suffix) >= 3:
@@ -90,9 +93,7 @@ def _stem(term: str) -> str:
 
 def _is_code(term: str) -> bool:
     """Letters and digits in one term: a fault code, part or model number, not a bare figure."""
-    return any(character.isdigit() for character in term) and any(
-        character.isalpha() for character in term
-    )
+    return _DIGIT.search(term) is not None and _LETTER.search(term) is not None
 
 
 def _content_term(term: str) -> str:
@@ -105,7 +106,11 @@ def terms(text: str) -> list[str]:
 
 
 def _code_factor(term: str) -> float:
-    return CODE_WEIGHT if any(character.isdigit() for character in term) else 1.0
+    return CODE_WEIGHT if _DIGIT.search(term) else 1.0
+
+
+def _term_set(text: str) -> frozenset[str]:
+    return frozenset(terms(text))
 
 
 SentenceTerms = tuple[frozenset[str], frozenset[str], bool]
@@ -130,6 +135,8 @@ class LexicalScorer:
 
     def __init__(self, cache_size: int = SPAN_TERMS_CACHE) -> None:
         self._sentence_terms = lru_cache(maxsize=cache_size)(_sentence_terms)
+        # The eval and /compare ask a question more than once.
+        self._question_terms = lru_cache(maxsize=cache_size)(_term_set)
 
     def scores(
         self, question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
@@ -139,7 +146,7 @@ class LexicalScorer:
     def shares(
         self, question: str, sentences: Sequence[str], titles: Sequence[str] | None
     ) -> list[float]:
-        wanted = set(terms(question))
+        wanted = set(self._question_terms(question))
         if not wanted or not sentences:
             return [0.0] * len(sentences)
         own_titles = titles if titles is not None else [""] * len(sentences)
