@@ -12,9 +12,9 @@ import pytest
 from app.core.errors import BackendTimeout
 from app.core.observability import Metrics
 from app.core.types import ChatMessage
-from app.generators.base import GenerationEvent, GenerationLimits, GenerationParams, TextDelta
+from app.generators.base import GenerationEvent, GenerationParams, TextDelta
 from app.settings import Settings
-from app.wiring.fakes import FAKE_LIMITS
+from app.wiring.fakes import FakeGenerator
 from app.wiring.guards import BackendGuard, GuardedGenerator
 
 DEADLINE_S = 1.0
@@ -23,14 +23,11 @@ PARAMS = GenerationParams(max_tokens=8, temperature=0.0)
 
 
 @dataclass
-class DeadlineGenerator:
+class DeadlineGenerator(FakeGenerator):
     """Streams words, each before a deadline counted from the call (as the real backends do);
     `own_delay_s` is the time the backend itself takes before its second word."""
 
     own_delay_s: float = 0.0
-    name: str = "deadline"
-    model_id: str = "deadline-model"
-    limits: GenerationLimits = FAKE_LIMITS
 
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
@@ -43,9 +40,6 @@ class DeadlineGenerator:
             raise BackendTimeout("deadline: stream not finished within the deadline")
         yield TextDelta(" bar")
 
-    async def aclose(self) -> None:
-        return None
-
 
 def guarded(inner: DeadlineGenerator) -> GuardedGenerator:
     settings = Settings(  # type: ignore[call-arg]
@@ -53,7 +47,7 @@ def guarded(inner: DeadlineGenerator) -> GuardedGenerator:
         circuit={"failure_threshold": 1},
         generation={"timeout_s": DEADLINE_S},
     )
-    return GuardedGenerator(inner, BackendGuard("base", settings, Metrics()))  # type: ignore[arg-type]
+    return GuardedGenerator(inner, BackendGuard("base", settings, Metrics()))
 
 
 async def read_slowly(generator: GuardedGenerator) -> None:
