@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eval.finalize import run_strategies
 from eval.metrics.facts import check_facts
 from eval.paths import RunFiles
 from eval.settings import EvalSettings
@@ -20,7 +21,7 @@ def fact_recall_table(files: RunFiles, testset: Path, settings: EvalSettings, mi
     lines = [f"fact recall of {files.out} against the must_mention facts of {testset}", ""]
     lines.append(f"{'strategy':<10} {'answers':>7} {'recall [95% CI]':>26} {'all facts':>10}")
     missing_lines: list[str] = []
-    for strategy in [s for s in settings.strategies if any(x.strategy == s for x in samples)]:
+    for strategy in run_strategies(samples, settings.strategies):
         recalls, complete = [], 0
         for sample in samples:
             if sample.strategy != strategy or not sample.ok:

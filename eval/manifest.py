@@ -14,8 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from app.http.schemas import ReadyResponse
 from eval.atomic import write_text_atomic
+from eval.contract import ReadyResponse
 
 PACKAGES = ("fm-tailor", "httpx", "bert-score", "torch", "transformers", "numpy", "boto3")
 # Bumped when what a sample record means changes (a metric's definition, a prompt of a judge).
@@ -57,6 +57,8 @@ def run_identity(
         "runner_version": RUNNER_VERSION,
         "testset_sha256": testset_sha256,
         "backends": ready.backends.model_dump() if ready.backends else None,
+        # What else the service says about itself (prompts, settings digests, ...), as sent.
+        "service": ready.model_extra or {},
         "bertscore": bertscore,
         "judges": sorted(judges),
         "judge_mode": judge_mode,
@@ -92,6 +94,7 @@ def new_manifest(
     identity: dict[str, Any],
     prices: Path,
     usage: Path,
+    repeat: int = 1,
 ) -> dict[str, Any]:
     return {
         "service_url": url,
@@ -101,6 +104,7 @@ def new_manifest(
         "testset_sha256": identity["testset_sha256"],
         "questions": questions,
         "strategies": strategies,
+        "repeat": repeat,
         "judges": identity["judges"],
         "bertscore_model": identity["bertscore"],
         "prices": str(prices),
