@@ -69,7 +69,7 @@ USER 10001:10001
 
 # Build the retrieval index and the catalog's LoRA adapter now, so a container serves at once.
 ARG TRAIN_ADAPTER=true
-RUN python -m app.prepare --no-adapter \
+RUN python -m infra.prepare --no-adapter \
     && if [ "$TRAIN_ADAPTER" = "true" ]; then python -m infra.finetune local --if-missing; fi
 
 EXPOSE 8000

@@ -23,7 +23,7 @@ install: $(STAMP)
 ## Prepare what the configured backends use: the local retriever's index, and the local tuned
 ## model's LoRA fine-tune when this catalog has none (nothing for bedrock-kb + sagemaker).
 prepare: install
-	$(BIN)/python -m app.prepare
+	$(BIN)/python -m infra.prepare
 
 finetune: install
 	$(BIN)/python -m infra.finetune local
@@ -56,6 +56,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: install
 	$(BIN)/ruff check --fix .

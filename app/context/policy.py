@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from app.context.fitting import ContextReport, PreparedPrompt, fit_counted
 from app.context.prompt_tokens import PromptTokens
+from app.context.prompts import PromptTemplate
 from app.context.ranking import DenseScorer, SentenceEncoder, SpanRanker
 from app.context.selection import RankedPassage, select_sentences
-from app.context.window import ContextWindow, estimated_window
-from app.generators.base import Generator
-from app.retrievers.base import Passage
+from app.core.types import Passage
+from app.core.window import ContextWindow, estimated_window
 from app.settings import ContextSettings
-from app.strategies.prompts import PromptTemplate
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,19 @@ async def prepare_prompt(
     return await policy.prepare(template, question, passages, max_tokens)
 
 
-def generator_window(generator: Generator, settings: ContextSettings) -> ContextWindow:
+class ContextLimits(Protocol):
+    @property
+    def context_tokens(self) -> int: ...
+
+
+class SizedGenerator(Protocol):
+    """What the policy reads of a generator: the context length its limits declare."""
+
+    @property
+    def limits(self) -> ContextLimits: ...
+
+
+def generator_window(generator: SizedGenerator, settings: ContextSettings) -> ContextWindow:
     """An in-process generator's own window (its `context_window`: exact counts), else the
     context length the generator declares in its limits (FMT_BEDROCK__CONTEXT_TOKENS, ...),
     counted with the estimate."""
@@ -110,7 +122,7 @@ def build_span_ranker(
 
 
 def build_context_policy(
-    settings: ContextSettings, generator: Generator, ranker: SpanRanker | None
+    settings: ContextSettings, generator: SizedGenerator, ranker: SpanRanker | None
 ) -> ContextPolicy:
     """The policy of the strategies that use `generator`."""
     return ContextPolicy(

@@ -6,17 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from app.backends.token_count import MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS, joins
-from app.context.window import ContextWindow, TokenCounter
-from app.generators.base import ChatMessage
-from app.retrievers.base import Passage
-from app.strategies.prompts import (
+from app.context.prompts import (
     CONTEXT_FIELD,
     CONTEXT_SEPARATOR,
     PromptTemplate,
     format_passage,
     template_pieces,
 )
+from app.core.token_count import MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS, joins
+from app.core.types import ChatMessage, Passage
+from app.core.window import ContextWindow, TokenCounter
 
 # Numbered passage blocks and template text of the catalog come back request after request.
 PIECE_TOKENS_CACHE = 16384

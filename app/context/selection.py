@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 
+from app.context.prompts import CONTEXT_SEPARATOR, format_passage
 from app.context.ranking import SpanRanker
 from app.context.spans import Span, passage_spans
-from app.context.window import TokenCounter
-from app.retrievers.base import Passage
-from app.strategies.prompts import CONTEXT_SEPARATOR, format_passage
+from app.core.types import Passage
+from app.core.window import TokenCounter
 
 SPAN_TOKENS_CACHE = 16384
 # How a passage is shown when the caller does not say: its header costs tokens of the budget.

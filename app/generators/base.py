@@ -6,15 +6,10 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-Role = Literal["system", "user", "assistant"]
+from app.core.types import ChatMessage, TokenUsage
+
 GeneratorRole = Literal["base", "tuned"]
 """Which of the two built generators: the base model, or the fine-tuned one."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
-    role: Role
-    content: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +62,6 @@ class GenerationLimits:
 
 
 @dataclass(frozen=True, slots=True)
-class TokenUsage:
-    """Tokens in and out; `estimated` is true when the backend did not report them."""
-
-    input_tokens: int
-    output_tokens: int
-    estimated: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Generation:
     """A finished answer."""
 
@@ -99,7 +85,7 @@ class Generator(Protocol):
     """Turns chat messages into an answer, whole or streamed.
 
     `stream` yields `TextDelta`s and ends with exactly one `Generation` holding the full text.
-    Backends raise the errors of `app.errors` and nothing else for backend failures.
+    Backends raise the errors of `app.core.errors` and nothing else for backend failures.
     """
 
     name: str

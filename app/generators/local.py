@@ -10,22 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.backends.bundled_models import smollm2_gguf_path
-from app.context.window import ContextWindow
-from app.errors import QuestionTooLong
-from app.generators.base import (
-    ChatMessage,
-    Generation,
-    GenerationEvent,
-    GenerationParams,
-    TextDelta,
-    TokenUsage,
-)
+from app.core.bundled_models import smollm2_gguf_path
+from app.core.errors import QuestionTooLong
+from app.core.observability import current_record
+from app.core.types import ChatMessage, TokenUsage
+from app.core.window import ContextWindow
+from app.generators.base import Generation, GenerationEvent, GenerationParams, TextDelta
 from app.generators.limits import llama_cpp_limits
 from app.generators.local_jobs import Job, JobControl, JobStopped, ModelWorker, QueueLimits
 from app.generators.local_prompt import PromptCounter, prompt_counter
 from app.generators.local_weights import import_llama_cpp, runnable_weights
-from app.observability import current_record
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -225,7 +219,7 @@ def resolve_adapter(settings: Settings) -> Path | None:
         if not settings.local.lora_path.is_file():
             raise AdapterMissing(f"FMT_LOCAL__LORA_PATH {settings.local.lora_path} does not exist")
         return settings.local.lora_path
-    from app.backends.lora_adapters import adapter_path_for
+    from app.generators.lora_adapters import adapter_path_for
 
     trained = adapter_path_for(settings)
     if trained.is_file():

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from app.errors import BackendTimeout, ModelBusy
+from app.core.errors import BackendTimeout, ModelBusy
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.backends.token_count import MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS
-from app.generators.base import ChatMessage
+from app.core.token_count import MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS
+from app.core.types import ChatMessage
 
 DEFAULT_TEMPLATE = "chat_template.default"
 

@@ -11,17 +11,16 @@ from typing import Any
 
 import httpx
 
-from app.backends.token_count import estimated_usage
-from app.errors import BackendError
+from app.core.errors import BackendError
+from app.core.token_count import estimated_usage
+from app.core.types import ChatMessage, TokenUsage
 from app.generators.base import (
-    ChatMessage,
     Generation,
     GenerationEvent,
     GenerationLimits,
     GenerationParams,
     GeneratorRole,
     TextDelta,
-    TokenUsage,
 )
 from app.generators.limits import (
     OPENAI_TEMPERATURE,

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from app.backends.aws_clients import bedrock_agent_runtime_client
-from app.errors import BackendError
+from app.core.aws_clients import bedrock_agent_runtime_client
+from app.core.errors import BackendError
+from app.core.types import Passage
 from app.resilience.blocking import BlockingPool, shared_pool
 from app.resilience.retry import RetryPolicy, call_with_retries
-from app.retrievers.base import Passage
 from app.settings import Settings
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from app.backends.aws_clients import aws_session
+from app.core.aws_clients import aws_session
 from app.settings import Settings, get_settings
 from infra.doctor.aws import AwsClients
 from infra.doctor.checks import run_checks

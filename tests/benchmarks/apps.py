@@ -13,19 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.backends.compose import Backends
-from app.backends.fakes import FAKE_LIMITS, FakeGenerator, FakeRetriever
-from app.generators.base import (
-    ChatMessage,
-    Generation,
-    GenerationEvent,
-    GenerationParams,
-    Generator,
-    TokenUsage,
-)
+from app.core.types import ChatMessage, Passage, TokenUsage
+from app.generators.base import Generation, GenerationEvent, GenerationParams, Generator
 from app.main import create_app
-from app.retrievers.base import Passage, Retriever
+from app.retrievers.base import Retriever
 from app.settings import LimitSettings, Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FAKE_LIMITS, FakeGenerator, FakeRetriever
 
 GENERATOR_DELAY_ENV = "FMT_BENCH_GENERATOR_DELAY_S"
 RESPONSE_ENV = "FMT_BENCH_RESPONSE_JSON"

@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.backends.compose import build_backends, compose
-from app.generators.base import ChatMessage, Generation, GenerationParams
-from app.observability import Metrics
+from app.core.observability import Metrics
+from app.core.types import ChatMessage
+from app.generators.base import Generation, GenerationParams
 from app.settings import PROJECT_ROOT, Settings
 from app.strategies.runner import StrategyQuery, run_strategy
+from app.wiring.compose import build_backends, compose
 from eval.metrics.facts import check_facts
 from eval.testset import EvalQuestion, load_testset
 

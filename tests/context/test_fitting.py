@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from app.backends.fakes import FakeGenerator
-from app.backends.token_count import estimate_text_tokens
 from app.context.fitting import fit_prompt
 from app.context.policy import generator_window
-from app.context.window import ContextWindow, estimated_window
-from app.errors import QuestionTooLong
+from app.core.errors import QuestionTooLong
+from app.core.token_count import estimate_text_tokens
+from app.core.types import Passage
+from app.core.window import ContextWindow, estimated_window
 from app.generators.base import GenerationLimits, Interval
-from app.retrievers.base import Passage
 from app.settings import ContextSettings, PromptSettings
-from app.strategies.prompts import templates_from_settings
+from app.strategies.templates import templates_from_settings
+from app.wiring.fakes import FakeGenerator
 
 RAG = templates_from_settings(PromptSettings())["rag"]
 FINETUNED = templates_from_settings(PromptSettings())["finetuned"]

@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from app.backends.token_count import estimate_text_tokens, joins
 from app.context.prompt_tokens import PromptTokens
-from app.context.window import ContextWindow, estimated_window
-from app.retrievers.base import Passage
-from app.strategies.prompts import PromptTemplate
+from app.context.prompts import PromptTemplate
+from app.core.token_count import estimate_text_tokens, joins
+from app.core.types import Passage
+from app.core.window import ContextWindow, estimated_window
 
 # Letters, digits and symbols, ASCII and not, meeting at every kind of piece boundary.
 CHARACTERS = "ab Z9 0_.,-\n\té²ß…Ünï12x{}"

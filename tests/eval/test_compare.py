@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.generators.base import ChatMessage
+from app.core.types import ChatMessage
 from eval.cli import main
 from eval.runner import RunOptions, run_evaluation
 from eval.settings import EvalSettings

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from app.generators.base import ChatMessage
+from app.core.types import ChatMessage
 from eval.cli import main
 from eval.paths import RunFiles
 

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 from botocore.stub import Stubber
 
-from app.errors import BackendError, BackendThrottled, BackendTimeout, BackendUnavailable
-from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
+from app.core.errors import BackendError, BackendThrottled, BackendTimeout, BackendUnavailable
+from app.core.types import ChatMessage
+from app.generators.base import Generation, GenerationParams, TextDelta
 from app.generators.bedrock import BedrockGenerator, build_bedrock_generator, parse_converse_reply
 from app.resilience.retry import RetryPolicy
 from app.settings import BedrockSettings, Settings

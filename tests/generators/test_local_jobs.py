@@ -14,8 +14,9 @@ from typing import ClassVar
 
 import pytest
 
-from app.errors import BackendTimeout, ModelBusy
-from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
+from app.core.errors import BackendTimeout, ModelBusy
+from app.core.types import ChatMessage
+from app.generators.base import Generation, GenerationParams, TextDelta
 from app.generators.local import LocalLlamaGenerator
 from app.generators.local_jobs import QueueLimits
 

@@ -15,12 +15,12 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from app.backends.compose import Backends, build_backends
 from app.generators.bedrock import BedrockGenerator
 from app.generators.sagemaker import SageMakerGenerator
 from app.main import create_app
 from app.retrievers.bedrock_kb import BedrockKnowledgeBaseRetriever
 from app.settings import Settings
+from app.wiring.compose import Backends, build_backends
 from tests.contract.aws_stubs import (
     converse_stream_events,
     hang_then_time_out,

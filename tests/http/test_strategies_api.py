@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.errors import BackendThrottled, BackendTimeout
+from app.core.errors import BackendThrottled, BackendTimeout
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 
 CONTRACT_KEYS = {
     "strategy",

@@ -527,8 +527,8 @@ def pattern_fields(pattern: str) -> set[str]:
 async def test_metric_filters_read_fields_the_service_really_logs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from app.backends.fakes import FakeGenerator
-    from app.errors import BackendThrottled
+    from app.core.errors import BackendThrottled
+    from app.wiring.fakes import FakeGenerator
 
     failing = FakeGenerator(failures=lambda call: BackendThrottled("slow down"))
     async with make_client(base=failing, circuit={"failure_threshold": 1}) as client:

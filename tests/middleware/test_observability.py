@@ -11,12 +11,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.errors import BackendThrottled
+from app.core.errors import BackendThrottled
+from app.core.request_id import request_id_for
 from app.main import create_app
-from app.middleware.request_id import request_id_for
 from app.settings import Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
 
 SECRET_QUESTION = "Where is order 5512 of Jane Example shipped?"

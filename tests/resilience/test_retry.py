@@ -11,14 +11,14 @@ import pytest
 import urllib3.exceptions
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from app.backends.failures import classify
-from app.errors import (
+from app.core.errors import (
     BackendError,
     BackendRejected,
     BackendThrottled,
     BackendTimeout,
     BackendUnavailable,
 )
+from app.core.failures import classify
 from app.resilience.retry import RetryPolicy, call_with_retries, within_deadline
 
 POLICY = RetryPolicy(max_attempts=4, base_delay_s=0.0, max_delay_s=0.0, deadline_s=2.0)

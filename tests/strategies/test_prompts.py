@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from app.context.prompts import PromptTemplate
 from app.settings import PromptSettings
-from app.strategies.prompts import PromptTemplate, templates_from_settings
+from app.strategies.templates import templates_from_settings
 from tests.conftest import SAMPLE_PASSAGES
 
 

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.main import create_app
 from app.settings import PromptSettings, Settings
-from app.strategies.prompts import templates_from_settings
 from app.strategies.table import STRATEGIES, STRATEGY_NAMES, StrategySpec
+from app.strategies.templates import templates_from_settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from eval.runner import served_strategies
 from eval.settings import EvalSettings
 from tests.conftest import SAMPLE_PASSAGES

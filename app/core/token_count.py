@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from app.generators.base import ChatMessage, TokenUsage
+from app.core.types import ChatMessage, TokenUsage
 
 _PIECES = re.compile(r"[^\W\d_]+|\d{1,3}|[^\s\w]|_")
 # The same pieces in ASCII text, found about twice as fast without the Unicode classes.

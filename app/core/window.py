@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from app.backends.token_count import (
+from app.core.token_count import (
     MESSAGE_OVERHEAD_TOKENS,
     PROMPT_OVERHEAD_TOKENS,
     estimate_text_tokens,
 )
-from app.generators.base import ChatMessage
+from app.core.types import ChatMessage
 
 TokenCounter = Callable[[str], int]
 PromptTokenCounter = Callable[[Sequence[ChatMessage]], int]

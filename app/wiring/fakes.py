@@ -8,17 +8,15 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from app.core.types import ChatMessage, Passage, TokenUsage
 from app.generators.base import (
-    ChatMessage,
     Generation,
     GenerationEvent,
     GenerationLimits,
     GenerationParams,
     Interval,
     TextDelta,
-    TokenUsage,
 )
-from app.retrievers.base import Passage
 
 # The widest ranges the API accepts: a fake refuses nothing the request schema lets through.
 FAKE_LIMITS = GenerationLimits(Interval(0.0, 2.0), Interval(0.0, 1.0), 1_000_000, 1_000_001)

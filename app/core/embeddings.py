@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from app.backends.bundled_models import minilm_path
+from app.core.bundled_models import minilm_path
 from app.settings import Settings
 
 if TYPE_CHECKING:
