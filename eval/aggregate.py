@@ -134,6 +134,7 @@ class Analysis:
     min_judged: int = 1
     pairwise: list[PairFigures] = field(default_factory=list)
     agreement: list[Agreement] = field(default_factory=list)
+    significance: float = 0.05
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -386,4 +387,5 @@ def analyse(
         failed_samples=[s for s in samples if not s.ok],
         gold_unknown=not gold_known,
         min_judged=settings.min_judged,
+        significance=settings.significance,
     )

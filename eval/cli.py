@@ -3,10 +3,11 @@
 
 argparse, not pydantic-settings' CLI: the flags predate it and name settings at other paths
 (`--timeout` is `http.timeout_s`, `--no-bertscore` is `bertscore.enabled=false`, `--judge` is
-repeated into `jury.judges`, `--strategies` is comma-separated, `-v` comes before the command),
-so keeping them there means one alias per flag on a second model and the same mapping onto
-`EvalSettings`; `CliImplicitFlag` would also add `--no-no-bertscore`. The mapping is one table
-(`SETTING_OF_FLAG`), and the settings are built once, validated, from it.
+repeated into `jury.judges`), so keeping them means one alias per flag on a second model and
+the same mapping onto `EvalSettings`. And tried with pydantic-settings 2.16.3, `--no-bertscore`
+as a `CliImplicitFlag` parses to False (the flag collides with its own `--no-` negation, and
+`--no-no-bertscore` appears): the flag would silently stop switching BERTScore off. The
+mapping is one table (`SETTING_OF_FLAG`), and the settings are built once, validated, from it.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ SETTING_OF_FLAG: dict[str, tuple[str, Callable[[Any], Any]]] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m eval", description=" ".join(__doc__.split("\n\n")[0].split())
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
 
