@@ -7,10 +7,11 @@ import subprocess
 import sys
 from typing import Any
 
+import jsonschema
 import pytest
 from pydantic import BaseModel
 
-from eval.contract import AnswerResponse, ErrorResponse, ReadyResponse
+from eval.contract import AnswerResponse, ChatTurn, ErrorResponse, ReadyResponse, answer_request
 from eval.runner import served_strategies
 from eval.settings import PROJECT_ROOT
 
@@ -94,6 +95,32 @@ def test_error_model_reads_the_services_error_body(openapi: JsonSchema) -> None:
             continue  # the OpenAI dialect has OpenAI's error shape, not ours
         schema = _response_schema(openapi, path, "post", status)
         _check(ErrorResponse, schema, openapi, f"{path} {status}")
+
+
+def _request_schema(openapi: JsonSchema, path: str) -> JsonSchema:
+    """The request body's schema, resolvable against the whole document."""
+    body = openapi["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+    return {**body["schema"], "components": openapi["components"]}
+
+
+@pytest.mark.parametrize("strategy", ["rag", "finetuned", "hybrid"])
+def test_the_question_the_runner_sends_is_a_valid_request(
+    openapi: JsonSchema, strategy: str
+) -> None:
+    schema = _request_schema(openapi, f"/{strategy}")
+    jsonschema.validate(answer_request("What pressure?", None), schema)
+
+
+def test_a_conversation_the_runner_sends_is_a_valid_request(openapi: JsonSchema) -> None:
+    schema = _request_schema(openapi, "/rag")
+    request = _resolve(schema, openapi["components"]["schemas"])
+    if "messages" not in request.get("properties", {}):
+        pytest.skip("this service takes no conversations yet (issue 23)")
+    turns = [
+        ChatTurn(role="user", content="The KX-420?"),
+        ChatTurn(role="user", content="And E-33?"),
+    ]
+    jsonschema.validate(answer_request(None, turns), schema)
 
 
 def test_ready_model_reads_ready(openapi: JsonSchema) -> None:
