@@ -125,7 +125,7 @@ def _same_test_set(a: LoadedRun, b: LoadedRun) -> None:
 def manifest_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """What the two runs were measured with: service, models, scorer, judges, prices,
     packages, strategies, repeats (not when or where the files are)."""
-    kept = ("identity", "versions", "service_url", "strategies", "repeat", "questions")
+    kept = ("identity", "service", "versions", "service_url", "strategies", "repeat", "questions")
     return identity_changes({k: a.get(k) for k in kept}, {k: b.get(k) for k in kept})
 
 

@@ -57,8 +57,6 @@ def run_identity(
         "runner_version": RUNNER_VERSION,
         "testset_sha256": testset_sha256,
         "backends": ready.backends.model_dump() if ready.backends else None,
-        # What else the service says about itself (prompts, settings digests, ...), as sent.
-        "service": ready.model_extra or {},
         "bertscore": bertscore,
         "judges": sorted(judges),
         "judge_mode": judge_mode,
@@ -95,7 +93,11 @@ def new_manifest(
     prices: Path,
     usage: Path,
     repeat: int = 1,
+    ready: ReadyResponse | None = None,
 ) -> dict[str, Any]:
+    """`service` keeps what else /ready said (fields this runner does not know, such as a
+    prompt or settings digest), for `eval compare`; it is not part of the identity, since a
+    service may report there what changes from call to call."""
     return {
         "service_url": url,
         "identity": identity,
@@ -105,6 +107,7 @@ def new_manifest(
         "questions": questions,
         "strategies": strategies,
         "repeat": repeat,
+        "service": (ready.model_extra or {}) if ready is not None else {},
         "judges": identity["judges"],
         "bertscore_model": identity["bertscore"],
         "prices": str(prices),

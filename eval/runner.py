@@ -136,6 +136,7 @@ def _manifest(
     questions: int,
     identity: dict[str, Any],
     previous: dict[str, Any] | None,
+    ready: ReadyResponse,
 ) -> dict[str, Any]:
     """A new manifest, or the previous one extended when the run is resumed.
 
@@ -152,6 +153,7 @@ def _manifest(
             settings.prices,
             settings.usage,
             settings.repeat,
+            ready,
         )
     changes = identity_changes(previous.get("identity", {}), identity)
     if changes and not options.force_resume:
@@ -213,7 +215,7 @@ async def run_evaluation(settings: EvalSettings, options: RunOptions | None = No
             strategies = chosen_strategies(settings.strategies, served)
             settings = settings.model_copy(update={"strategies": strategies})
             identity = _identity(settings, testset_sha256, jury, ready)
-            manifest = _manifest(settings, options, len(questions), identity, previous)
+            manifest = _manifest(settings, options, len(questions), identity, previous, ready)
             write_manifest(files.manifest, manifest)
             store = files.samples()
             work = pending_work(questions, settings.strategies, store.load(), settings.repeat)
