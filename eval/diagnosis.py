@@ -16,7 +16,7 @@ from eval.records import SampleRecord
 
 NOT_RETRIEVED = "not retrieved"
 NOT_STATED = "retrieved, not stated"
-NOT_STATED_NO_SOURCES = "not stated (no retrieval)"
+NOT_STATED_NO_SOURCES = "not stated, no retrieval"
 
 
 @dataclass(frozen=True, slots=True)
