@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from eval.metrics.figures import figures, unsupported_figures
+from eval.settings import PROJECT_ROOT
+from eval.testset import load_testset
 
 SOURCE = (
     "Fault codes: E-21 means set pressure was not reached within 8 s; E-33 means a linear "
@@ -51,3 +55,22 @@ def test_a_figure_in_the_question_is_supported() -> None:
 
 def test_a_number_inside_a_longer_one_does_not_support_it() -> None:
     assert unsupported_figures("Wait 5 minutes.", ["Wait 15 minutes."]) == ["5"]
+
+
+def test_on_the_sample_catalog_true_answers_pass_and_altered_ones_are_caught() -> None:
+    """Each reference answer against its own product's text: none flagged; the same answers
+    with every number raised by one: nearly all flagged (a bumped "1" can exist elsewhere)."""
+    catalog = (PROJECT_ROOT / "data" / "kb" / "catalog.txt").read_text(encoding="utf-8")
+    names = re.findall(r"=== PRODUCT: (.*?) ===", catalog)
+    products = dict(zip(names, re.split(r"=== PRODUCT: .*? ===", catalog)[1:], strict=True))
+    questions = load_testset(PROJECT_ROOT / "data" / "test" / "test.json")
+
+    def flagged(answer: str, question: str, product: str) -> bool:
+        return bool(unsupported_figures(answer, [question, products[product]]))
+
+    def bumped(text: str) -> str:
+        return re.sub(r"\d+", lambda number: str(int(number.group()) + 1), text)
+
+    assert not any(flagged(q.answer, q.question, q.product_name) for q in questions)
+    caught = sum(flagged(bumped(q.answer), q.question, q.product_name) for q in questions)
+    assert caught >= 0.9 * len(questions)
