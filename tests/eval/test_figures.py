@@ -59,7 +59,8 @@ def test_a_number_inside_a_longer_one_does_not_support_it() -> None:
 
 def test_on_the_sample_catalog_true_answers_pass_and_altered_ones_are_caught() -> None:
     """Each reference answer against its own product's text: none flagged; the same answers
-    with every number raised by one: nearly all flagged (a bumped "1" can exist elsewhere)."""
+    with every number raised by one: nearly all flagged (one states no number, and a raised
+    number can occur elsewhere in the product's text)."""
     catalog = (PROJECT_ROOT / "data" / "kb" / "catalog.txt").read_text(encoding="utf-8")
     names = re.findall(r"=== PRODUCT: (.*?) ===", catalog)
     products = dict(zip(names, re.split(r"=== PRODUCT: .*? ===", catalog)[1:], strict=True))
