@@ -13,7 +13,7 @@ from app.settings import Settings, get_settings
 
 def uvicorn_options(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
     """What uvicorn is run with: workers from FMT_WORKERS, else WEB_CONCURRENCY, else 1; a
-    graceful shutdown; the settings' log level; no uvicorn access log (app.observability writes
+    graceful shutdown; the settings' log level; no uvicorn access log (app.core.observability writes
     one JSON access line per request)."""
     workers = settings.workers or int(environ.get("WEB_CONCURRENCY") or 1)
     return {

@@ -11,19 +11,19 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.backends.compose import Backends, build_backends, compose
 from app.catalog import CatalogError
+from app.core.observability import Metrics, configure_logging
 from app.http.auth import declare_security
 from app.http.error_handlers import install_error_handlers
 from app.http.operations import operations_router
 from app.http.playground import playground_router
 from app.http.routes import add_strategy_routes
 from app.middleware.stack import middleware_stack
-from app.observability import Metrics, configure_logging
 from app.resilience.rate_limit import RateLimiter
 from app.settings import Settings, get_settings
-from app.state import ServiceState, attach_state
 from app.strategies.table import STRATEGIES, StrategySpec
+from app.wiring.compose import Backends, build_backends, compose
+from app.wiring.state import ServiceState, attach_state
 
 logger = logging.getLogger(__name__)
 

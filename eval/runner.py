@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from app.backends.bundled_models import file_sha256
+from app.core.bundled_models import file_sha256
 from app.http.schemas import ReadyResponse
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
+from app.core.types import Passage
 from app.main import create_app
-from app.retrievers.base import Passage
 from app.settings import Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 
 SAMPLE_PASSAGES = [
     Passage(

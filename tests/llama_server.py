@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from app.backends.bundled_models import smollm2_gguf_path
+from app.core.bundled_models import smollm2_gguf_path
 from tests.uvicorn_process import free_port
 
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from app.backends.compose import build_backends
 from app.main import create_app
 from app.settings import PROJECT_ROOT, LocalModelSettings, RetrievalSettings, Settings
+from app.wiring.compose import build_backends
 
 # One event loop for the module, so the models load once and serve every test.
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]

@@ -1,4 +1,4 @@
-"""`python -m app.prepare`: what `make run` prepares follows the configured backends."""
+"""`python -m infra.prepare`: what `make run` prepares follows the configured backends."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.prepare import main, plan, prepare
 from app.settings import PROJECT_ROOT, Settings
+from infra.prepare import main, plan, prepare
 
 
 def needed(settings: Settings, **options: bool) -> set[str]:
@@ -96,6 +96,6 @@ def test_make_run_prepares_through_app_prepare_alone() -> None:
         check=True,
     ).stdout
 
-    assert "-m app.prepare" in dry_run
-    assert "infra.finetune" not in dry_run  # training is app.prepare's decision
+    assert "-m infra.prepare" in dry_run
+    assert "infra.finetune" not in dry_run  # training is infra.prepare's decision
     assert "-m infra.doctor" in dry_run

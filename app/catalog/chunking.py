@@ -14,9 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.backends.token_count import estimate_text_tokens
 from app.catalog.model import Chunk, Section
 from app.catalog.reading import read_sections
+from app.core.token_count import estimate_text_tokens
 from app.settings import DocumentSettings, Settings
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")

@@ -6,9 +6,9 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from app.backends.token_count import estimate_text_tokens
 from app.catalog.chunking import ChunkSizes, chunk_sections, merge_small_sections
 from app.catalog.model import Catalog, Chunk, Section
+from app.core.token_count import estimate_text_tokens
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.context.prompt_tokens import PromptTokens
+from app.context.prompts import PromptTemplate
 from app.context.selection import RankedPassage
-from app.context.window import ContextWindow
-from app.errors import QuestionTooLong
-from app.generators.base import ChatMessage
-from app.retrievers.base import Passage
-from app.strategies.prompts import PromptTemplate
+from app.core.errors import QuestionTooLong
+from app.core.tokens import ContextWindow
+from app.core.types import ChatMessage, Passage
 
 # A trimmed passage shorter than this is not worth its header: it is dropped instead.
 MIN_TRIMMED_WORDS = 8

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.retrievers.base import Passage
+from app.core.types import Passage
 
 # A sentence ends at . ! or ? followed by space and a capital, digit or quote; a line break
 # always ends one (catalog lists and tables are one fact a line).

@@ -6,15 +6,11 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-Role = Literal["system", "user", "assistant"]
+from app.core.tokens import Tokenizer
+from app.core.types import ChatMessage, TokenUsage
+
 GeneratorRole = Literal["base", "tuned"]
 """Which of the two built generators: the base model, or the fine-tuned one."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
-    role: Role
-    content: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +63,6 @@ class GenerationLimits:
 
 
 @dataclass(frozen=True, slots=True)
-class TokenUsage:
-    """Tokens in and out; `estimated` is true when the backend did not report them."""
-
-    input_tokens: int
-    output_tokens: int
-    estimated: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Generation:
     """A finished answer."""
 
@@ -99,12 +86,17 @@ class Generator(Protocol):
     """Turns chat messages into an answer, whole or streamed.
 
     `stream` yields `TextDelta`s and ends with exactly one `Generation` holding the full text.
-    Backends raise the errors of `app.errors` and nothing else for backend failures.
+    Backends raise the errors of `app.core.errors` and nothing else for backend failures.
+    `tokenizer` is the model's own (an in-process model), or None when the service does not hold
+    its vocabulary: its prompts are then counted with the estimate.
     """
 
     name: str
     model_id: str
     limits: GenerationLimits
+
+    @property
+    def tokenizer(self) -> Tokenizer | None: ...
 
     async def generate(
         self, messages: Sequence[ChatMessage], params: GenerationParams

@@ -8,18 +8,18 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.backends.aws_clients import bedrock_runtime_client
-from app.backends.token_count import estimated_usage
-from app.errors import BackendError
+from app.core.aws_clients import bedrock_runtime_client
+from app.core.errors import BackendError
+from app.core.token_count import estimated_usage
+from app.core.tokens import Tokenizer
+from app.core.types import ChatMessage, TokenUsage
 from app.generators.base import (
-    ChatMessage,
     Generation,
     GenerationEvent,
     GenerationLimits,
     GenerationParams,
     GeneratorRole,
     TextDelta,
-    TokenUsage,
 )
 from app.generators.bedrock_models import MODEL_ID_SETTING, resolve_model_id
 from app.generators.limits import CONVERSE_TEMPERATURE, CONVERSE_TOP_P, refuse_unusable_defaults
@@ -78,6 +78,8 @@ class BedrockGenerator:
     """A Bedrock model (a foundation model id, an inference profile or a custom model ARN)."""
 
     name = "bedrock"
+    # The model's vocabulary is remote: its prompts are counted with the estimate.
+    tokenizer: Tokenizer | None = None
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ to the backend, instead of the 502 the backend's refusal would become.
 
 from __future__ import annotations
 
-from app.errors import ParameterOutOfRange
+from app.core.errors import ParameterOutOfRange
 from app.generators.base import GenerationLimits, GenerationParams, Generator, Interval
 from app.settings import GenerationSettings
 

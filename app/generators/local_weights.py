@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
-from app.backends.bundled_models import file_sha256
+from app.core.bundled_models import file_sha256
 
 logger = logging.getLogger(__name__)
 

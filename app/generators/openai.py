@@ -11,17 +11,17 @@ from typing import Any
 
 import httpx
 
-from app.backends.token_count import estimated_usage
-from app.errors import BackendError
+from app.core.errors import BackendError
+from app.core.token_count import estimated_usage
+from app.core.tokens import Tokenizer
+from app.core.types import ChatMessage, TokenUsage
 from app.generators.base import (
-    ChatMessage,
     Generation,
     GenerationEvent,
     GenerationLimits,
     GenerationParams,
     GeneratorRole,
     TextDelta,
-    TokenUsage,
 )
 from app.generators.limits import (
     OPENAI_TEMPERATURE,
@@ -108,6 +108,8 @@ class OpenAIGenerator:
     """One model name on an OpenAI-compatible server."""
 
     name = "openai"
+    # The model's vocabulary is remote: its prompts are counted with the estimate.
+    tokenizer: Tokenizer | None = None
 
     def __init__(
         self,

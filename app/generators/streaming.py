@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 from botocore.exceptions import EventStreamError
 
-from app.errors import BackendThrottled, BackendUnavailable
+from app.core.errors import BackendThrottled, BackendUnavailable
 from app.resilience.retry import RetryPolicy, call_with_retries, within_deadline
 
 logger = logging.getLogger(__name__)

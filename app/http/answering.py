@@ -7,8 +7,7 @@ import logging
 
 import orjson
 
-from app.backends.compose import Composition
-from app.errors import INTERNAL_ERROR_MESSAGE, ServiceError
+from app.core.errors import INTERNAL_ERROR_MESSAGE, ServiceError
 from app.generators.base import GenerationParams
 from app.http.error_body import error_detail
 from app.http.schemas import (
@@ -21,6 +20,7 @@ from app.http.schemas import (
 from app.http.sse import SSE_MEDIA_TYPE, ClosingStreamingResponse, sse_stream
 from app.settings import Settings
 from app.strategies.runner import StrategyQuery, run_strategy, stream_strategy
+from app.wiring.compose import Composition
 
 logger = logging.getLogger(__name__)
 

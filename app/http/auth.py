@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 
-from app.errors import RateLimited, Unauthorized
+from app.core.errors import RateLimited, Unauthorized
 from app.settings import Settings
-from app.state import service_state
+from app.wiring.state import service_state
 
 API_KEY_HEADER = "X-API-Key"
 

@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.backends.compose import Composition
-from app.errors import STARTUP_FAILED_MESSAGE, NotReady, RateLimited
+from app.core.errors import STARTUP_FAILED_MESSAGE, NotReady, RateLimited
 from app.http.auth import identify
 from app.settings import Settings
-from app.state import ServiceState, service_state
+from app.wiring.compose import Composition
+from app.wiring.state import ServiceState, service_state
 
 
 # Async on purpose: FastAPI runs plain `def` dependencies on its thread pool, a hop per request.

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 
-from app.errors import ClientDisconnected
+from app.core.errors import ClientDisconnected
 
 T = TypeVar("T")
 

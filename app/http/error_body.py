@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
-from app.errors import ServiceError
+from app.core.errors import ServiceError
+from app.core.request_id import request_id_of
 from app.http.schemas import ErrorDetail, ErrorResponse
-from app.middleware.request_id import request_id_of
 
 
 def error_detail(error: ServiceError, request_id: str) -> ErrorDetail:

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import InvalidRequest, ServiceError, error_for_status
+from app.core.errors import InvalidRequest, ServiceError, error_for_status
 from app.http.error_body import error_response
 
 logger = logging.getLogger(__name__)

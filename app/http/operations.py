@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.errors import STARTUP_FAILED_MESSAGE
+from app.core.errors import STARTUP_FAILED_MESSAGE
 from app.http.auth import authenticate, may_see_details
 from app.http.dependencies import StateDep
 from app.http.schemas import BackendInfo, HealthResponse, ReadyResponse

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from app.errors import PricesUnavailable
+from app.core.errors import PricesUnavailable
 from app.http.dependencies import SettingsDep, StateDep
 from app.strategies.table import StrategySpec
 

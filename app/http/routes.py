@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from app.core.request_id import request_id_of
 from app.http.answering import (
     answer_body,
     answer_streaming,
@@ -19,7 +20,6 @@ from app.http.answering import (
 from app.http.auth import SECURITY_REQUIREMENT
 from app.http.dependencies import admit_request, ready_composition
 from app.http.disconnect import cancel_on_disconnect
-from app.http.one_pass_route import OnePassBodyRoute
 from app.http.schemas import (
     AnswerRequest,
     AnswerResponse,
@@ -27,9 +27,8 @@ from app.http.schemas import (
     ErrorResponse,
 )
 from app.http.sse import SSE_MEDIA_TYPE
-from app.middleware.request_id import request_id_of
-from app.state import service_state
 from app.strategies.table import StrategySpec
+from app.wiring.state import service_state
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": description}
@@ -108,14 +107,13 @@ def add_strategy_routes(router: APIRouter, table: Sequence[StrategySpec]) -> Non
 
     Added to the app's own router, not included from another one: FastAPI dispatches an included
     router's routes through extra layers on every request, and serves them with its own handler
-    instead of the route's one-pass body handling (measured in docs/performance.md).
+    (measured in docs/performance.md).
     """
     common: dict[str, Any] = {
         "methods": ["POST"],
         "tags": ["strategies"],
         "dependencies": [Depends(admit_request)],
         "openapi_extra": {"security": SECURITY_REQUIREMENT},
-        "route_class_override": OnePassBodyRoute,
     }
     for spec in table:
         router.add_api_route(

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.types import Passage
 from app.generators.limits import describe_max_tokens_limits, describe_temperature_limits
-from app.retrievers.base import Passage
 from app.strategies.runner import StrategyResult
 
 QUESTION_EXAMPLE = "What hydraulic pressure does the press run at?"

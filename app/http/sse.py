@@ -12,7 +12,7 @@ import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from app.errors import INTERNAL_ERROR_MESSAGE, ServiceError
+from app.core.errors import INTERNAL_ERROR_MESSAGE, ServiceError
 from app.generators.base import TextDelta
 from app.http.error_body import error_detail
 from app.http.schemas import AnswerResponse, Source

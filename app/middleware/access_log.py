@@ -6,7 +6,7 @@ import logging
 
 from starlette.types import Scope
 
-from app.observability import Metrics, RequestRecord
+from app.core.observability import Metrics, RequestRecord
 
 access_logger = logging.getLogger("app.access")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import Message, Receive, Scope
 
-from app.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType
+from app.core.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType
 
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 

@@ -9,12 +9,12 @@ import time
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import INTERNAL_ERROR_MESSAGE, ServiceError
+from app.core.errors import INTERNAL_ERROR_MESSAGE, ServiceError
+from app.core.observability import Metrics, RequestRecord, current_record
+from app.core.request_id import current_request_id, request_id_for
 from app.http.error_body import error_response
 from app.middleware.access_log import record_request
 from app.middleware.body_limit import bounded_receive, refusal_before_reading
-from app.middleware.request_id import current_request_id, request_id_for
-from app.observability import Metrics, RequestRecord, current_record
 
 logger = logging.getLogger(__name__)
 

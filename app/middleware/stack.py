@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from app.core.observability import Metrics
 from app.http.auth import API_KEY_HEADER
 from app.middleware.service import ServiceMiddleware
-from app.observability import Metrics
 from app.settings import Settings
 
 

@@ -14,7 +14,7 @@ T = TypeVar("T")
 
 DEFAULT_THREADS = 256
 
-# The threads started for the backend call being made in this context (app.resilience.guards):
+# The threads started for the backend call being made in this context (app.wiring.guards):
 # a call cancelled by its deadline or its client leaves its thread blocked in the SDK, and the
 # call's in-flight slot is held until that thread returns.
 _started_threads: ContextVar[list[Future[Any]] | None] = ContextVar("started_threads", default=None)

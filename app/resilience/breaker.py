@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from app.errors import BackendUnavailable
+from app.core.errors import BackendUnavailable
 
 CircuitState = Literal["closed", "half_open", "open"]
 STATE_VALUES: dict[CircuitState, float] = {"closed": 0.0, "half_open": 1.0, "open": 2.0}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import ModelBusy
+from app.core.errors import ModelBusy
 
 IN_FLIGHT_RETRY_AFTER_S = 1.0
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from app.backends.failures import as_service_error, classify
-from app.errors import BackendTimeout
+from app.core.errors import BackendTimeout
+from app.core.failures import as_service_error, classify
 from app.settings import RetrySettings
 
 logger = logging.getLogger(__name__)

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class Passage:
-    """One retrieved piece of the catalog.
-
-    `title` is the product name, `location` says where the text came from (a file and
-    section, or an S3 URI) so a person can check the source.
-    """
-
-    id: str
-    title: str
-    text: str
-    score: float
-    location: str
-    section: str = ""
+from app.core.embeddings import SentenceEncoder
+from app.core.types import Passage
 
 
 class Retriever(Protocol):
-    """Finds the catalog passages most relevant to a query."""
+    """Finds the catalog passages most relevant to a query.
+
+    `encoder` is the embedding model the retriever holds in-process (the local one), shared with
+    context selection so it loads once; None when the search runs elsewhere (Bedrock KB).
+    """
 
     name: str
+
+    @property
+    def encoder(self) -> SentenceEncoder | None: ...
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]: ...
 

@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from app.backends.aws_clients import bedrock_agent_runtime_client
-from app.errors import BackendError
+from app.core.aws_clients import bedrock_agent_runtime_client
+from app.core.embeddings import SentenceEncoder
+from app.core.errors import BackendError
+from app.core.types import Passage
 from app.resilience.blocking import BlockingPool, shared_pool
 from app.resilience.retry import RetryPolicy, call_with_retries
-from app.retrievers.base import Passage
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -88,6 +89,8 @@ class BedrockKnowledgeBaseRetriever:
     """Vector (or hybrid) search in one Knowledge Base."""
 
     name = "bedrock-kb"
+    # The search runs in the Knowledge Base: no embedding model here.
+    encoder: SentenceEncoder | None = None
 
     def __init__(
         self,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.backends.embeddings import limit_torch_threads, load_embedder
-from app.retrievers.base import Passage
+from app.core.embeddings import limit_torch_threads, load_embedder
+from app.core.types import Passage
 from app.retrievers.fusion import reciprocal_rank_fusion
 from app.retrievers.local_index import (
     Encoder,

@@ -19,8 +19,8 @@ import bm25s
 import numpy as np
 import numpy.typing as npt
 
-from app.backends.embeddings import Vectors
 from app.catalog import Chunk, ChunkSizes, catalog_hash, chunk_catalog
+from app.core.embeddings import Vectors
 from app.retrievers.local_text import TEXT_FORMAT_VERSION, indexed_text, tokenize
 from app.settings import Settings
 

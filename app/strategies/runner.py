@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from app.context import ContextPolicy, ContextReport, PreparedPrompt, prepare_prompt
-from app.errors import BackendError
-from app.generators.base import ChatMessage, Generation, GenerationParams, Generator, TextDelta
+from app.context.prompts import PromptTemplate
+from app.core.errors import BackendError
+from app.core.types import ChatMessage, Passage
+from app.generators.base import Generation, GenerationParams, Generator, TextDelta
 from app.generators.limits import check_request
-from app.retrievers.base import Passage, Retriever
-from app.strategies.prompts import PromptTemplate
+from app.retrievers.base import Retriever
 from app.strategies.table import StrategySpec
 
 

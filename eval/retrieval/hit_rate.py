@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.catalog.naming import names_product
-from app.retrievers.base import Passage
+from app.core.types import Passage
 
 Search = Callable[[str, int], list[Passage]]
 

@@ -16,7 +16,7 @@ LATENCY_METRIC = "StrategyLatency"
 ERRORS_METRIC = "StrategyServerErrors"
 CIRCUIT_METRIC = "CircuitOpenRefusals"
 
-# `app.observability` writes one line per request from the `app.access` logger, with the route
+# `app.core.observability` writes one line per request from the `app.access` logger, with the route
 # template, the status and duration_ms; a call an open circuit refused adds `<backend>:circuit_open`
 # to its backend_errors, and that term appears nowhere else in the service's log.
 _STRATEGY_ROUTES = " || ".join(f'$.route = "/{name}"' for name in STRATEGY_NAMES)

@@ -8,7 +8,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from app.errors import RateLimited
+from app.core.errors import RateLimited
 from app.http.auth import API_KEY_HEADER
 from infra.cdk.service_settings import WafSettings
 

@@ -198,7 +198,7 @@ def _run_sagemaker(
 
 
 def _run_compare(arguments: argparse.Namespace, settings: Settings) -> int:
-    from app.backends.lora_adapters import adapter_path_for
+    from app.generators.lora_adapters import adapter_path_for
     from eval.settings import EvalSettings
     from infra.finetune.compare import (
         compare_answers,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.backends.bundled_models import smollm2_gguf_path
+from app.core.bundled_models import smollm2_gguf_path
 from app.settings import Settings
-from app.strategies.prompts import templates_from_settings
+from app.strategies.templates import templates_from_settings
 from eval.stats import Interval, PairedTest, bootstrap_interval, paired_test
 
 # Answers as long as the reference ones; the served default is longer, which only adds tail.

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.catalog import chunk_section, read_sections
-from app.generators.base import ChatMessage
-from app.retrievers.base import Passage
+from app.context.prompts import PromptTemplate
+from app.core.types import ChatMessage, Passage
 from app.settings import PROJECT_ROOT
-from app.strategies.prompts import PromptTemplate
 from infra.finetune.catalog_qa import CatalogFact, catalog_qa
 
 logger = logging.getLogger(__name__)

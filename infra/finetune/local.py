@@ -14,11 +14,11 @@ from typing import Any
 
 import torch
 
-from app.backends.bundled_models import file_sha256, smollm2_gguf_path
-from app.backends.lora_adapters import adapter_dir_for, adapter_path_for, manifest_path_for
 from app.catalog import catalog_hash
+from app.core.bundled_models import file_sha256, smollm2_gguf_path
+from app.generators.lora_adapters import adapter_dir_for, adapter_path_for, manifest_path_for
 from app.settings import Settings
-from app.strategies.prompts import templates_from_settings
+from app.strategies.templates import templates_from_settings
 from infra.finetune.examples import (
     TrainingExample,
     catalog_qa_examples,

@@ -13,19 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.backends.compose import Backends
-from app.backends.fakes import FAKE_LIMITS, FakeGenerator, FakeRetriever
-from app.generators.base import (
-    ChatMessage,
-    Generation,
-    GenerationEvent,
-    GenerationParams,
-    Generator,
-    TokenUsage,
-)
+from app.core.types import ChatMessage, Passage, TokenUsage
+from app.generators.base import Generation, GenerationEvent, GenerationParams, Generator
 from app.main import create_app
-from app.retrievers.base import Passage, Retriever
+from app.retrievers.base import Retriever
 from app.settings import LimitSettings, Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FAKE_LIMITS, FakeGenerator, FakeRetriever
 
 GENERATOR_DELAY_ENV = "FMT_BENCH_GENERATOR_DELAY_S"
 RESPONSE_ENV = "FMT_BENCH_RESPONSE_JSON"
@@ -50,6 +44,7 @@ class InstantRetriever:
     """The passages in their fixed order, at once: a retriever that costs nothing."""
 
     name = "instant"
+    encoder = None
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]:
         return PASSAGES[:top_k]
@@ -65,6 +60,7 @@ class InstantGenerator:
     name = "instant"
     model_id = MODEL_ID
     limits = FAKE_LIMITS
+    tokenizer = None
     generation = Generation(ANSWER, MODEL_ID, TokenUsage(120, 14, estimated=True), "stop")
 
     async def generate(

@@ -8,15 +8,15 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from app.backends.embeddings import load_embedder
 from app.catalog import ChunkSizes, chunk_catalog
 from app.context import ContextPolicy, build_context_policy, build_span_ranker
 from app.context.ranking import SpanRanker
+from app.core.embeddings import load_embedder
+from app.core.types import Passage
 from app.generators.base import GenerationParams, TextDelta
 from app.generators.local import AdapterMissing, LocalLlamaGenerator, build_local_generator
-from app.retrievers.base import Passage
 from app.settings import Settings
-from app.strategies.prompts import templates_from_settings
+from app.strategies.templates import templates_from_settings
 from tests.benchmarks.results import Measurement
 
 NAME = "generation"

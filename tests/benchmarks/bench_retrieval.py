@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.backends.embeddings import Embedder, limit_torch_threads, load_embedder
 from app.catalog import ChunkSizes, chunk_catalog
+from app.core.embeddings import Embedder, limit_torch_threads, load_embedder
 from app.retrievers.local import LocalRetriever
 from app.retrievers.local_index import build_index
 from app.settings import PROJECT_ROOT, Settings

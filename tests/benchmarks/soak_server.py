@@ -12,7 +12,7 @@ import httpx
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
-CIRCUIT_OPEN = 2.0  # fmt_circuit_state: 0 closed, 1 half-open, 2 open (app/observability.py)
+CIRCUIT_OPEN = 2.0  # fmt_circuit_state: 0 closed, 1 half-open, 2 open (app/core/observability.py)
 PROBE_QUESTION = "What hydraulic pressure does the press run at?"
 
 

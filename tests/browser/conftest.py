@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.generators.base import ChatMessage, GenerationEvent, GenerationParams, TextDelta
+from app.core.types import ChatMessage
+from app.generators.base import GenerationEvent, GenerationParams, TextDelta
 from app.main import create_app
 from app.settings import ContextSettings, Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
 
 CHROMIUM = Path("/usr/bin/chromium")

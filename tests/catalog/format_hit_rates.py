@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.backends.embeddings import load_embedder
 from app.catalog import ChunkSizes, chunk_sections, read_catalog
+from app.core.embeddings import load_embedder
 from app.retrievers.local import LocalRetriever
 from app.retrievers.local_index import Encoder, Vector, Vectors, build_index
 from app.settings import PROJECT_ROOT, Settings

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from app.backends.token_count import estimate_text_tokens
 from app.catalog import (
     ChunkSizes,
     Section,
@@ -14,6 +13,7 @@ from app.catalog import (
     read_catalog,
     split_text,
 )
+from app.core.token_count import estimate_text_tokens
 from app.settings import DocumentSettings
 from tests.catalog.pdf_writer import write_pdf
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.backends.embeddings import load_embedder
+from app.core.embeddings import load_embedder
 from app.retrievers.local_index import Encoder
 from app.settings import Settings
 from tests.catalog.converters import CONVERTERS, sample_products

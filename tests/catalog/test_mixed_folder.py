@@ -7,13 +7,13 @@ from pathlib import Path
 
 import httpx
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator
 from app.catalog import ChunkSizes, chunk_sections, read_catalog
 from app.main import create_app
 from app.retrievers.local import LocalRetriever
 from app.retrievers.local_index import build_index
 from app.settings import ContextSettings, Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator
 from tests.catalog.converters import sample_products, write_mixed_folder
 from tests.retrievers.local_support import HashingEncoder
 

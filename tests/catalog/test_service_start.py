@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.backends.compose import build_backends
 from app.main import create_app
 from app.settings import PROJECT_ROOT, Settings
+from app.wiring.compose import build_backends
 from tests.retrievers.local_support import HashingEncoder
 
 
@@ -67,7 +67,7 @@ def test_prepare_exits_with_the_reason_and_no_traceback(tmp_path: Path) -> None:
     }
 
     result = subprocess.run(
-        [sys.executable, "-m", "app.prepare"],
+        [sys.executable, "-m", "infra.prepare"],
         cwd=PROJECT_ROOT,
         env=environment,
         capture_output=True,

@@ -14,7 +14,6 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from app.backends.compose import build_backends
 from app.main import create_app
 from app.settings import (
     PROJECT_ROOT,
@@ -23,6 +22,7 @@ from app.settings import (
     RetrievalSettings,
     Settings,
 )
+from app.wiring.compose import build_backends
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 

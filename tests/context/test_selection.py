@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from app.backends.token_count import estimate_text_tokens
 from app.context.ranking import DenseScorer, SpanRanker, lexical_scores
 from app.context.selection import select_sentences
 from app.context.spans import split_sentences
-from app.retrievers.base import Passage
+from app.core.token_count import estimate_text_tokens
+from app.core.types import Passage
 
 FAULTS = Passage(
     id="kx-faults",

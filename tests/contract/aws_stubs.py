@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
 from botocore.client import BaseClient
 from botocore.exceptions import ReadTimeoutError
 
-from app.backends.aws_clients import client_config
+from app.core.aws_clients import client_config
 from app.resilience.blocking import BlockingPool
 from app.resilience.retry import RetryPolicy
 from app.settings import BedrockSettings, SageMakerSettings

@@ -13,17 +13,18 @@ import respx
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.errors import BackendThrottled, BackendTimeout
+from app.core.errors import BackendThrottled, BackendTimeout
+from app.core.types import Passage
 from app.generators.base import Generator
 from app.generators.bedrock import BedrockGenerator
 from app.generators.openai import OpenAIGenerator, openai_client
 from app.generators.sagemaker import PayloadFormat, SageMakerGenerator
 from app.resilience.blocking import BlockingPool
 from app.resilience.retry import RetryPolicy
-from app.retrievers.base import Passage, Retriever
+from app.retrievers.base import Retriever
 from app.retrievers.bedrock_kb import BedrockKnowledgeBaseRetriever
 from app.settings import BedrockSettings, OpenAISettings, SageMakerSettings
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.contract.aws_stubs import (
     converse_stream_events,
     hang_then_time_out,

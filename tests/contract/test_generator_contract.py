@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from app.errors import BackendThrottled, BackendTimeout, ParameterOutOfRange
-from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
+from app.core.errors import BackendThrottled, BackendTimeout, ParameterOutOfRange
+from app.core.types import ChatMessage
+from app.generators.base import Generation, GenerationParams, TextDelta
 from app.generators.limits import check_request
 from tests.contract.aws_stubs import use_fake_aws_credentials
 from tests.contract.harnesses import (

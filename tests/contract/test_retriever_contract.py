@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from app.errors import BackendThrottled
+from app.core.errors import BackendThrottled
 from tests.contract.aws_stubs import use_fake_aws_credentials
 from tests.contract.harnesses import (
     BedrockKnowledgeBaseHarness,

@@ -15,12 +15,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from app.backends.compose import Backends
-from app.backends.fakes import FailurePlan, FakeGenerator, FakeRetriever, never_fail
-from app.generators.base import ChatMessage
+from app.core.types import ChatMessage, Passage
 from app.main import create_app
-from app.retrievers.base import Passage
 from app.settings import LimitSettings, Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FailurePlan, FakeGenerator, FakeRetriever, never_fail
 from eval.settings import PROJECT_ROOT, EvalSettings, HttpSettings
 
 PRODUCTS = ("MANUFLEX 9000", "MAPROTECH X5000", "MANUMAX 5000")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from app.core.types import Passage
 from app.retrievers import local
-from app.retrievers.base import Passage
 from eval.retrieval.__main__ import main
 from eval.retrieval.hit_rate import GoldQuestion, measure_hit_rate, read_test_questions
 from tests.retrievers.local_support import HashingEncoder, write_tiny_catalog

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.errors import BackendError, BackendUnavailable
+from app.core.errors import BackendError, BackendUnavailable
 from eval.cli import main
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work

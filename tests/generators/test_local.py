@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
+from app.core.types import ChatMessage
+from app.generators.base import Generation, GenerationParams, TextDelta
 from app.generators.local import AdapterMissing, LocalLlamaGenerator, build_local_generator
 from app.settings import LocalModelSettings, Settings
 
@@ -101,7 +102,7 @@ def test_configured_adapter_that_does_not_exist_is_named(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_shipped_weights_are_widened_once_and_reused(tmp_path: Path) -> None:
-    from app.backends.bundled_models import smollm2_gguf_path
+    from app.core.bundled_models import smollm2_gguf_path
     from app.generators.local_weights import runnable_weights, widened_path
 
     shipped = smollm2_gguf_path()

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from app.errors import (
+from app.core.errors import (
     BackendError,
     BackendRejected,
     BackendThrottled,
@@ -17,7 +17,8 @@ from app.errors import (
     BackendUnavailable,
     InputRejected,
 )
-from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
+from app.core.types import ChatMessage
+from app.generators.base import Generation, GenerationParams, TextDelta
 from app.generators.openai import OpenAIGenerator, build_openai_generator
 from app.settings import Settings
 

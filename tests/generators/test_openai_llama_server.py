@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from app.errors import BackendTimeout, BackendUnavailable, InputRejected
-from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
+from app.core.errors import BackendTimeout, BackendUnavailable, InputRejected
+from app.core.types import ChatMessage
+from app.generators.base import Generation, GenerationParams, TextDelta
 from app.generators.openai import OpenAIGenerator
 from app.resilience.retry import RetryPolicy
 from tests.llama_server import llama_server

@@ -10,14 +10,15 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from app.errors import (
+from app.core.errors import (
     BackendError,
     BackendThrottled,
     BackendTimeout,
     BackendUnavailable,
     InputRejected,
 )
-from app.generators.base import ChatMessage, Generation, GenerationParams, TextDelta
+from app.core.types import ChatMessage
+from app.generators.base import Generation, GenerationParams, TextDelta
 from app.generators.sagemaker import (
     PayloadFormat,
     SageMakerGenerator,

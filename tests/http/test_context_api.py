@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
+from app.core.types import Passage
 from app.generators.base import GenerationLimits, Interval
 from app.main import create_app
-from app.retrievers.base import Passage
 from app.settings import ContextSettings, Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 
 WINDOW = 900
 WINDOW_LIMITS = GenerationLimits(Interval(0.0, 2.0), Interval(0.0, 1.0), WINDOW - 1, WINDOW)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
-from app.errors import ClientDisconnected
+from app.core.errors import ClientDisconnected
 from app.http.disconnect import cancel_on_disconnect
 
 

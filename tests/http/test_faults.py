@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.errors import BackendThrottled, BackendTimeout, BackendUnavailable
+from app.core.errors import BackendThrottled, BackendTimeout, BackendUnavailable
 from app.generators.openai import OpenAIGenerator
 from app.main import create_app
 from app.resilience.retry import RetryPolicy
 from app.settings import Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
 
 ATTEMPTS = 3

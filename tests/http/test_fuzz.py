@@ -6,11 +6,11 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.http.auth import digest_of
 from app.main import create_app
 from app.settings import Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
 
 EXAMPLES_PER_OPERATION = 60

@@ -7,10 +7,10 @@ import threading
 
 import httpx
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.main import create_app
 from app.settings import Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
 
 

@@ -9,9 +9,9 @@ from dataclasses import replace
 import orjson
 
 from app.context import ContextReport
-from app.generators.base import Generation, TokenUsage
+from app.core.types import Passage, TokenUsage
+from app.generators.base import Generation
 from app.http.schemas import AnswerResponse, answer_fields
-from app.retrievers.base import Passage
 from app.strategies.runner import StageTimings, StrategyResult
 
 PASSAGE = Passage(

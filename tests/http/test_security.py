@@ -12,11 +12,11 @@ import pydantic
 import pytest
 
 import app.http.auth as security
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.http.auth import digest_of, matching_digest
 from app.main import create_app
 from app.settings import Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
 
 KEY = "sk-fmt-correct-horse-battery-staple"

@@ -14,13 +14,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.errors import BackendUnavailable, QuestionTooLong
-from app.generators.base import ChatMessage, GenerationEvent, GenerationParams
+from app.core.errors import BackendUnavailable, QuestionTooLong
+from app.core.types import ChatMessage
+from app.generators.base import GenerationEvent, GenerationParams
 from app.main import create_app
 from app.settings import Settings
-from app.state import ServiceState
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
+from app.wiring.state import ServiceState
 from tests.conftest import SAMPLE_PASSAGES
 
 QUESTION = {"question": "What pressure does the KX-420 use?", "stream": True}

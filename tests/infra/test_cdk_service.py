@@ -21,8 +21,6 @@ pytest.importorskip("aws_cdk", reason="the infra extra (aws-cdk-lib) is not inst
 
 from fastapi.testclient import TestClient
 
-from app.backends.compose import GENERATOR_FACTORIES, RETRIEVER_FACTORIES, Backends, build_backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.generators.bedrock import BedrockGenerator
 from app.generators.bedrock_models import invocation_arns, resolve_model_id
 from app.generators.sagemaker import SageMakerGenerator
@@ -30,6 +28,8 @@ from app.http.schemas import ReadyResponse
 from app.main import create_app
 from app.retrievers.bedrock_kb import BedrockKnowledgeBaseRetriever
 from app.settings import Settings
+from app.wiring.compose import GENERATOR_FACTORIES, RETRIEVER_FACTORIES, Backends, build_backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from infra.cdk import app as cdk_app
 from infra.cdk.bedrock_routes import bedrock_routes
 from infra.cdk.log_metrics import CIRCUIT_PATTERN, ERRORS_PATTERN, LATENCY_PATTERN
@@ -602,8 +602,8 @@ def pattern_fields(pattern: str) -> set[str]:
 async def test_metric_filters_read_fields_the_service_really_logs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from app.backends.fakes import FakeGenerator
-    from app.errors import BackendThrottled
+    from app.core.errors import BackendThrottled
+    from app.wiring.fakes import FakeGenerator
 
     failing = FakeGenerator(failures=lambda call: BackendThrottled("slow down"))
     async with make_client(base=failing, circuit={"failure_threshold": 1}) as client:

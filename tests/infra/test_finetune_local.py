@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.backends.lora_adapters import adapter_dir_for, adapter_path_for, manifest_path_for
+from app.context.prompts import PromptTemplate
+from app.generators.lora_adapters import adapter_dir_for, adapter_path_for, manifest_path_for
 from app.settings import Settings
-from app.strategies.prompts import PromptTemplate
 from infra.finetune.__main__ import main
 from infra.finetune.examples import (
     EVAL_TEST_SET,

@@ -8,7 +8,7 @@ import gguf
 import pytest
 import torch
 
-from app.backends.lora_adapters import adapter_dir_for, manifest_path_for
+from app.generators.lora_adapters import adapter_dir_for, manifest_path_for
 from app.settings import Settings
 from infra.finetune.catalog_qa import catalog_qa
 from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
@@ -77,7 +77,7 @@ def cosine(left: torch.Tensor, right: torch.Tensor) -> float:
 
 @pytest.mark.slow
 def test_llama_cpp_applies_the_exported_adapter_as_peft_does(tmp_path: Path) -> None:
-    from app.backends.bundled_models import smollm2_gguf_path
+    from app.core.bundled_models import smollm2_gguf_path
     from infra.finetune.model import llama_shape, load_base_model, lora_state
 
     model, tokenizer = load_base_model(smollm2_gguf_path())
@@ -116,7 +116,7 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
 ) -> None:
     from llama_cpp import Llama
 
-    from app.backends.bundled_models import smollm2_gguf_path
+    from app.core.bundled_models import smollm2_gguf_path
     from infra.finetune.local import run_local
 
     settings = Settings(_env_file=None, catalog=catalog)  # type: ignore[call-arg]
@@ -146,8 +146,8 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
         pair.question for pair in catalog_qa(catalog, tune.seed) if "PG2" in pair.answer
     )
     messages = [
-        {"role": "system", "content": settings.prompts.finetuned_system},
-        {"role": "user", "content": settings.prompts.finetuned_user.format(question=question)},
+        {"role": "system", "content": settings.prompts.finetuned.system},
+        {"role": "user", "content": settings.prompts.finetuned.user.format(question=question)},
     ]
     answers = {}
     for label, lora in (("base", None), ("tuned", str(outcome.adapter_path))):

@@ -13,7 +13,8 @@ import pytest
 from botocore.stub import Stubber
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 
-from app.generators.base import ChatMessage, GenerationParams
+from app.core.types import ChatMessage
+from app.generators.base import GenerationParams
 from app.generators.sagemaker import build_sagemaker_generator
 from app.settings import SageMakerSettings, Settings
 from infra.finetune import sagemaker_pipeline as pipeline

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from app.backends.compose import Backends
-from app.backends.fakes import FailurePlan, FakeGenerator, FakeRetriever
-from app.errors import BackendError, BackendThrottled, BackendTimeout, BackendUnavailable
-from app.generators.base import ChatMessage
+from app.core.errors import BackendError, BackendThrottled, BackendTimeout, BackendUnavailable
+from app.core.types import ChatMessage, Passage
 from app.main import create_app
-from app.retrievers.base import Passage
 from app.settings import Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FailurePlan, FakeGenerator, FakeRetriever
 
 PASSAGES = [
     Passage("p1", "Kestrel KX-420 Hydraulic Press", "The KX-420 runs at 210 bar.", 0.9, "kb#1"),

@@ -9,12 +9,13 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from app.backends.fakes import FakeGenerator
-from app.generators.base import ChatMessage, Generation, GenerationParams
-from app.observability import Metrics
+from app.core.observability import Metrics
+from app.core.types import ChatMessage
+from app.generators.base import Generation, GenerationParams
 from app.resilience.blocking import BlockingPool
-from app.resilience.guards import BackendGuard, GuardedGenerator
 from app.settings import Settings
+from app.wiring.fakes import FakeGenerator
+from app.wiring.guards import BackendGuard, GuardedGenerator
 
 
 async def _count_ticks(stop: asyncio.Event) -> int:

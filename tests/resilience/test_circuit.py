@@ -9,13 +9,19 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from app.backends.compose import Backends
-from app.backends.failures import as_service_error
-from app.backends.fakes import FakeGenerator, FakeRetriever
-from app.errors import BackendError, BackendTimeout, BackendUnavailable, InputRejected, ModelBusy
+from app.core.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    InputRejected,
+    ModelBusy,
+)
+from app.core.failures import as_service_error
 from app.main import create_app
 from app.resilience.breaker import CircuitBreaker
 from app.settings import Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
 
 QUESTION = {"question": "What pressure does the KX-420 use?"}

@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.http.auth import digest_of
 from app.main import create_app
 from app.resilience.rate_limit import RateLimiter
 from app.settings import Settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
 
 QUESTION = {"question": "What pressure does the KX-420 use?"}

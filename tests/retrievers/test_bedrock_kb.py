@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.stub import Stubber
 
-from app.errors import BackendError, BackendThrottled
+from app.core.errors import BackendError, BackendThrottled
 from app.retrievers.bedrock_kb import BedrockKnowledgeBaseRetriever, build_bedrock_kb_retriever
 from app.settings import BedrockSettings, Settings
 from tests.contract.aws_stubs import FAST_POLICY, real_client, small_pool, use_fake_aws_credentials

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.backends.embeddings import load_embedder, model_identity
+from app.core.embeddings import load_embedder, model_identity
 from app.retrievers.local import build_local_retriever
 from tests.retrievers.local_support import tiny_settings
 

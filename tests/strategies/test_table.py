@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.backends.compose import Backends
-from app.backends.fakes import FakeGenerator, FakeRetriever
 from app.main import create_app
-from app.settings import PromptSettings, Settings
-from app.strategies.prompts import templates_from_settings
+from app.settings import PromptGroup, PromptSettings, Settings
 from app.strategies.table import STRATEGIES, STRATEGY_NAMES, StrategySpec
+from app.strategies.templates import templates_from_settings
+from app.wiring.compose import Backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from eval.settings import EvalSettings
 from tests.conftest import SAMPLE_PASSAGES
 
@@ -30,8 +30,9 @@ CONTROL = StrategySpec(
 class ControlPrompts(PromptSettings):
     """The prompt settings of the control strategy, beside the shipped ones."""
 
-    control_system: str = "You are a product support assistant."
-    control_user: str = "Customer asks: {question}\nAnswer:"
+    control: PromptGroup = PromptGroup(
+        system="You are a product support assistant.", user="Customer asks: {question}\nAnswer:"
+    )
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ async def test_a_fourth_strategy_is_documented_and_measured(client: httpx.AsyncC
 
 
 async def test_a_strategy_without_prompt_settings_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match="FMT_PROMPTS__CONTROL_SYSTEM"):
+    with pytest.raises(ValueError, match="FMT_PROMPTS__CONTROL__SYSTEM"):
         templates_from_settings(PromptSettings(), (*STRATEGIES, CONTROL))
 
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
-from app.backends.compose import Composition
-from app.observability import Metrics
+from app.core.observability import Metrics
 from app.resilience.rate_limit import RateLimiter
 from app.settings import Settings
 from app.strategies.table import StrategySpec
+from app.wiring.compose import Composition
 
 
 @dataclass(slots=True)

@@ -1,6 +1,6 @@
 """Guards around the built backends: a breaker and an in-flight limit per backend, with metrics.
 
-One guard per backend, shared by every strategy using it; composition (`app/backends/compose.py`)
+One guard per backend, shared by every strategy using it; composition (`app/wiring/compose.py`)
 wraps each backend once and keeps the guards by label.
 """
 
@@ -13,19 +13,14 @@ from concurrent.futures import Future
 from contextlib import aclosing
 from typing import Any, TypeVar
 
-from app.errors import BackendError, BackendUnavailable, ModelBusy
-from app.generators.base import (
-    ChatMessage,
-    Generation,
-    GenerationEvent,
-    GenerationParams,
-    Generator,
-)
-from app.observability import Metrics, current_record
+from app.core.errors import BackendError, BackendUnavailable, ModelBusy
+from app.core.observability import Metrics, current_record
+from app.core.types import ChatMessage, Passage
+from app.generators.base import Generation, GenerationEvent, GenerationParams, Generator
 from app.resilience.blocking import tracking_threads
 from app.resilience.breaker import STATE_VALUES, CircuitBreaker, CircuitState
 from app.resilience.in_flight import InFlightLimit
-from app.retrievers.base import Passage, Retriever
+from app.retrievers.base import Retriever
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -145,6 +140,7 @@ class GuardedRetriever:
         self.inner = inner
         self.guard = guard
         self.name = inner.name
+        self.encoder = inner.encoder
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]:
         return await self.guard.call(self.name, lambda: self.inner.retrieve(query, top_k))
@@ -162,6 +158,7 @@ class GuardedGenerator:
         self.name = inner.name
         self.model_id = inner.model_id
         self.limits = inner.limits
+        self.tokenizer = inner.tokenizer
 
     async def generate(
         self, messages: Sequence[ChatMessage], params: GenerationParams

@@ -1,4 +1,4 @@
-"""`python -m app.prepare`: make ready what the configured backends will use, and nothing else.
+"""`python -m infra.prepare`: make ready what the configured backends will use, and nothing else.
 
 The local retriever needs its index; the local tuned generator needs the catalog's LoRA adapter
 (trained here when missing, about 5 minutes on a CPU). With `FMT_RETRIEVER=bedrock-kb` and
@@ -82,7 +82,7 @@ def prepare(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.prepare", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m infra.prepare", description=__doc__)
     parser.add_argument(
         "--no-adapter", action="store_true", help="build the index only; never train"
     )

@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.generators.base import ChatMessage
-from app.retrievers.base import Passage
+from app.core.types import ChatMessage, Passage
 from app.settings import PromptSettings
-from app.strategies.table import STRATEGIES, StrategySpec
 
 QUESTION_FIELD = "{question}"
 CONTEXT_FIELD = "{context}"
@@ -91,23 +89,3 @@ def format_passage(
         "{text}": text,
     }
     return _fill(passage_template, fields)
-
-
-def template_for(prompts: PromptSettings, group: str) -> PromptTemplate:
-    """The template of one prompt group: `<group>_system` and `<group>_user` of the settings."""
-    try:
-        system = getattr(prompts, f"{group}_system")
-        user = getattr(prompts, f"{group}_user")
-    except AttributeError as error:
-        raise ValueError(
-            f"no prompt settings for {group!r}: PromptSettings needs {group}_system and "
-            f"{group}_user (FMT_PROMPTS__{group.upper()}_SYSTEM and _USER)"
-        ) from error
-    return PromptTemplate(str(system), str(user), prompts.context_passage)
-
-
-def templates_from_settings(
-    prompts: PromptSettings, table: Sequence[StrategySpec] = STRATEGIES
-) -> dict[str, PromptTemplate]:
-    """The template of each strategy of the table, by strategy name."""
-    return {spec.name: template_for(prompts, spec.prompt) for spec in table}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.backends.bundled_models import smollm2_gguf_path
-from app.backends.token_count import estimate_prompt_tokens, estimate_text_tokens, estimated_usage
-from app.generators.base import ChatMessage
+from app.core.bundled_models import smollm2_gguf_path
+from app.core.token_count import estimate_prompt_tokens, estimate_text_tokens, estimated_usage
+from app.core.types import ChatMessage
 from app.settings import PROJECT_ROOT
 
 

@@ -9,16 +9,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.context import build_context_policy, build_span_ranker
+from app.core.observability import Metrics
 from app.generators.base import Generator, GeneratorRole
-from app.observability import Metrics
 from app.resilience.breaker import CircuitState
-from app.resilience.guards import BackendGuard, GuardedGenerator, GuardedRetriever
 from app.retrievers.base import Retriever
 from app.settings import Settings
-from app.strategies.prompts import templates_from_settings
 from app.strategies.runner import Strategy
 from app.strategies.table import STRATEGIES, StrategySpec
 from app.strategies.telemetry import StrategyTelemetry
+from app.strategies.templates import templates_from_settings
+from app.wiring.guards import BackendGuard, GuardedGenerator, GuardedRetriever
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def compose(
     observer = StrategyTelemetry(metrics, settings.log_prompts)
     # One sentence ranker for every strategy, on the retriever's own embedder when it has one;
     # each policy reads the unguarded generator's own context window and tokenizer.
-    ranker = build_span_ranker(settings.context, getattr(backends.retriever, "encoder", None))
+    ranker = build_span_ranker(settings.context, backends.retriever.encoder)
     policies = {
         role: build_context_policy(settings.context, backends.generator(role), ranker)
         for role in generators

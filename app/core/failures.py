@@ -25,7 +25,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from app.errors import (
+from app.core.errors import (
     BackendError,
     BackendRejected,
     BackendThrottled,

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from app.middleware.request_id import current_request_id
+from app.core.request_id import current_request_id
 from app.settings import Settings
 
 # Generation can take a minute on a slow backend; the default buckets stop at 10 s.

@@ -1,1 +1,0 @@
-"""Backend composition and what backends share: AWS clients, bundled models, embeddings."""

@@ -1,0 +1,1 @@
+"""The leaf of the service: errors, shared types, token counting, AWS clients, failures, logs."""

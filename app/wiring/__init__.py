@@ -1,0 +1,1 @@
+"""Composition: the configured backends, each behind its guard, and the service state."""
