@@ -78,12 +78,15 @@ fmt: install
 	$(BIN)/ruff format .
 
 ## Evaluate the running service; e.g. `make eval EVAL_ARGS=--resume` or `EVAL_ARGS="--judge bedrock"`;
-## `make eval EVAL_URL=https://<ServiceUrl output>` evaluates the fleet on AWS.
+## `make eval EVAL_URL=https://<ServiceUrl output>` evaluates the fleet on AWS;
+## `make eval EVAL_TESTSET=data/test/conversations.json EVAL_OUT=var/eval/conversations` the follow-ups.
 EVAL_ARGS ?=
 EVAL_URL ?= http://127.0.0.1:$${FMT_PORT:-8000}
+EVAL_TESTSET ?= data/test/test.json
+EVAL_OUT ?= var/eval/latest
 eval: install
 	$(BIN)/python -m eval run --url $(EVAL_URL) \
-		--testset data/test/test.json --out var/eval/latest $(EVAL_ARGS)
+		--testset $(EVAL_TESTSET) --out $(EVAL_OUT) $(EVAL_ARGS)
 
 bench: install
 	$(BIN)/python -m tests.benchmarks

@@ -14,6 +14,7 @@ from app.strategies.table import STRATEGIES, STRATEGY_NAMES, StrategySpec
 from app.strategies.templates import templates_from_settings
 from app.wiring.compose import Backends
 from app.wiring.fakes import FakeGenerator, FakeRetriever
+from eval.runner import served_strategies
 from eval.settings import EvalSettings
 from tests.conftest import SAMPLE_PASSAGES
 
@@ -98,8 +99,13 @@ async def test_a_strategy_without_prompt_settings_is_refused_by_name() -> None:
         templates_from_settings(PromptSettings(), (*STRATEGIES, CONTROL))
 
 
-def test_the_eval_asks_every_strategy_of_the_table_by_default() -> None:
-    assert EvalSettings(_env_file=None).strategies == list(STRATEGY_NAMES)  # type: ignore[call-arg]
+async def test_the_eval_asks_every_strategy_of_the_table_by_default(
+    client: httpx.AsyncClient,
+) -> None:
+    """The runner takes the strategies from the service's OpenAPI document, a fourth too."""
+    assert EvalSettings(_env_file=None).strategies == []  # type: ignore[call-arg]
+    spec = (await client.get("/openapi.json")).json()
+    assert served_strategies(spec) == [*STRATEGY_NAMES, "base"]
 
 
 async def test_the_playground_has_a_column_for_each_strategy(client: httpx.AsyncClient) -> None:
