@@ -52,12 +52,17 @@ DEFAULT_LIMITS = sagemaker_limits(SageMakerSettings())
 
 
 def llama3_prompt(messages: Sequence[ChatMessage]) -> str:
-    """The messages in the Llama 3 chat format, ending with an open assistant turn."""
+    """The messages in the Llama 3 chat format, ending with an open assistant turn.
+
+    Without `<|begin_of_text|>`: TGI and LMI (vLLM) tokenize `inputs` with the model's special
+    tokens added, and Llama 3's tokenizer adds that BOS itself; written here too, every prompt
+    would start with two, which shifts every position and degrades the answers.
+    """
     turns = "".join(
         f"<|start_header_id|>{m.role}<|end_header_id|>\n\n{m.content.strip()}<|eot_id|>"
         for m in messages
     )
-    return f"<|begin_of_text|>{turns}<|start_header_id|>assistant<|end_header_id|>\n\n"
+    return f"{turns}<|start_header_id|>assistant<|end_header_id|>\n\n"
 
 
 @dataclass(frozen=True, slots=True)

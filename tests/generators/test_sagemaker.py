@@ -65,10 +65,34 @@ def test_prompt_is_in_the_llama3_chat_format() -> None:
     prompt = llama3_prompt(MESSAGES)
 
     assert prompt == (
-        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou know our catalog."
+        "<|start_header_id|>system<|end_header_id|>\n\nYou know our catalog."
         "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWhat pressure does the KX-420 "
         "run at?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
     )
+
+
+def test_the_container_tokenizer_sees_one_bos_token() -> None:
+    """TGI and vLLM encode `inputs` with special tokens added; Llama 3's tokenizer.json adds
+    `<|begin_of_text|>` in its TemplateProcessing post-processor. The same post-processor on a
+    word-level vocabulary shows what the container's tokenizer makes of the prompt."""
+    tokenizers = pytest.importorskip("tokenizers")
+    specials = [
+        "<|begin_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eot_id|>",
+    ]
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tokenizer.add_special_tokens(specials)
+    bos = tokenizer.token_to_id("<|begin_of_text|>")
+    tokenizer.post_processor = tokenizers.processors.TemplateProcessing(
+        single="<|begin_of_text|> $A", special_tokens=[("<|begin_of_text|>", bos)]
+    )
+
+    ids = tokenizer.encode(llama3_prompt(MESSAGES), add_special_tokens=True).ids
+
+    assert ids[0] == bos
+    assert ids.count(bos) == 1
 
 
 def test_greedy_decoding_is_asked_without_a_zero_temperature() -> None:
