@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,24 @@ class DocumentSettings(BaseModel):
     )
     min_section_words: int = Field(
         12, ge=0, description="A shorter section is merged into its neighbour in the same product."
+    )
+    # A file is untrusted input: what reading one may cost is bounded before it is parsed.
+    max_unpacked_mb: float = Field(
+        100.0,
+        gt=0,
+        description="A Word file whose members would unpack to more is skipped (checked from "
+        "the sizes in its index, before anything is inflated).",
+    )
+    max_markup_mb: float = Field(
+        20.0, gt=0, description="A Word file with an XML part larger than this is skipped."
+    )
+    max_text_mb: float = Field(
+        20.0,
+        gt=0,
+        description="A file holding more text than this (in millions of characters) is skipped.",
+    )
+    max_json_depth: int = Field(
+        32, ge=2, le=500, description="A JSON file nested deeper than this is skipped."
     )
 
     @field_validator("product_pattern", "section_pattern")
@@ -149,19 +168,37 @@ EXCERPT_USER = (
 )
 
 
-class PromptSettings(BaseModel):
-    """A system and a user template per prompt group of app/strategies/table.py; `{context}`
-    and `{question}` are filled in, nothing else."""
+class PromptGroup(BaseModel):
+    """The system and user templates of one prompt group (a strategy's `prompt` in
+    app/strategies/table.py); `{context}` and `{question}` are filled in, nothing else."""
 
-    rag_system: str = EXCERPT_SYSTEM
-    rag_user: str = EXCERPT_USER
-    finetuned_system: str = (
+    system: str
+    user: str
+
+
+class ExcerptPrompts(PromptGroup):
+    """Answer from the excerpt given (rag, hybrid)."""
+
+    system: str = EXCERPT_SYSTEM
+    user: str = EXCERPT_USER
+
+
+class FinetunedPrompts(PromptGroup):
+    """Answer from what the model learned (finetuned)."""
+
+    system: str = (
         "You are a product support assistant for our manufacturing catalog. Answer the customer's "
         "question with the exact numbers, settings and codes from the product documentation."
     )
-    finetuned_user: str = "Question: {question}\nAnswer:"
-    hybrid_system: str = EXCERPT_SYSTEM
-    hybrid_user: str = EXCERPT_USER
+    user: str = "Question: {question}\nAnswer:"
+
+
+class PromptSettings(BaseModel):
+    """One `PromptGroup` per prompt group of app/strategies/table.py, and how passages are shown."""
+
+    rag: ExcerptPrompts = ExcerptPrompts()
+    finetuned: FinetunedPrompts = FinetunedPrompts()
+    hybrid: ExcerptPrompts = ExcerptPrompts()
     context_passage: str = Field(
         "{text}",
         description="How each retrieved passage is shown; {index}, {title}, {section} and {text} "
@@ -169,6 +206,27 @@ class PromptSettings(BaseModel):
         "FMT_CONTEXT__ONE_PRODUCT): with '[{index}] {title} ({section}):\\n{text}' the 135M model "
         "copied the header instead of the facts. A larger model cites better with the header.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _earlier_names(cls, data: Any) -> Any:
+        """FMT_PROMPTS__RAG_SYSTEM, the name before groups nested, still sets rag's system."""
+        if not isinstance(data, dict):
+            return data
+        nested: dict[str, Any] = {}
+        for key, value in data.items():
+            group, _, part = key.rpartition("_")
+            if part in ("system", "user") and group in cls.model_fields:
+                earlier = data.get(group)
+                fields = dict(earlier) if isinstance(earlier, dict) else {}
+                nested.setdefault(group, fields)[part] = value
+            else:
+                nested.setdefault(key, value)
+        return nested
+
+    def groups(self) -> dict[str, PromptGroup]:
+        """Every prompt group by name, those of a subclass's fields included."""
+        return {name: value for name, value in self if isinstance(value, PromptGroup)}
 
 
 class ContextSettings(BaseModel):
@@ -358,6 +416,23 @@ def _split_list(value: object) -> object:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _proxy_networks(value: object) -> object:
+    """Addresses or CIDR ranges; `*` (trust anyone to say who the client is) is refused."""
+    entries = _split_list(value)
+    if not isinstance(entries, list):
+        return entries
+    networks = [str(entry).strip() for entry in entries]
+    for entry in networks:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as error:
+            raise ValueError(
+                f"FMT_TRUSTED_PROXIES entry {entry[:60]!r} is not an address or a CIDR range "
+                "(`*` is refused: any client could then choose its own address)"
+            ) from error
+    return networks
+
+
 def _api_key_digests(value: object) -> object:
     """Lower-case SHA-256 hex digests; the message never repeats a value (it may be a real key)."""
     entries = _split_list(value)
@@ -395,6 +470,23 @@ class LimitSettings(BaseModel):
         description="Rate-limit buckets kept per worker; the least recently used goes first.",
     )
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted.")
+    body_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client has to send its whole request body; slower: 408.",
+    )
+    send_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds one piece of a response may wait for a client that does not read "
+        "before it is disconnected (its backend slot freed; never a backend failure).",
+    )
+    max_connections: int | None = Field(
+        1024,
+        ge=1,
+        description="Connections (and requests) one worker serves at once; more get 503 from "
+        "uvicorn (its limit_concurrency). Unset: no limit.",
+    )
 
 
 class CircuitSettings(BaseModel):
@@ -454,6 +546,12 @@ class Settings(BaseSettings):
         description="SHA-256 hex digests of the accepted API keys, comma-separated; "
         "empty: no key needed.",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Addresses or CIDR ranges of the proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed, comma-separated (the load balancer's subnets); "
+        "other peers are their own client address.",
+    )
     docs_enabled: bool = Field(True, description="Serve /docs, /redoc and /openapi.json.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -482,6 +580,11 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_api_keys(cls, value: object) -> object:
         return _api_key_digests(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: object) -> object:
+        return _proxy_networks(value)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

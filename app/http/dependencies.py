@@ -41,11 +41,10 @@ async def ready_composition(state: StateDep) -> Composition:
     return state.composition
 
 
-async def admit_request(request: Request, state: StateDep, presented: PresentedKey) -> str:
-    """Authenticates, then refuses the request with 429 when its client is over the rate."""
+def _admit(request: Request, state: ServiceState, presented: str | None, cost: int) -> str:
     identity = identify(request, state.settings, presented)
     limiter = state.rate_limiter
-    if limiter is not None and (wait_s := limiter.wait_s(identity)) > 0:
+    if limiter is not None and (wait_s := limiter.wait_s(identity, cost)) > 0:
         raise RateLimited(
             f"rate limit of {limiter.rate_per_s * 60:g} requests per minute exceeded; "
             f"retry in {math.ceil(wait_s)} s",
@@ -54,7 +53,14 @@ async def admit_request(request: Request, state: StateDep, presented: PresentedK
     return identity
 
 
-ClientDep = Annotated[str, Depends(admit_request)]
+async def admit_request(request: Request, state: StateDep, presented: PresentedKey) -> str:
+    """Authenticates, then refuses the request with 429 when its client is over the rate."""
+    return _admit(request, state, presented, cost=1)
+
+
+async def admit_comparison(request: Request, state: StateDep, presented: PresentedKey) -> str:
+    """As `admit_request`, charging one request per strategy that `/compare` runs."""
+    return _admit(request, state, presented, cost=len(state.table))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +74,7 @@ class Answering:
 
 async def answering(request: Request, state: StateDep) -> Answering:
     """The backends (503 while they load) with the settings and the request id: one dependency,
-    since each costs a resolution on every request. Resolved after admission (the routers'
+    since each costs a resolution on every request. Resolved after admission (the routes'
     `admit_request`): an unauthenticated caller learns nothing about the backends."""
     return Answering(await ready_composition(state), state.settings, request_id_of(request))
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from app.http.answering import answer, compare, open_stream, query_from_request, wants_stream
-from app.http.dependencies import AnsweringDep, admit_request
+from app.http.dependencies import AnsweringDep, admit_comparison, admit_request
 from app.http.disconnect import cancel_on_disconnect
 from app.http.schemas import AnswerRequest, AnswerResponse, CompareResponse, ErrorResponse
 from app.http.sse import SSE_MEDIA_TYPE, NativeEvents, event_stream_response
@@ -80,9 +80,7 @@ async def compare_strategies(
 
 def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
     """`POST /<name>` for each strategy of the table, and `POST /compare` for all of them."""
-    router = APIRouter(
-        tags=["strategies"], dependencies=[Depends(admit_request)], responses=ERROR_RESPONSES
-    )
+    router = APIRouter(tags=["strategies"], responses=ERROR_RESPONSES)
     for spec in table:
         router.add_api_route(
             f"/{spec.name}",
@@ -92,6 +90,7 @@ def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
             responses=_STREAM_RESPONSE,
             summary=f"Answer with the {spec.name} strategy",
             description=spec.description,
+            dependencies=[Depends(admit_request)],
         )
     router.add_api_route(
         "/compare",
@@ -99,5 +98,7 @@ def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
         methods=["POST"],
         response_model=CompareResponse,
         summary=f"Answer with all {len(table)} strategies concurrently",
+        # It runs every strategy: it costs the client as many requests of its rate limit.
+        dependencies=[Depends(admit_comparison)],
     )
     return router

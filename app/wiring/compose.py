@@ -12,7 +12,7 @@ from app.context import build_context_policy, build_span_ranker
 from app.core.observability import Metrics
 from app.generators.base import Generator, GeneratorRole
 from app.resilience.breaker import CircuitState
-from app.retrievers.base import KnowsProducts, Retriever
+from app.retrievers.base import Retriever
 from app.retrievers.products import ProductLexicon, catalog_products
 from app.settings import Settings
 from app.strategies.follow_up import FollowUps, QuestionRewriter
@@ -145,7 +145,7 @@ def compose(
     observer = StrategyTelemetry(metrics, settings.log_prompts)
     # One sentence ranker for every strategy, on the retriever's own embedder when it has one;
     # each policy reads the unguarded generator's own context window and tokenizer.
-    ranker = build_span_ranker(settings.context, getattr(backends.retriever, "encoder", None))
+    ranker = build_span_ranker(settings.context, backends.retriever.encoder)
     policies = {
         role: build_context_policy(settings.context, backends.generator(role), ranker)
         for role in generators
@@ -179,10 +179,7 @@ def build_backends(settings: Settings) -> Backends:
         },
     )
     retriever = RETRIEVER_FACTORIES[settings.retriever](settings)
-    if isinstance(retriever, KnowsProducts):
-        products = retriever.products
-    else:
-        products = catalog_products(settings.catalog, settings.documents)
+    products = retriever.products or catalog_products(settings.catalog, settings.documents)
     base_generator = GENERATOR_FACTORIES[settings.generator](settings, "base")
     tuned_generator = GENERATOR_FACTORIES[settings.tuned_generator](settings, "tuned")
     return Backends(retriever, base_generator, tuned_generator, products)

@@ -6,8 +6,6 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from eval.judges.base import JudgeCallError
 
 # The reference sample's jury: three model families, so no judge grades its own family alone.
@@ -16,6 +14,22 @@ REFERENCE_JUDGE_MODELS: tuple[str, ...] = (
     "cohere.command-r-plus-v1:0",
     "anthropic.claude-3-haiku-20240307-v1:0",
 )
+
+
+# Bedrock's ValidationException for a model served only through a cross-region inference
+# profile (Llama 3.1+, newer Claude and Mistral models in most regions).
+_ON_DEMAND_REFUSED = "on-demand throughput isn"
+_GEOGRAPHIES = (("us-gov-", "us-gov"), ("us-", "us"), ("eu-", "eu"), ("ap-", "apac"))
+_PROFILE_PREFIXES = frozenset({"us", "us-gov", "eu", "apac", "global", "jp", "au", "ca"})
+
+
+def profile_id(model_id: str, region: str | None) -> str | None:
+    """The region's system-defined inference profile of `model_id`; None if it has a prefix
+    already or the region's geography is unknown."""
+    if model_id.startswith("arn:") or model_id.split(".", 1)[0] in _PROFILE_PREFIXES:
+        return None
+    geography = next((g for start, g in _GEOGRAPHIES if (region or "").startswith(start)), None)
+    return f"{geography}.{model_id}" if geography else None
 
 
 def make_bedrock_client(region: str | None, timeout_s: float, pool: int) -> Any:
@@ -44,16 +58,30 @@ class BedrockJudge:
         self.max_tokens = max_tokens
 
     def _converse(self, prompt: str) -> str:
+        # boto3 is imported only when a Bedrock judge is chosen: an offline eval needs no AWS.
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
-            response = self.client.converse(
-                modelId=self.model_id,
-                messages=[{"role": "user", "content": [{"text": prompt}]}],
-                inferenceConfig={"maxTokens": self.max_tokens, "temperature": 0.0},
-            )
+            try:
+                response = self._send(prompt)
+            except ClientError as error:
+                # Served only through the region's inference profile: switch to it, once.
+                profile = profile_id(self.model_id, self.client.meta.region_name)
+                if _ON_DEMAND_REFUSED not in str(error) or profile is None:
+                    raise
+                self.model_id = profile
+                response = self._send(prompt)
         except (ClientError, BotoCoreError) as error:
             raise JudgeCallError(f"{self.name}: {error}") from error
         blocks = response.get("output", {}).get("message", {}).get("content", [])
         return "".join(block.get("text", "") for block in blocks)
+
+    def _send(self, prompt: str) -> Any:
+        return self.client.converse(
+            modelId=self.model_id,
+            messages=[{"role": "user", "content": [{"text": prompt}]}],
+            inferenceConfig={"maxTokens": self.max_tokens, "temperature": 0.0},
+        )
 
     async def complete(self, prompt: str) -> str:
         loop = asyncio.get_running_loop()

@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from app.settings import PROJECT_ROOT
+from infra.finetune.serving_limits import ModelShape
+from infra.settings import InfraBaseSettings
 
 Method = Literal["domain", "instruct"]
 TextFormat = Literal["qa", "chat", "plain"]
@@ -110,6 +112,11 @@ class SageMakerFinetuneSettings(BaseModel):
     )
     model_version: str | None = Field(None, description="JumpStart model version; default: newest.")
     hub_name: str = Field("SageMakerPublicHub", description="JumpStart hub holding the model.")
+    hub_document: Path | None = Field(
+        None,
+        description="A HubContentDocument (or a whole DescribeHubContent answer) in a file, read "
+        "instead of the hub's: offline dry runs of any published document (`--hub-document`).",
+    )
     metadata: MetadataSource = Field(
         "auto",
         description="Where the JumpStart metadata comes from. live: the hub (DescribeHubContent); "
@@ -139,11 +146,28 @@ class SageMakerFinetuneSettings(BaseModel):
         default_factory=dict,
         description="Container environment added to the one JumpStart's metadata gives.",
     )
-    training_instance_type: str = Field(
-        "ml.g5.12xlarge", description="Checked against the model's supported training types."
+    inference_config: str | None = Field(
+        None,
+        description="JumpStart inference config (`tgi`, `lmi`, ...); default: the top-ranked "
+        "one that supports the endpoint's instance type.",
     )
-    endpoint_instance_type: str = Field(
-        "ml.g5.12xlarge", description="Checked against the model's supported inference types."
+    max_model_len: int | None = Field(
+        None,
+        ge=256,
+        description="Longest sequence the endpoint serves (OPTION_MAX_MODEL_LEN on LMI, "
+        "MAX_TOTAL_TOKENS on TGI); default: what the instance's GPU memory holds, unless the "
+        "model's metadata sets it.",
+    )
+    model_shape: ModelShape = ModelShape()
+    training_instance_type: str | None = Field(
+        None,
+        description="Checked against the model's supported training types; default: the "
+        "model's metadata's default.",
+    )
+    endpoint_instance_type: str | None = Field(
+        None,
+        description="Checked against the model's supported inference types; default: the "
+        "chosen inference config's default.",
     )
     endpoint_name: str | None = Field(None, description="Default: derived from the job name.")
     volume_size_gb: int = Field(512, ge=1)
@@ -168,16 +192,10 @@ class SageMakerFinetuneSettings(BaseModel):
     )
 
 
-class FinetuneSettings(BaseSettings):
+class FinetuneSettings(InfraBaseSettings):
     """Both pipelines' settings; the catalog and adapter folder come from the service's."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="FMT_FINETUNE__",
-        env_nested_delimiter="__",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-    )
+    model_config = SettingsConfigDict(env_prefix="FMT_FINETUNE__")
 
     local: LocalFinetuneSettings = LocalFinetuneSettings()
     sagemaker: SageMakerFinetuneSettings = SageMakerFinetuneSettings()

@@ -177,3 +177,20 @@ def test_a_follow_up_keeps_the_thread_in_every_column_until_a_new_conversation(
     page.locator("#question").press("Enter")
     expect(page.locator('.column[data-strategy="rag"] [data-role="state"]')).to_have_text("done")
     assert bodies["rag"][-1]["messages"] == [{"role": "user", "content": QUESTION}]
+
+
+def test_the_playground_works_under_its_content_security_policy(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    page = browser.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    response = page.goto(live_server.url + "/")
+
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(page.locator("#service-status")).to_contain_text("ready")  # its script ran
+    page.locator("#question").fill(QUESTION)
+    page.locator("#question").press("Enter")
+    expect(page.locator('.column[data-strategy="rag"] [data-role="state"]')).to_have_text("done")
+    assert not [text for text in refused if "Content Security Policy" in text]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,6 +75,21 @@ def test_eval_job_waits_for_a_ready_api_and_writes_to_a_mounted_folder(
     assert any(volume.endswith(f":{output}") for volume in evaluation["volumes"])
 
 
+def test_the_eval_runs_from_its_own_image_and_the_api_from_the_service_image(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    assert services["api"]["build"]["target"] == "runtime"
+    assert services["eval"]["build"]["target"] == "eval"
+    assert services["eval"]["image"] != services["api"]["image"]
+
+
+def test_the_model_copy_imports_a_module_that_exists(compose: dict[str, Any]) -> None:
+    script = compose["services"]["models"]["command"][-1]
+    (module,) = re.findall(r"from ([\w.]+) import", script)
+    assert importlib.util.find_spec(module) is not None
+
+
 def test_api_health_means_models_loaded(compose: dict[str, Any]) -> None:
     test = compose["services"]["api"]["healthcheck"]["test"]
     assert test[:2] == ["CMD", "python"]
@@ -121,3 +138,25 @@ def test_no_service_runs_an_untagged_or_latest_image(compose: dict[str, Any]) ->
         default = image.split(":-", 1)[-1].rstrip("}") if ":-" in image else image
         assert ":" in default.split("/")[-1], name
         assert not default.endswith(":latest"), name
+
+
+def published(port: str, environment: dict[str, str]) -> str:
+    """A `ports` entry with Compose's `${NAME:-default}` filled in from `environment`."""
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda match: environment.get(match[1], match[2]), port)
+
+
+@pytest.mark.parametrize("service", ["api", "openai-server"])
+def test_ports_are_published_on_loopback_unless_told_otherwise(
+    compose: dict[str, Any], service: str
+) -> None:
+    # The service answers without a key by default and /metrics is open: not for the LAN.
+    ports = [str(port) for port in compose["services"][service]["ports"]]
+    assert all(published(port, {}).startswith("127.0.0.1:") for port in ports)
+    chosen = {"FMT_PUBLISH_ADDRESS": "0.0.0.0"}
+    assert all(published(port, chosen).startswith("0.0.0.0:") for port in ports)
+
+
+def test_the_model_copy_step_imports_a_module_that_exists(compose: dict[str, Any]) -> None:
+    script = compose["services"]["models"]["command"][-1]
+    (module,) = re.findall(r"from ([\w.]+) import", script)
+    assert importlib.util.find_spec(module) is not None
