@@ -32,13 +32,17 @@ async def get_app_settings(state: StateDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def ready_composition(state: StateDep) -> Composition:
+def _composition_of(state: ServiceState) -> Composition:
     """The composed backends, or 503 while they load (or after they failed to)."""
     if state.composition is None:
         if state.startup_error is not None:  # why is for the log and authenticated /ready
             raise NotReady(STARTUP_FAILED_MESSAGE, retry_after_s=5)
         raise NotReady("backends are still loading; poll GET /ready", retry_after_s=5)
     return state.composition
+
+
+async def ready_composition(state: StateDep) -> Composition:
+    return _composition_of(state)
 
 
 def _admit(request: Request, state: ServiceState, presented: str | None, cost: int) -> str:
@@ -65,18 +69,34 @@ async def admit_comparison(request: Request, state: StateDep, presented: Present
 
 @dataclass(frozen=True, slots=True)
 class Answering:
-    """What a route that answers needs: the composed backends, the settings, the request id."""
+    """What a route that answers needs: the admitted client, the composed backends, the
+    settings, the request id."""
 
+    client: str
     composition: Composition
     settings: Settings
     request_id: str
 
 
-async def answering(request: Request, state: StateDep) -> Answering:
-    """The backends (503 while they load) with the settings and the request id: one dependency,
-    since each costs a resolution on every request. Resolved after admission (the routes'
-    `admit_request`): an unauthenticated caller learns nothing about the backends."""
-    return Answering(await ready_composition(state), state.settings, request_id_of(request))
+def _answering(request: Request, presented: str | None, cost: int) -> Answering:
+    # Admission first, readiness second: an unauthenticated caller learns nothing of the backends.
+    state = service_state(request)
+    client = _admit(request, state, presented, cost)
+    composition = _composition_of(state)
+    return Answering(client, composition, state.settings, request_id_of(request))
 
 
-AnsweringDep = Annotated[Answering, Depends(answering)]
+# One dependency per answering route (each resolution costs every request): admission, the
+# backends (503 while they load), the settings and the request id.
+async def admitted_answering(request: Request, presented: PresentedKey) -> Answering:
+    return _answering(request, presented, cost=1)
+
+
+async def admitted_comparison(request: Request, presented: PresentedKey) -> Answering:
+    """As `admitted_answering`; `/compare` runs every strategy: it costs the client as many
+    requests of its rate limit."""
+    return _answering(request, presented, cost=len(service_state(request).table))
+
+
+AnsweringDep = Annotated[Answering, Depends(admitted_answering)]
+ComparingDep = Annotated[Answering, Depends(admitted_comparison)]

@@ -40,12 +40,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 openai_router = APIRouter(
     prefix="/v1",
     tags=["openai"],
-    dependencies=[Depends(admit_request)],
     responses=_ERRORS,
 )
 
 
-@openai_router.get("/models", response_model=ModelList, summary="The strategies, as models")
+@openai_router.get(
+    "/models",
+    response_model=ModelList,
+    summary="The strategies, as models",
+    dependencies=[Depends(admit_request)],
+)
 async def list_models(state: StateDep) -> ModelList:
     return ModelList(data=[Model(id=spec.name, created=state.started_at) for spec in state.table])
 

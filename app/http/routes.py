@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.http.answering import answer, compare, open_stream, query_from_request, wants_stream
-from app.http.dependencies import AnsweringDep, admit_comparison, admit_request
+from app.http.dependencies import AnsweringDep, ComparingDep
 from app.http.disconnect import cancel_on_disconnect
 from app.http.schemas import AnswerRequest, AnswerResponse, CompareResponse, ErrorResponse
 from app.http.sse import SSE_MEDIA_TYPE, NativeEvents, event_stream_response
@@ -71,7 +71,7 @@ def _strategy_route(name: str) -> StrategyRoute:
 
 
 async def compare_strategies(
-    body: AnswerRequest, request: Request, context: AnsweringDep
+    body: AnswerRequest, request: Request, context: ComparingDep
 ) -> CompareResponse:
     query = query_from_request(body, context.settings)
     work = compare(query, context.composition, context.request_id)
@@ -90,7 +90,6 @@ def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
             responses=_STREAM_RESPONSE,
             summary=f"Answer with the {spec.name} strategy",
             description=spec.description,
-            dependencies=[Depends(admit_request)],
         )
     router.add_api_route(
         "/compare",
@@ -98,7 +97,5 @@ def strategy_router(table: Sequence[StrategySpec]) -> APIRouter:
         methods=["POST"],
         response_model=CompareResponse,
         summary=f"Answer with all {len(table)} strategies concurrently",
-        # It runs every strategy: it costs the client as many requests of its rate limit.
-        dependencies=[Depends(admit_comparison)],
     )
     return router
