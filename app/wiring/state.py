@@ -31,7 +31,7 @@ class ServiceState:
 
 
 def attach_state(app: Starlette, state: ServiceState) -> None:
-    app.wiring.state.service = state
+    app.state.service = state
 
 
 def service_state(connection: HTTPConnection) -> ServiceState:

@@ -73,7 +73,9 @@ def test_domain_examples_ask_the_served_prompt_about_each_section(catalog: Path)
     assert len({example.key for example in examples}) == len(examples)
 
 
-def test_a_share_of_pairs_is_asked_with_an_excerpt_holding_the_answer(catalog: Path) -> None:
+def test_a_share_of_facts_is_also_asked_with_an_excerpt_holding_the_answer(
+    catalog: Path,
+) -> None:
     reading = PromptTemplate(
         system="You read excerpts.", user="Question: {question}\n\nExcerpt:\n{context}\n\nAnswer:"
     )
@@ -81,15 +83,32 @@ def test_a_share_of_pairs_is_asked_with_an_excerpt_holding_the_answer(catalog: P
     mixed = catalog_qa_examples(catalog, TEMPLATE, seed=3, reading=reading, reading_share=0.5)
     everything = catalog_qa_examples(catalog, TEMPLATE, seed=3, reading=reading, reading_share=1)
 
-    assert [e.target for e in mixed] == [e.target for e in plain]  # the same pairs, asked two ways
-    assert all("Excerpt:" not in e.prompt[-1].content for e in plain)
-    with_excerpt = [e for e in mixed if "Excerpt:" in e.prompt[-1].content]
-    assert 0 < len(with_excerpt) < len(mixed)
-    for example in everything:
+    def reads(example: TrainingExample) -> bool:
+        return "Excerpt:" in example.prompt[-1].content
+
+    assert [e for e in mixed if not reads(e)] == plain  # the closed-book pairs stay as they are
+    assert 0 < sum(map(reads, mixed)) < len(plain)
+    assert sum(map(reads, everything)) == len(plain)  # one reading pair per fact at most
+    for example in filter(reads, everything):
         user = example.prompt[-1].content
         excerpt = user.split("Excerpt:\n", 1)[1].split("\n\nAnswer:", 1)[0]
         assert example.target in excerpt
         assert example.prompt[0].content == "You read excerpts."
+
+
+def test_each_fact_is_asked_several_ways_and_held_out_whole(catalog: Path) -> None:
+    examples = catalog_qa_examples(catalog, TEMPLATE, seed=3, paraphrase_count=3)
+    by_fact: dict[str, list[TrainingExample]] = {}
+    for example in examples:
+        by_fact.setdefault(example.group, []).append(example)
+
+    for group in by_fact.values():
+        assert len(group) == 3
+        assert len({example.prompt[-1].content for example in group}) == 3
+        assert len({example.target for example in group}) == 1
+    split = split_examples(examples, 0.3, seed=1)
+    held = {example.group for example in split.holdout}
+    assert held and not held & {example.group for example in split.train}
 
 
 def test_instruct_examples_read_question_answer_pairs(tmp_path: Path) -> None:
@@ -379,3 +398,18 @@ def test_manifest_round_trips(tmp_path: Path) -> None:
     )
     manifest.write(tmp_path / "manifest.json")
     assert FinetuneManifest.read(tmp_path / "manifest.json") == manifest
+
+
+def test_a_profile_sets_its_values_but_the_environment_still_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from infra.finetune.settings import PROFILES, FinetuneSettings, with_profile
+
+    monkeypatch.setenv("FMT_FINETUNE__LOCAL__EPOCHS", "9")
+    local = with_profile(FinetuneSettings(_env_file=None).local, "thorough")  # type: ignore[call-arg]
+
+    assert local.profile == "thorough"
+    assert local.paraphrases == PROFILES["thorough"]["paraphrases"]
+    assert local.epochs == 9
+    quick = with_profile(LocalFinetuneSettings(), "quick")
+    assert quick == LocalFinetuneSettings(profile="quick")
