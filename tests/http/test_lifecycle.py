@@ -83,7 +83,7 @@ async def _ready_after_failed_start(settings: Settings, **request: object) -> ht
         for _ in range(100):
             await asyncio.sleep(0.02)
             response = await client.get("/ready", **request)  # type: ignore[arg-type]
-            if app.wiring.state.service.startup_error is not None:
+            if app.state.service.startup_error is not None:
                 return response
     raise AssertionError("start-up never failed")
 

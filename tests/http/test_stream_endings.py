@@ -65,7 +65,7 @@ def make_app(generator: FakeGenerator) -> FastAPI:
 
 
 def slots_in_use(app: FastAPI) -> dict[str, int]:
-    state = app.wiring.state.service
+    state = app.state.service
     assert isinstance(state, ServiceState) and state.composition is not None
     return {label: guard.in_flight.in_flight for label, guard in state.composition.guards.items()}
 
@@ -121,7 +121,7 @@ async def test_a_failure_before_the_first_event_is_a_json_error() -> None:
 async def test_a_retriever_failing_before_the_sources_is_a_json_error() -> None:
     generator = FakeGenerator()
     app = make_app(generator)
-    state = app.wiring.state.service
+    state = app.state.service
     state.composition.backends.retriever.failures = lambda _call: RuntimeError("index gone")
 
     response = await post(app, "/rag")
