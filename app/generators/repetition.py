@@ -1,4 +1,4 @@
-"""Where a decode starts repeating itself: the same sentence or list item again, or a phrase looping.
+"""Where a decode starts repeating itself: a sentence or list item again, or a phrase looping.
 
 A small model that has said what it knows often goes on by saying it again, until `max_tokens`.
 The local generator checks its growing answer with `repetition_start` after every token and stops

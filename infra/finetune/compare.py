@@ -20,7 +20,6 @@ MAX_ANSWER_TOKENS = 96
 Scorer = Callable[[Sequence[str], Sequence[str]], list[float]]
 
 
-
 @dataclass(frozen=True, slots=True)
 class ComparedAnswer:
     question: str

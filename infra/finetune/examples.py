@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,7 @@ def catalog_qa_examples(
     reading: PromptTemplate | None = None,
     reading_share: float = 0.0,
     paraphrase_count: int = 1,
+    only: Collection[CatalogFact] | None = None,
 ) -> list[TrainingExample]:
     """Questions built from the catalog's own sentences, each answered by its sentence.
 
@@ -79,9 +80,9 @@ def catalog_qa_examples(
     answer is always the fact's one sentence. With a `reading` template, a seeded
     `reading_share` of the facts is also asked once through it, with an excerpt holding the
     answer among its section's neighbouring facts: the tuned model also learns to find the
-    answer in an excerpt, as the hybrid strategy asks it to.
+    answer in an excerpt, as the hybrid strategy asks it to. `only` keeps those facts alone.
     """
-    facts = catalog_facts(catalog)
+    facts = [fact for fact in catalog_facts(catalog) if only is None or fact in only]
     by_section: dict[tuple[str, str], list[CatalogFact]] = {}
     for fact in facts:
         by_section.setdefault((fact.product, fact.section), []).append(fact)
@@ -177,6 +178,7 @@ def split_examples(
     """A held-out share chosen by a seeded hash of each key: stable when examples are reordered."""
     if not examples:
         raise TrainingDataError("no training examples")
+
     def group(example: TrainingExample) -> str:
         return example.group or example.key
 

@@ -32,9 +32,7 @@ def invented_figures(answer: str, known: Sequence[str]) -> list[str]:
     """Figures of `answer` stated by none of the `known` texts (the question, its references),
     matched as facts are ("4000" is in "4,000 hours", "PG 2" in "gauge PG2")."""
     return sorted(
-        figure
-        for figure in figures(answer)
-        if not any(mentions(text, (figure,)) for text in known)
+        figure for figure in figures(answer) if not any(mentions(text, (figure,)) for text in known)
     )
 
 
@@ -71,9 +69,7 @@ def probe_for(fact: CatalogFact, trained_paraphrases: int, seed: int) -> FactPro
 
 def probes(facts: Sequence[CatalogFact], trained_paraphrases: int, seed: int) -> list[FactProbe]:
     return [
-        probe
-        for fact in facts
-        if (probe := probe_for(fact, trained_paraphrases, seed)) is not None
+        probe for fact in facts if (probe := probe_for(fact, trained_paraphrases, seed)) is not None
     ]
 
 

@@ -24,6 +24,7 @@ from app.generators.lora_adapters import (
 )
 from app.settings import Settings
 from app.strategies.templates import templates_from_settings
+from infra.finetune.catalog_qa import CatalogFact, catalog_facts
 from infra.finetune.examples import (
     TrainingExample,
     catalog_qa_examples,
@@ -32,6 +33,7 @@ from infra.finetune.examples import (
     plain_examples,
     split_examples,
 )
+from infra.finetune.facts import FactProbe, probes
 from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
 from infra.finetune.manifest import (
     EpochFactRecall,
@@ -47,8 +49,6 @@ from infra.finetune.model import (
     load_base_model,
     lora_state,
 )
-from infra.finetune.catalog_qa import catalog_facts
-from infra.finetune.facts import probes
 from infra.finetune.perplexity import perplexity
 from infra.finetune.progress import ProgressReporter
 from infra.finetune.recall import EarlyStopping, sample_probes
@@ -91,10 +91,26 @@ def build_examples(settings: Settings, tune: LocalFinetuneSettings) -> list[Trai
             templates["hybrid"],
             tune.reading_share,
             tune.paraphrases,
+            _chosen_facts(settings, tune),
         )
     if tune.text_format == "plain":
         return plain_examples(settings.catalog, tune.chunk_words)
     return domain_examples(settings.catalog, template, tune.topic_question, tune.chunk_words)
+
+
+def _probe_order(settings: Settings, tune: LocalFinetuneSettings) -> list[FactProbe]:
+    """Every trained fact's held-out probe, in a seeded order (the same in every run)."""
+    everything = probes(catalog_facts(settings.catalog), tune.paraphrases, tune.seed)
+    return sample_probes(everything, len(everything), tune.seed)
+
+
+def _chosen_facts(settings: Settings, tune: LocalFinetuneSettings) -> set[CatalogFact] | None:
+    """With `fact_limit`: the facts of the first probes of the seeded order; else all (None)."""
+    if tune.fact_limit is None:
+        return None
+    limited = _probe_order(settings, tune)[: tune.fact_limit]
+    chosen = {(probe.product, probe.reference) for probe in limited}
+    return {fact for fact in catalog_facts(settings.catalog) if (fact.product, fact.text) in chosen}
 
 
 def run_fingerprint(base_sha: str, catalog_sha: str, tune: LocalFinetuneSettings) -> str:
@@ -142,6 +158,7 @@ def _plan(tune: LocalFinetuneSettings) -> TrainingPlan:
         seed=tune.seed,
         checkpoint_every_steps=tune.checkpoint_every_steps,
         autocast=autocast_dtype(tune.precision, tune.device),
+        max_seconds=tune.max_train_s,
     )
 
 
@@ -172,7 +189,7 @@ def _manifest(
     result: TrainingResult,
     timings_s: dict[str, float],
     stopping: EarlyStopping | None,
-    best_epoch: int | None,
+    best_epoch: float | None,
 ) -> FinetuneManifest:
     before, after = before_after
     history = stopping.history if stopping is not None else []
@@ -214,8 +231,7 @@ def _early_stopping(
     """Held-out paraphrases of a seeded sample of the trained facts, for qa training only."""
     if tune.method != "domain" or tune.text_format != "qa" or tune.probe_facts == 0:
         return None
-    facts = catalog_facts(settings.catalog)
-    chosen = sample_probes(probes(facts, tune.paraphrases, tune.seed), tune.probe_facts, tune.seed)
+    chosen = _probe_order(settings, tune)[: min(tune.probe_facts, tune.fact_limit or 10**9)]
     template = templates_from_settings(settings.prompts)["finetuned"]
     return EarlyStopping(model, tokenizer, template, chosen, tune.patience)
 
@@ -264,7 +280,7 @@ def _train_and_export(
     checkpoint = tune.work_dir / data.catalog_sha[:16] / "checkpoint.pt"
     fingerprint = run_fingerprint(data.base_sha, data.catalog_sha, tune)
     stopping = _early_stopping(settings, tune, peft_model, data.tokenizer)
-    if stopping is not None:
+    if stopping is not None and tune.probe_base:
         stopping.history.append(stopping.measure(0))
     reporter.begin_training(tune.epochs * steps_per_epoch(len(data.train), tune.batch_size))
 
@@ -283,10 +299,15 @@ def _train_and_export(
         step_done,
         stopping,
     )
+    per_epoch = steps_per_epoch(len(data.train), tune.batch_size)
+    if stopping is not None and result.out_of_time and len(result.losses) % per_epoch:
+        # Stopped inside an epoch: the weights reached are measured like an epoch's end.
+        peft_model.eval()
+        stopping(round(len(result.losses) / per_epoch, 2))
     reporter.state("exporting", step=len(result.losses))
     best_epoch = stopping.restore_best() if stopping is not None else None
     if best_epoch is not None:
-        logger.info("keeping epoch %d, the best held-out fact recall", best_epoch)
+        logger.info("keeping epoch %g, the best held-out fact recall", best_epoch)
     after = data.measure(peft_model)
     logger.info("perplexity after: %s", after)
     tensors = lora_tensors(lora_state(peft_model), llama_shape(model))

@@ -22,7 +22,7 @@ class LossSummary(BaseModel):
 class EpochFactRecall(BaseModel):
     """Held-out paraphrases answered closed-book after one epoch (0: before training)."""
 
-    epoch: int
+    epoch: float
     found: int
     total: int
     seconds: float
@@ -35,7 +35,7 @@ class FinetuneMetrics(BaseModel):
     train_perplexity_after: float | None
     loss: LossSummary
     fact_recall: list[EpochFactRecall] = Field(default_factory=list)
-    best_epoch: int | None = None
+    best_epoch: float | None = None
 
 
 class FinetuneManifest(BaseModel):

@@ -44,7 +44,9 @@ def greedy_answers(
     pad_id = int(tokenizer.pad_token_id)
     answers: list[str] = []
     for start in range(0, len(prompts), PROBE_BATCH):
-        batch = [chat_ids(tokenizer, prompt, True) for prompt in prompts[start : start + PROBE_BATCH]]
+        batch = [
+            chat_ids(tokenizer, prompt, True) for prompt in prompts[start : start + PROBE_BATCH]
+        ]
         width = max(len(ids) for ids in batch)
         input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
         attention = torch.zeros((len(batch), width), dtype=torch.long)
@@ -66,7 +68,7 @@ def greedy_answers(
 
 @dataclass(slots=True)
 class EpochRecall:
-    epoch: int
+    epoch: float
     found: int
     total: int
     seconds: float
@@ -89,7 +91,7 @@ class EarlyStopping:
     history: list[EpochRecall] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = None
 
-    def measure(self, epoch: int) -> EpochRecall:
+    def measure(self, epoch: float) -> EpochRecall:
         started = time.perf_counter()
         prompts = [
             [{"role": m.role, "content": m.content} for m in self.template.render(probe.question)]
@@ -99,7 +101,7 @@ class EarlyStopping:
         found, total = recall(answers, self.probes)
         measured = EpochRecall(epoch, found, total, round(time.perf_counter() - started, 1))
         logger.info(
-            "epoch %d: held-out fact recall %d of %d (%.3f), measured in %.1f s",
+            "epoch %g: held-out fact recall %d of %d (%.3f), measured in %.1f s",
             epoch,
             found,
             total,
@@ -108,7 +110,7 @@ class EarlyStopping:
         )
         return measured
 
-    def __call__(self, epoch: int) -> bool:
+    def __call__(self, epoch: float) -> bool:
         measured = self.measure(epoch)
         best = max((entry.found for entry in self.history), default=-1)
         self.history.append(measured)
@@ -126,7 +128,7 @@ class EarlyStopping:
         best = max(entry.found for entry in self.history)
         return next(i for i, entry in enumerate(self.history) if entry.found == best)
 
-    def restore_best(self) -> int | None:
+    def restore_best(self) -> float | None:
         """Put the best epoch's weights back; returns that epoch (None if none measured)."""
         if self.best_state is None or not self.history:
             return None

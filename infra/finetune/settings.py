@@ -35,7 +35,7 @@ class LocalFinetuneSettings(BaseModel):
         "plain: raw catalog text.",
     )
     paraphrases: int = Field(
-        3,
+        1,
         ge=1,
         le=18,
         description="With text_format=qa: questions per fact, each a different template frame "
@@ -51,10 +51,29 @@ class LocalFinetuneSettings(BaseModel):
         "learns to read excerpts (retrieval-augmented fine-tuning).",
     )
     probe_facts: int = Field(
-        48,
+        32,
         ge=0,
         description="Trained facts whose held-out paraphrase is asked (greedy, closed-book) after "
         "every epoch: the fact recall that early stopping follows; 0: no early stopping.",
+    )
+    fact_limit: int | None = Field(
+        None,
+        ge=1,
+        description="Train on the first N facts of the probes' seeded order only (experiments: "
+        "ledger curves on a subset in minutes); None: every fact of the catalog.",
+    )
+    probe_base: bool = Field(
+        False,
+        description="Also ask the probes before training (epoch 0: what the base model knows), "
+        "for ledger curves; it costs one more round of answers.",
+    )
+    max_train_s: float | None = Field(
+        900.0,
+        gt=0,
+        description="Stop training after the step that passes this many seconds (the held-out "
+        "recall of the weights reached is measured and kept if best); None: no time bound. "
+        "The quick profile's bound keeps the training `make run` starts within about a quarter "
+        "of an hour even on a busy 2-core machine.",
     )
     patience: int = Field(
         1,
@@ -99,7 +118,7 @@ class LocalFinetuneSettings(BaseModel):
         "below them (about a third less compute for half the blocks); None: every block.",
     )
     epochs: int = Field(
-        2,
+        1,
         ge=1,
         le=100,
         description="Most passes over the examples; early stopping may end sooner.",
@@ -129,7 +148,13 @@ PROFILES: dict[str, dict[str, object]] = {
     # What `make run` trains in the background: the defaults above.
     "quick": {},
     # `make finetune PROFILE=thorough`: more paraphrases and epochs (docs/finetune.md).
-    "thorough": {"paraphrases": 6, "epochs": 6, "patience": 2, "probe_facts": 64},
+    "thorough": {
+        "paraphrases": 3,
+        "epochs": 6,
+        "patience": 2,
+        "probe_facts": 64,
+        "max_train_s": None,
+    },
 }
 """Named sets of values over the defaults; variables set in the environment still win."""
 

@@ -33,6 +33,7 @@ class TrainingPlan:
     seed: int
     checkpoint_every_steps: int
     autocast: torch.dtype | None = None
+    max_seconds: float | None = None
 
 
 @dataclass(slots=True)
@@ -42,6 +43,7 @@ class TrainingResult:
     resumed_from_step: int | None = None
     seconds: float = 0.0
     stopped_after_epoch: int | None = None
+    out_of_time: bool = False
 
 
 def steps_per_epoch(sequence_count: int, batch_size: int) -> int:
@@ -217,6 +219,17 @@ def train(
                 if stop:
                     result.stopped_after_epoch = completed // per_epoch
                     break
+            elapsed = time.perf_counter() - started
+            if (
+                plan.max_seconds is not None
+                and elapsed > plan.max_seconds
+                and completed < total_steps
+            ):
+                logger.info(
+                    "time bound of %.0f s reached after step %d", plan.max_seconds, completed
+                )
+                result.out_of_time = True
+                break
     finally:
         progress.close()
     model.eval()

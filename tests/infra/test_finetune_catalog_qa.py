@@ -11,8 +11,8 @@ from infra.finetune.catalog_qa import (
     catalog_facts,
     catalog_qa,
     keywords,
-    product_references,
     paraphrases,
+    product_references,
     question_for,
 )
 

@@ -10,10 +10,10 @@ from infra.finetune.facts import figures, invented_figures, probe_for
 from infra.finetune.ledger import (
     LedgerQuestion,
     ledger_entries,
+    read_test_questions,
     status_of,
     summarize,
     summary_lines,
-    read_test_questions,
 )
 
 OIL = LedgerQuestion(
@@ -95,9 +95,7 @@ def test_test_questions_read_must_mention_with_alternatives(tmp_path: Path) -> N
 
 
 def test_a_probe_asks_a_paraphrase_never_trained_and_checks_the_figures_it_lacks() -> None:
-    fact = CatalogFact(
-        "Kestrel KX-420 Hydraulic Press", "Description", "The ram stroke is 300 mm."
-    )
+    fact = CatalogFact("Kestrel KX-420 Hydraulic Press", "Description", "The ram stroke is 300 mm.")
     probe = probe_for(fact, trained_paraphrases=2, seed=0)
 
     assert probe is not None

@@ -24,6 +24,7 @@ from infra.finetune.examples import (
 )
 from infra.finetune.manifest import FinetuneManifest, FinetuneMetrics, summarize_losses
 from infra.finetune.model import attach_lora
+from infra.finetune.recall import EarlyStopping, EpochRecall
 from infra.finetune.sequences import IGNORED_LABEL, collate, tokenize_example
 from infra.finetune.settings import LocalFinetuneSettings
 from infra.finetune.training import TrainingPlan, batch_indices, train
@@ -413,3 +414,63 @@ def test_a_profile_sets_its_values_but_the_environment_still_wins(
     assert local.epochs == 9
     quick = with_profile(LocalFinetuneSettings(), "quick")
     assert quick == LocalFinetuneSettings(profile="quick")
+
+
+class ScriptedRecall(EarlyStopping):
+    """Early stopping whose held-out recall after each epoch is given, not measured."""
+
+    def __init__(self, model: torch.nn.Module, found: list[int], patience: int) -> None:
+        super().__init__(model, None, TEMPLATE, [], patience)
+        self.found = found
+
+    def measure(self, epoch: int) -> EpochRecall:
+        return EpochRecall(epoch, self.found[epoch - 1], 10, 0.0)
+
+
+def test_training_stops_once_recall_stops_improving_and_keeps_the_best_epoch(
+    tmp_path: Path,
+) -> None:
+    model = tiny_lora_model()
+    sequences = tiny_sequences()
+    stopping = ScriptedRecall(model, found=[2, 5, 4, 3, 9, 9], patience=2)
+    weights_after: list[dict[str, torch.Tensor]] = []
+
+    def remember(epoch: int) -> bool:
+        stop = stopping(epoch)
+        weights_after.append(lora_weights(model))
+        return stop
+
+    per_epoch = 2  # 7 sequences in batches of 4
+    plan = TrainingPlan(
+        epochs=6,
+        batch_size=4,
+        learning_rate=1e-2,
+        warmup_steps=0,
+        weight_decay=0.0,
+        seed=0,
+        checkpoint_every_steps=100,
+    )
+    result = train(model, sequences, 0, plan, tmp_path / "c.pt", "run", after_epoch=remember)
+
+    assert result.stopped_after_epoch == 4  # epochs 3 and 4 were no better than epoch 2
+    assert len(result.losses) == 4 * per_epoch
+    assert stopping.restore_best() == 2
+    for name, value in lora_weights(model).items():
+        assert torch.equal(value, weights_after[1][name])
+
+
+def test_a_time_bound_ends_training_after_the_step_that_passes_it(tmp_path: Path) -> None:
+    plan = TrainingPlan(
+        epochs=3,
+        batch_size=4,
+        learning_rate=1e-2,
+        warmup_steps=0,
+        weight_decay=0.0,
+        seed=0,
+        checkpoint_every_steps=100,
+        max_seconds=1e-9,
+    )
+    result = train(tiny_lora_model(), tiny_sequences(), 0, plan, tmp_path / "c.pt", "run")
+
+    assert result.out_of_time
+    assert len(result.losses) == 1 < result.total_steps
