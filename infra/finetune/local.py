@@ -251,7 +251,9 @@ def run_local(
     if if_missing and adapter_path.is_file() and manifest_path_for(settings).is_file():
         logger.info("adapter for this catalog exists: %s", adapter_path)
         return LocalOutcome(adapter_path, None, skipped=True)
-    reporter = ProgressReporter(progress_path_for(settings), tune.profile)
+    reporter = ProgressReporter(
+        progress_path_for(settings), tune.profile, max_seconds=tune.max_train_s
+    )
     reporter.state("loading")
     # A retrained adapter is not landed until its new manifest is written.
     manifest_path_for(settings).unlink(missing_ok=True)

@@ -22,6 +22,8 @@ class ProgressReporter:
     path: Path
     profile: str | None = None
     total_steps: int = 0
+    max_seconds: float | None = None
+    """The training's time bound, if any: the ETA never goes past it."""
     pid: int = field(default_factory=os.getpid)
     _started: float | None = None
     _first_step: int = 0
@@ -40,8 +42,11 @@ class ProgressReporter:
         """After each optimizer step: the time left is the steps left at this run's pace so far."""
         eta = None
         if self._started is not None and completed > self._first_step:
-            per_step = (time.monotonic() - self._started) / (completed - self._first_step)
-            eta = round(per_step * (self.total_steps - completed) + EXPORT_ALLOWANCE_S, 1)
+            elapsed = time.monotonic() - self._started
+            left = elapsed / (completed - self._first_step) * (self.total_steps - completed)
+            if self.max_seconds is not None:
+                left = min(left, max(0.0, self.max_seconds - elapsed))
+            eta = round(left + EXPORT_ALLOWANCE_S, 1)
         self._write("training", completed, eta, f"loss {loss:.3f}")
 
     def _write(
