@@ -6,9 +6,9 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -154,19 +154,37 @@ EXCERPT_USER = (
 )
 
 
-class PromptSettings(BaseModel):
-    """A system and a user template per prompt group of app/strategies/table.py; `{context}`
-    and `{question}` are filled in, nothing else."""
+class PromptGroup(BaseModel):
+    """The system and user templates of one prompt group (a strategy's `prompt` in
+    app/strategies/table.py); `{context}` and `{question}` are filled in, nothing else."""
 
-    rag_system: str = EXCERPT_SYSTEM
-    rag_user: str = EXCERPT_USER
-    finetuned_system: str = (
+    system: str
+    user: str
+
+
+class ExcerptPrompts(PromptGroup):
+    """Answer from the excerpt given (rag, hybrid)."""
+
+    system: str = EXCERPT_SYSTEM
+    user: str = EXCERPT_USER
+
+
+class FinetunedPrompts(PromptGroup):
+    """Answer from what the model learned (finetuned)."""
+
+    system: str = (
         "You are a product support assistant for our manufacturing catalog. Answer the customer's "
         "question with the exact numbers, settings and codes from the product documentation."
     )
-    finetuned_user: str = "Question: {question}\nAnswer:"
-    hybrid_system: str = EXCERPT_SYSTEM
-    hybrid_user: str = EXCERPT_USER
+    user: str = "Question: {question}\nAnswer:"
+
+
+class PromptSettings(BaseModel):
+    """One `PromptGroup` per prompt group of app/strategies/table.py, and how passages are shown."""
+
+    rag: ExcerptPrompts = ExcerptPrompts()
+    finetuned: FinetunedPrompts = FinetunedPrompts()
+    hybrid: ExcerptPrompts = ExcerptPrompts()
     context_passage: str = Field(
         "{text}",
         description="How each retrieved passage is shown; {index}, {title}, {section} and {text} "
@@ -174,6 +192,27 @@ class PromptSettings(BaseModel):
         "FMT_CONTEXT__ONE_PRODUCT): with '[{index}] {title} ({section}):\\n{text}' the 135M model "
         "copied the header instead of the facts. A larger model cites better with the header.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _earlier_names(cls, data: Any) -> Any:
+        """FMT_PROMPTS__RAG_SYSTEM, the name before groups nested, still sets rag's system."""
+        if not isinstance(data, dict):
+            return data
+        nested: dict[str, Any] = {}
+        for key, value in data.items():
+            group, _, part = key.rpartition("_")
+            if part in ("system", "user") and group in cls.model_fields:
+                earlier = data.get(group)
+                fields = dict(earlier) if isinstance(earlier, dict) else {}
+                nested.setdefault(group, fields)[part] = value
+            else:
+                nested.setdefault(key, value)
+        return nested
+
+    def groups(self) -> dict[str, PromptGroup]:
+        """Every prompt group by name, those of a subclass's fields included."""
+        return {name: value for name, value in self if isinstance(value, PromptGroup)}
 
 
 class ContextSettings(BaseModel):

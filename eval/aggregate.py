@@ -8,7 +8,9 @@ import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from eval.metrics.facts import Fact, check_facts
+from eval.agreement import Agreement
+from eval.diagnosis import AnswerDiagnosis, Funnel, diagnose
+from eval.metrics.facts import Fact
 from eval.pairwise_stats import PairFigures
 from eval.records import BertScoreRecord, JudgementRecord, SampleRecord
 from eval.settings import StatisticsSettings
@@ -24,6 +26,9 @@ from eval.stats import (
 METRICS: dict[str, str] = {
     "bert_f1": "BERTScore F1",
     "fact_recall": "fact recall (must_mention)",
+    "context_fact_recall": "context fact recall (must_mention facts in the returned sources)",
+    "unsupported_figure_rate": "unsupported figure rate (answers stating a figure that the "
+    "question, reference and sources do not)",
     "judge_score": "judge score (jury mean)",
     "latency_s": "latency to outcome (s, every request)",
     "latency_ok_s": "latency of answers (s, successful attempt only)",
@@ -31,18 +36,29 @@ METRICS: dict[str, str] = {
 HIGHER_IS_BETTER = {
     "bert_f1": True,
     "fact_recall": True,
+    "context_fact_recall": True,
+    "unsupported_figure_rate": False,
     "judge_score": True,
     "latency_s": False,
     "latency_ok_s": False,
 }
 # The success-only latency is shown beside, never tested: it hides failures and retries.
-TESTED_METRICS = ("bert_f1", "fact_recall", "judge_score", "latency_s")
+TESTED_METRICS = (
+    "bert_f1",
+    "fact_recall",
+    "context_fact_recall",
+    "unsupported_figure_rate",
+    "judge_score",
+    "latency_s",
+)
 UNTUNED_MARK = "untuned"  # how the service's model id says a tuned role runs the base model
 
 
 @dataclass
 class StrategyFigures:
-    """What one strategy measured; `values` maps a metric to {question_id: value}."""
+    """What one strategy measured; `values` maps a metric to {question_id: value}, the mean
+    of the question's answers when it was asked more than once (`run --repeat`); `spreads`
+    maps a metric to the mean within-question standard deviation of those answers."""
 
     strategy: str
     samples: int
@@ -67,6 +83,11 @@ class StrategyFigures:
     failed_judgements: int
     models: list[str] = field(default_factory=list)
     retrieves: bool = False
+    spreads: dict[str, float] = field(default_factory=dict)
+    repeats: int = 1
+    diagnoses: list[AnswerDiagnosis] = field(default_factory=list)
+    funnel: Funnel | None = None
+    answers_judged: int = 0
 
     @property
     def answered(self) -> int:
@@ -83,7 +104,8 @@ class StrategyFigures:
 
     @property
     def judged(self) -> int:
-        return len(self.values["judge_score"])
+        """Answers with at least one judge's score (every asking counted)."""
+        return self.answers_judged
 
     @property
     def jury_coverage(self) -> float:
@@ -111,6 +133,8 @@ class Analysis:
     gold_unknown: bool = False
     min_judged: int = 1
     pairwise: list[PairFigures] = field(default_factory=list)
+    agreement: list[Agreement] = field(default_factory=list)
+    significance: float = 0.05
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -127,7 +151,7 @@ def _jury_scores(
     judgements: Mapping[Hashable, JudgementRecord],
     judges: list[str],
 ) -> tuple[dict[str, float], dict[str, list[float]], list[float], int]:
-    """Per question: the jury mean; per judge: its scores; per question: max - min of judges."""
+    """Per sample key: the jury mean; per judge: its scores; per sample: max - min of judges."""
     jury: dict[str, float] = {}
     by_judge: dict[str, list[float]] = {judge: [] for judge in judges}
     spreads: list[float] = []
@@ -144,26 +168,42 @@ def _jury_scores(
             scores.append(record.score)
             by_judge[judge].append(record.score)
         if scores:
-            jury[sample.question_id] = statistics.fmean(scores)
+            jury[sample.key] = statistics.fmean(scores)
             spreads.append(max(scores) - min(scores))
     return jury, by_judge, spreads, failed
 
 
-def _fact_recall(
-    samples: Sequence[SampleRecord], facts: Mapping[str, Sequence[Fact]] | None
-) -> dict[str, float]:
-    """Per answered question with facts: the share of them the answer states."""
-    found = {}
+def _by_question(
+    samples: Sequence[SampleRecord], value_of: Mapping[str, float]
+) -> dict[str, list[float]]:
+    """Each question's values over its answers (one per asking), from values by sample key."""
+    grouped: dict[str, list[float]] = {}
     for sample in samples:
-        wanted = (
+        if sample.key in value_of:
+            grouped.setdefault(sample.question_id, []).append(value_of[sample.key])
+    return grouped
+
+
+def _within_spread(grouped: Mapping[str, list[float]]) -> float:
+    """Mean standard deviation between the answers to one question; NaN when asked once."""
+    spreads = [statistics.stdev(values) for values in grouped.values() if len(values) > 1]
+    return statistics.fmean(spreads) if spreads else math.nan
+
+
+def _diagnoses(
+    answered: Sequence[SampleRecord], facts: Mapping[str, Sequence[Fact]] | None, retrieves: bool
+) -> list[AnswerDiagnosis]:
+    """Each answer's facts and figures; facts from the test set when given, else recorded."""
+    return [
+        diagnose(
+            sample,
             facts.get(sample.question_id, ())
             if facts is not None
-            else [tuple(fact) for fact in sample.must_mention]
+            else [tuple(fact) for fact in sample.must_mention],
+            retrieves,
         )
-        check = check_facts(sample.answer, wanted)
-        if check is not None:
-            found[sample.question_id] = check.recall
-    return found
+        for sample in answered
+    ]
 
 
 def _intervals(
@@ -193,31 +233,46 @@ def strategy_figures(
     gold_known: bool = True,
 ) -> StrategyFigures:
     answered = [sample for sample in samples if sample.ok]
-    outcome = {s.question_id: s.outcome_ms / 1000.0 for s in samples}
-    ok_latency = {
-        s.question_id: s.latency_ms / 1000.0 for s in answered if s.latency_ms is not None
-    }
-    bert = {s.question_id: bertscores[s.key].f1 for s in answered if s.key in bertscores}
+    retrieves = any(s.sources for s in answered)
+    diagnoses = _diagnoses(answered, facts, retrieves)
     jury, by_judge, spreads, failed_judgements = _jury_scores(answered, judgements, judges)
-    values = {
-        "bert_f1": bert,
-        "fact_recall": _fact_recall(answered, facts),
+    per_answer: dict[str, dict[str, float]] = {
+        "bert_f1": {s.key: bertscores[s.key].f1 for s in answered if s.key in bertscores},
+        "fact_recall": {
+            d.sample.key: recall for d in diagnoses if (recall := d.fact_recall) is not None
+        },
+        "context_fact_recall": {
+            d.sample.key: recall for d in diagnoses if (recall := d.context_fact_recall) is not None
+        },
+        "unsupported_figure_rate": {d.sample.key: d.invents for d in diagnoses},
         "judge_score": jury,
-        "latency_s": outcome,
-        "latency_ok_s": ok_latency,
+        "latency_s": {s.key: s.outcome_ms / 1000.0 for s in samples},
+        "latency_ok_s": {
+            s.key: s.latency_ms / 1000.0 for s in answered if s.latency_ms is not None
+        },
     }
+    grouped = {metric: _by_question(samples, v) for metric, v in per_answer.items()}
+    values = {
+        metric: {question: statistics.fmean(v) for question, v in by_question.items()}
+        for metric, by_question in grouped.items()
+    }
+    outcome = list(per_answer["latency_s"].values())
+    ok_latency = list(per_answer["latency_ok_s"].values())
     hits = [s.gold_product_retrieved for s in answered if s.gold_product_retrieved is not None]
     server = [s.server_total_ms / 1000.0 for s in answered if s.server_total_ms is not None]
+    askings: dict[str, int] = {}
+    for sample in samples:
+        askings[sample.question_id] = askings.get(sample.question_id, 0) + 1
     return StrategyFigures(
         strategy=strategy,
         samples=len(samples),
         failed=len(samples) - len(answered),
         values=values,
         intervals=_intervals(values, settings),
-        latency_p50_s=percentile(list(outcome.values()), 50),
-        latency_p95_s=percentile(list(outcome.values()), 95),
-        ok_latency_p50_s=percentile(list(ok_latency.values()), 50),
-        ok_latency_p95_s=percentile(list(ok_latency.values()), 95),
+        latency_p50_s=percentile(outcome, 50),
+        latency_p95_s=percentile(outcome, 95),
+        ok_latency_p50_s=percentile(ok_latency, 50),
+        ok_latency_p95_s=percentile(ok_latency, 95),
         retried=sum(1 for s in samples if s.attempts > 1),
         server_retrieve_mean_s=_mean_s([s.server_retrieve_ms for s in answered]),
         server_generate_mean_s=_mean_s([s.server_generate_ms for s in answered]),
@@ -233,7 +288,12 @@ def strategy_figures(
         judge_spread=_mean(spreads),
         failed_judgements=failed_judgements,
         models=sorted({s.model for s in answered if s.model}),
-        retrieves=any(s.sources for s in answered),
+        retrieves=retrieves,
+        spreads={metric: _within_spread(by_question) for metric, by_question in grouped.items()},
+        repeats=max(askings.values(), default=1),
+        diagnoses=diagnoses,
+        funnel=Funnel.of(diagnoses, retrieves),
+        answers_judged=len(jury),
     )
 
 
@@ -327,4 +387,5 @@ def analyse(
         failed_samples=[s for s in samples if not s.ok],
         gold_unknown=not gold_known,
         min_judged=settings.min_judged,
+        significance=settings.significance,
     )

@@ -41,12 +41,18 @@ def gold_product_retrieved(product_name: str, sources: Sequence[SourceRecord]) -
     )
 
 
-def record_of(strategy: str, question: EvalQuestion, outcome: CallOutcome) -> SampleRecord:
+Work = tuple[str, EvalQuestion, int]  # strategy, question, which asking of it
+
+
+def record_of(
+    strategy: str, question: EvalQuestion, outcome: CallOutcome, repeat: int = 0
+) -> SampleRecord:
     record = SampleRecord(
-        key=sample_key(strategy, question.question_id),
+        key=sample_key(strategy, question.question_id, repeat),
         strategy=strategy,
         question_id=question.question_id,
         index=question.index,
+        repeat=repeat,
         question=question.question,
         ground_truth=question.answer,
         product_name=question.product_name,
@@ -90,21 +96,25 @@ def pending_work(
     questions: Sequence[EvalQuestion],
     strategies: Sequence[str],
     done: dict[Hashable, SampleRecord],
-) -> list[tuple[str, EvalQuestion]]:
-    """(strategy, question) pairs without a successful answer yet, strategies interleaved so
+    repeat: int = 1,
+) -> list[Work]:
+    """(strategy, question, asking) without a successful answer yet, strategies interleaved so
     that all three see the same load at the same time."""
     return [
-        (strategy, question)
+        (strategy, question, asking)
+        for asking in range(repeat)
         for question in questions
         for strategy in strategies
-        if not ((record := done.get(sample_key(strategy, question.question_id))) and record.ok)
+        if not (
+            (record := done.get(sample_key(strategy, question.question_id, asking))) and record.ok
+        )
     ]
 
 
 async def collect_answers(
     client: ServiceClient,
     store: JsonlStore[SampleRecord],
-    work: Sequence[tuple[str, EvalQuestion]],
+    work: Sequence[Work],
     concurrency: int,
     show_progress: bool = True,
 ) -> CollectionTotals:
@@ -114,11 +124,11 @@ async def collect_answers(
     latency_ms = 0.0
     with tqdm(total=len(work), desc="answers", unit="sample", disable=not show_progress) as bar:
 
-        async def one(strategy: str, question: EvalQuestion) -> None:
+        async def one(strategy: str, question: EvalQuestion, asking: int) -> None:
             nonlocal failures, throttled, latency_ms
             async with semaphore:
-                outcome = await client.answer(strategy, question.question)
-            record = record_of(strategy, question, outcome)
+                outcome = await client.answer(strategy, question.request_body())
+            record = record_of(strategy, question, outcome, asking)
             await asyncio.to_thread(store.append, record)
             latency_ms += record.latency_ms or 0.0
             throttled += record.throttled
@@ -129,7 +139,7 @@ async def collect_answers(
             bar.set_postfix(failed=failures)
 
         started = time.perf_counter()
-        await asyncio.gather(*(one(strategy, question) for strategy, question in work))
+        await asyncio.gather(*(one(*item) for item in work))
     return CollectionTotals(
         samples=len(work),
         failures=failures,

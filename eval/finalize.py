@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.aggregate import Analysis, StrategyFigures, analyse, scores_of_backbone
+from eval.agreement import agreement, load_labels
 from eval.cost import (
     StrategyCost,
     UsageAssumptions,
@@ -22,16 +23,19 @@ from eval.cost import (
 from eval.manifest import now, write_manifest
 from eval.metrics.facts import Fact
 from eval.outputs import (
+    summary_row,
     write_json,
     write_judge_coverage_csv,
+    write_paired_tests_csv,
     write_pairwise_csv,
     write_strategy_results,
     write_summary_csv,
 )
 from eval.pairwise_stats import pairwise_figures
 from eval.paths import RunFiles
+from eval.records import SampleRecord
 from eval.report.html import render_report, write_report
-from eval.settings import EvalSettings
+from eval.settings import DEFAULT_STRATEGIES, EvalSettings
 from eval.testset import QuestionSetError, load_testset
 
 logger = logging.getLogger(__name__)
@@ -65,6 +69,16 @@ def measured_per_thousand(
     return found
 
 
+def run_strategies(samples: Sequence[SampleRecord], wanted: Sequence[str]) -> list[str]:
+    """The strategies a run answered, in the order asked for; with no order given, the usual
+    three first, then the others by name."""
+    present = {sample.strategy for sample in samples}
+    if wanted:
+        return [strategy for strategy in wanted if strategy in present]
+    usual = [strategy for strategy in DEFAULT_STRATEGIES if strategy in present]
+    return usual + sorted(present - set(usual))
+
+
 def testset_facts(path: Path) -> dict[str, Sequence[Fact]] | None:
     """The test set's current facts by question id; None when the file is gone (the facts the
     samples recorded are used then)."""
@@ -93,13 +107,34 @@ def _backbone(manifest: dict[str, Any]) -> str | None:
     return recorded if isinstance(recorded, str) and recorded != "disabled" else None
 
 
+def _summary_json(
+    analysis: Analysis, costs: dict[str, StrategyCost], per_thousand: dict[str, float]
+) -> dict[str, Any]:
+    """The summary rows, each with its strategy's funnel and within-question spreads."""
+    return {
+        "strategies": [
+            {
+                **summary_row(f, costs.get(f.strategy), per_thousand.get(f.strategy)),
+                "funnel": asdict(f.funnel) if f.funnel else None,
+                "within_question_sd": {
+                    metric: round(value, 6)
+                    for metric, value in f.spreads.items()
+                    if value == value  # NaN: asked once
+                },
+            }
+            for f in analysis.strategies
+        ],
+        "agreement_with_people": [asdict(a) for a in analysis.agreement],
+    }
+
+
 def write_outputs(
     files: RunFiles, settings: EvalSettings, manifest: dict[str, Any], finished: bool = True
 ) -> Outputs:
     samples = list(files.samples().load().values())
     bertscores = scores_of_backbone(files.bertscores().load(), _backbone(manifest))
     judgements = files.judgements().load()
-    strategies = [s for s in settings.strategies if any(x.strategy == s for x in samples)]
+    strategies = run_strategies(samples, settings.strategies)
     pairwise = pairwise_figures(files.pairwise().load(), strategies)
     analysis = analyse(
         samples,
@@ -110,17 +145,26 @@ def write_outputs(
         testset_facts(settings.testset),
     )
     analysis.pairwise = pairwise
+    if settings.labels is not None:
+        analysis.agreement = agreement(
+            load_labels(settings.labels), samples, judgements, analysis.judges
+        )
     prices, usage = load_prices(settings.prices), load_usage(settings.usage)
     costs = strategy_costs(prices, usage)
     break_even = break_even_requests(costs["rag"], costs["finetuned"])
     per_thousand = measured_per_thousand(analysis.strategies, settings, usage)
     if finished:
         manifest["finished_at"] = now()
+    diagnoses = {d.sample.key: d for f in analysis.strategies for d in f.diagnoses}
     written = [
-        write_strategy_results(files.out, strategy, samples, bertscores, judgements)
+        write_strategy_results(files.out, strategy, samples, bertscores, judgements, diagnoses)
         for strategy in strategies
     ]
     written.append(write_summary_csv(files.out, analysis, costs, per_thousand))
+    written.append(write_paired_tests_csv(files.out, analysis.tests))
+    written.append(
+        write_json(files.out / "summary_results.json", _summary_json(analysis, costs, per_thousand))
+    )
     if analysis.judges:
         written.append(write_judge_coverage_csv(files.out, analysis))
     if pairwise:

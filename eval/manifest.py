@@ -14,8 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from app.http.schemas import ReadyResponse
 from eval.atomic import write_text_atomic
+from eval.contract import ReadyResponse
 
 PACKAGES = ("fm-tailor", "httpx", "bert-score", "torch", "transformers", "numpy", "boto3")
 # Bumped when what a sample record means changes (a metric's definition, a prompt of a judge).
@@ -92,7 +92,12 @@ def new_manifest(
     identity: dict[str, Any],
     prices: Path,
     usage: Path,
+    repeat: int = 1,
+    ready: ReadyResponse | None = None,
 ) -> dict[str, Any]:
+    """`service` keeps what else /ready said (fields this runner does not know, such as a
+    prompt or settings digest), for `eval compare`; it is not part of the identity, since a
+    service may report there what changes from call to call."""
     return {
         "service_url": url,
         "identity": identity,
@@ -101,6 +106,8 @@ def new_manifest(
         "testset_sha256": identity["testset_sha256"],
         "questions": questions,
         "strategies": strategies,
+        "repeat": repeat,
+        "service": (ready.model_extra or {}) if ready is not None else {},
         "judges": identity["judges"],
         "bertscore_model": identity["bertscore"],
         "prices": str(prices),

@@ -13,8 +13,10 @@ from typing import Any
 from eval.aggregate import Analysis, StrategyFigures
 from eval.atomic import write_text_atomic
 from eval.cost import StrategyCost
+from eval.diagnosis import AnswerDiagnosis
 from eval.pairwise_stats import PairFigures
 from eval.records import BertScoreRecord, JudgementRecord, SampleRecord
+from eval.stats import PairedTest
 
 SUMMARY_COLUMNS = (
     "method",
@@ -54,7 +56,23 @@ SUMMARY_COLUMNS = (
     "judge_coverage",
     "untuned_model",
     "models",
+    "context_fact_recall",
+    "context_fact_recall_ci_low",
+    "context_fact_recall_ci_high",
+    "unsupported_figure_rate",
+    "unsupported_figure_rate_ci_low",
+    "unsupported_figure_rate_ci_high",
+    "repeats",
 )
+# The summary column of each tested metric (what `eval gate` and `eval compare` name).
+METRIC_COLUMNS = {
+    "avg_bert_score": "bert_f1",
+    "fact_recall": "fact_recall",
+    "context_fact_recall": "context_fact_recall",
+    "unsupported_figure_rate": "unsupported_figure_rate",
+    "avg_llm_evaluator_score": "judge_score",
+    "avg_inference_time": "latency_s",
+}
 
 
 def _number(value: float | None, digits: int = 4) -> float | str:
@@ -68,6 +86,7 @@ def sample_entry(
     sample: SampleRecord,
     bertscore: BertScoreRecord | None,
     judgements: Sequence[JudgementRecord],
+    diagnosis: AnswerDiagnosis | None = None,
 ) -> dict[str, Any]:
     """The reference's per-sample fields first, then what this runner adds."""
     scores = [j.score for j in judgements if j.score is not None]
@@ -103,8 +122,21 @@ def sample_entry(
             "attempts": sample.attempts,
             "request_id": sample.request_id,
             "judge_reasons": {j.judge: j.reason or j.error for j in judgements},
+            "repeat": sample.repeat,
         }
     )
+    if diagnosis is not None:
+        entry.update(
+            {
+                "fact_recall": diagnosis.fact_recall,
+                "context_fact_recall": diagnosis.context_fact_recall,
+                "missed_facts": [
+                    {"fact": list(missed.fact), "where": missed.where}
+                    for missed in diagnosis.missed
+                ],
+                "unsupported_figures": list(diagnosis.invented),
+            }
+        )
     return entry
 
 
@@ -114,13 +146,19 @@ def write_strategy_results(
     samples: Sequence[SampleRecord],
     bertscores: dict[Hashable, BertScoreRecord],
     judgements: dict[Hashable, JudgementRecord],
+    diagnoses: dict[str, AnswerDiagnosis] | None = None,
 ) -> Path:
     by_sample: dict[str, list[JudgementRecord]] = {}
     for record in judgements.values():
         by_sample.setdefault(record.key, []).append(record)
     entries = [
-        sample_entry(sample, bertscores.get(sample.key), by_sample.get(sample.key, []))
-        for sample in sorted(samples, key=lambda s: s.index)
+        sample_entry(
+            sample,
+            bertscores.get(sample.key),
+            by_sample.get(sample.key, []),
+            (diagnoses or {}).get(sample.key),
+        )
+        for sample in sorted(samples, key=lambda s: (s.index, s.repeat))
         if sample.strategy == strategy
     ]
     path = out / f"{strategy}_results.json"
@@ -138,6 +176,10 @@ def summary_row(
         figures.intervals["latency_s"],
         figures.intervals["fact_recall"],
         figures.intervals["latency_ok_s"],
+    )
+    context, invented = (
+        figures.intervals["context_fact_recall"],
+        figures.intervals["unsupported_figure_rate"],
     )
     return {
         "method": figures.strategy,
@@ -177,6 +219,13 @@ def summary_row(
         "judge_coverage": _number(figures.jury_coverage),
         "untuned_model": figures.untuned,
         "models": " ".join(figures.models),
+        "context_fact_recall": _number(context.mean),
+        "context_fact_recall_ci_low": _number(context.low),
+        "context_fact_recall_ci_high": _number(context.high),
+        "unsupported_figure_rate": _number(invented.mean),
+        "unsupported_figure_rate_ci_low": _number(invented.low),
+        "unsupported_figure_rate_ci_high": _number(invented.high),
+        "repeats": figures.repeats,
     }
 
 
@@ -258,6 +307,45 @@ def write_pairwise_csv(out: Path, figures: Sequence[PairFigures]) -> Path:
             }
         )
     return write_text_atomic(out / "pairwise.csv", buffer.getvalue())
+
+
+PAIRED_TEST_COLUMNS = (
+    "metric",
+    "column",
+    "first",
+    "second",
+    "mean_difference",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "adjusted_p_value",
+    "n",
+)
+
+
+def write_paired_tests_csv(out: Path, tests: Sequence[PairedTest]) -> Path:
+    """Every paired test of the run (`first - second`, Holm-adjusted within a metric): what
+    `eval gate` reads to decide a comparison between strategies."""
+    columns = {metric: column for column, metric in METRIC_COLUMNS.items()}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=PAIRED_TEST_COLUMNS)
+    writer.writeheader()
+    for test in tests:
+        writer.writerow(
+            {
+                "metric": test.metric,
+                "column": columns.get(test.metric, ""),
+                "first": test.first,
+                "second": test.second,
+                "mean_difference": _number(test.mean_difference, 6),
+                "ci_low": _number(test.low, 6),
+                "ci_high": _number(test.high, 6),
+                "p_value": _number(test.p_value, 6),
+                "adjusted_p_value": _number(test.adjusted_p_value, 6),
+                "n": test.count,
+            }
+        )
+    return write_text_atomic(out / "paired_tests.csv", buffer.getvalue())
 
 
 def write_json(path: Path, value: Any) -> Path:

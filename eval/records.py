@@ -20,6 +20,7 @@ class SampleRecord(BaseModel):
     strategy: str
     question_id: str
     index: int
+    repeat: int = Field(0, description="Which asking of the question (`run --repeat N`).")
     question: str
     ground_truth: str
     product_name: str = ""
@@ -78,5 +79,6 @@ class JudgementRecord(BaseModel):
     attempts: int = 1
 
 
-def sample_key(strategy: str, question_id: str) -> str:
-    return f"{strategy}/{question_id}"
+def sample_key(strategy: str, question_id: str, repeat: int = 0) -> str:
+    """`rag/<question id>` for the first asking, `rag/<question id>#2` for the third."""
+    return f"{strategy}/{question_id}" + (f"#{repeat}" if repeat else "")

@@ -9,14 +9,14 @@ from typing import Any
 
 import httpx
 
-from app.core.bundled_models import file_sha256
-from app.http.schemas import ReadyResponse
 from eval.client import ServiceClient
 from eval.collect import collect_answers, pending_work
+from eval.contract import ReadyResponse
 from eval.finalize import Outputs, write_outputs
 from eval.judges.jury import Jury, build_jury, judge_samples
 from eval.judges.pairwise import judge_pairs
 from eval.manifest import (
+    file_digest,
     identity_changes,
     new_manifest,
     now,
@@ -26,7 +26,7 @@ from eval.manifest import (
 )
 from eval.metrics.bertscore import resolve_backbone, score_samples
 from eval.paths import RunFiles
-from eval.settings import EvalSettings
+from eval.settings import DEFAULT_STRATEGIES, EvalSettings
 from eval.testset import load_testset
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,46 @@ logger = logging.getLogger(__name__)
 
 class RunConflict(RuntimeError):
     """The output folder holds another run, or a run its resume would not match."""
+
+
+class UnknownStrategy(ValueError):
+    """A strategy the service does not serve."""
+
+
+def served_strategies(openapi: dict[str, Any] | None) -> list[str] | None:
+    """Strategies the service answers on, in its order, read from its OpenAPI document: the
+    one-segment paths whose POST answers with an object holding `strategy` and `answer`.
+    None when the service publishes no document."""
+    if openapi is None:
+        return None
+    schemas = openapi.get("components", {}).get("schemas", {})
+    found: list[str] = []
+    for path, operations in openapi.get("paths", {}).items():
+        post = operations.get("post") if isinstance(operations, dict) else None
+        name = path.strip("/")
+        if not post or not name or "/" in name or "{" in name:
+            continue
+        content = post.get("responses", {}).get("200", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema", {})
+        reference = schema.get("$ref", "").rsplit("/", 1)[-1]
+        properties = schemas.get(reference, schema).get("properties", {})
+        if {"strategy", "answer"} <= set(properties):
+            found.append(name)
+    return found
+
+
+def chosen_strategies(wanted: list[str], served: list[str] | None) -> list[str]:
+    """The strategies asked for, checked against the service's; none asked for: all of the
+    service's (the usual three when it publishes no OpenAPI document)."""
+    if not wanted:
+        return served or list(DEFAULT_STRATEGIES)
+    unknown = [name for name in wanted if served is not None and name not in served]
+    if unknown:
+        raise UnknownStrategy(
+            f"the service does not serve {', '.join(unknown)}; it serves "
+            f"{', '.join(served or []) or 'no strategy'}"
+        )
+    return wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +136,7 @@ def _manifest(
     questions: int,
     identity: dict[str, Any],
     previous: dict[str, Any] | None,
+    ready: ReadyResponse,
 ) -> dict[str, Any]:
     """A new manifest, or the previous one extended when the run is resumed.
 
@@ -111,6 +152,8 @@ def _manifest(
             identity,
             settings.prices,
             settings.usage,
+            settings.repeat,
+            ready,
         )
     changes = identity_changes(previous.get("identity", {}), identity)
     if changes and not options.force_resume:
@@ -159,7 +202,7 @@ async def _score_and_judge(
 async def run_evaluation(settings: EvalSettings, options: RunOptions | None = None) -> Outputs:
     options = options or RunOptions()
     questions = load_testset(settings.testset, options.limit)
-    testset_sha256 = file_sha256(settings.testset)
+    testset_sha256 = file_digest(settings.testset)
     files = RunFiles(settings.out)
     previous = _check_out(files, options)
     files.out.mkdir(parents=True, exist_ok=True)
@@ -168,11 +211,14 @@ async def run_evaluation(settings: EvalSettings, options: RunOptions | None = No
         async with _http_client(settings, options) as http:
             client = ServiceClient(http, settings.http)
             ready = await client.wait_ready()
+            served = served_strategies(await client.openapi())
+            strategies = chosen_strategies(settings.strategies, served)
+            settings = settings.model_copy(update={"strategies": strategies})
             identity = _identity(settings, testset_sha256, jury, ready)
-            manifest = _manifest(settings, options, len(questions), identity, previous)
+            manifest = _manifest(settings, options, len(questions), identity, previous, ready)
             write_manifest(files.manifest, manifest)
             store = files.samples()
-            work = pending_work(questions, settings.strategies, store.load())
+            work = pending_work(questions, settings.strategies, store.load(), settings.repeat)
             logger.info("%d answers to collect (%d questions)", len(work), len(questions))
             totals = await collect_answers(
                 client, store, work, settings.http.concurrency, options.show_progress

@@ -8,15 +8,21 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.settings import PROJECT_ROOT
-from app.strategies.table import STRATEGY_NAMES
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The service's strategies when it does not list its own (GET /openapi.json does).
+DEFAULT_STRATEGIES: tuple[str, ...] = ("rag", "finetuned", "hybrid")
 
 
 class HttpSettings(BaseModel):
     """How the service is called: parallelism, deadlines and retries."""
 
     concurrency: int = Field(8, ge=1, le=1024, description="Requests in flight at once.")
-    timeout_s: float = Field(120.0, gt=0, description="Deadline of one HTTP attempt.")
+    timeout_s: float = Field(
+        120.0, gt=0, description="Total deadline of one HTTP attempt, the whole reply read."
+    )
+    max_reply_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest reply read; a bigger one is a failure."
+    )
     max_attempts: int = Field(4, ge=1, le=20, description="Attempts per sample, first included.")
     backoff_base_s: float = Field(0.5, ge=0, description="First retry delay; doubles each time.")
     backoff_max_s: float = Field(20.0, ge=0, description="Longest retry delay.")
@@ -63,6 +69,9 @@ class StatisticsSettings(BaseModel):
     resamples: int = Field(10_000, ge=100, description="Bootstrap and permutation resamples.")
     seed: int = 20240531
     confidence: float = Field(0.95, gt=0, lt=1)
+    significance: float = Field(
+        0.05, gt=0, lt=1, description="Largest (Holm-adjusted) p-value called a real difference."
+    )
     min_judged: int = Field(
         10,
         ge=1,
@@ -81,7 +90,14 @@ class EvalSettings(BaseSettings):
     url: str = "http://127.0.0.1:8000"
     testset: Path = PROJECT_ROOT / "data" / "test" / "test.json"
     out: Path = PROJECT_ROOT / "var" / "eval" / "latest"
-    strategies: list[str] = Field(default_factory=lambda: list(STRATEGY_NAMES))
+    strategies: list[str] = Field(
+        default_factory=list,
+        description="Strategies to ask; empty: every one the service lists in /openapi.json.",
+    )
+    repeat: int = Field(1, ge=1, le=100, description="Times each question is asked per strategy.")
+    labels: Path | None = Field(
+        None, description="People's scores (question id, strategy, score) to check judges against."
+    )
     prices: Path = PROJECT_ROOT / "data" / "prices.json"
     usage: Path = PROJECT_ROOT / "data" / "usage.json"
     http: HttpSettings = HttpSettings()

@@ -6,8 +6,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from eval.contract import ChatTurn, answer_request
 from eval.metrics.facts import Fact
+
+_TURNS = TypeAdapter(list[ChatTurn])
 
 
 class QuestionSetError(ValueError):
@@ -16,7 +22,11 @@ class QuestionSetError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class EvalQuestion:
-    """One question with its ground-truth answer; `product_name` names the gold product."""
+    """One question with its ground-truth answer; `product_name` names the gold product.
+
+    A conversation (`messages`, ending with the user's turn) is asked as it is; its `question`
+    is then the whole conversation as text, which is what a judge and a reader need to see.
+    """
 
     index: int
     question: str
@@ -24,6 +34,10 @@ class EvalQuestion:
     product_name: str = ""
     section: str = ""
     must_mention: tuple[Fact, ...] = ()
+    messages: tuple[ChatTurn, ...] = ()
+
+    def request_body(self) -> dict[str, Any]:
+        return answer_request(self.question, list(self.messages) if self.messages else None)
 
     @property
     def question_id(self) -> str:
@@ -53,10 +67,31 @@ def _facts(index: int, value: object) -> tuple[Fact, ...]:
     return tuple(facts)
 
 
+def transcript(messages: tuple[ChatTurn, ...]) -> str:
+    """A conversation as text, one `role: content` line per turn."""
+    return "\n".join(f"{turn.role}: {turn.content.strip()}" for turn in messages)
+
+
+def _messages(index: int, value: object) -> tuple[ChatTurn, ...]:
+    """`messages`: OpenAI-style turns ending with the user's, as the service requires."""
+    try:
+        turns = tuple(_TURNS.validate_python(value))
+    except ValidationError as error:
+        raise QuestionSetError(
+            f"item {index}: 'messages' must be a list of {{role, content}}: {error}"
+        ) from error
+    if not turns or turns[-1].role != "user":
+        raise QuestionSetError(f"item {index}: 'messages' must end with a user turn")
+    return turns
+
+
 def _question_from(index: int, item: object) -> EvalQuestion:
     if not isinstance(item, dict):
         raise QuestionSetError(f"item {index} is not an object")
-    question = item.get("question")
+    if ("messages" in item) == ("question" in item):
+        raise QuestionSetError(f"item {index} needs exactly one of 'question' and 'messages'")
+    messages = _messages(index, item["messages"]) if "messages" in item else ()
+    question = transcript(messages) if messages else item.get("question")
     answer = item.get("answer", item.get("ground_truth"))
     if not isinstance(question, str) or not question.strip():
         raise QuestionSetError(f"item {index} has no 'question' text")
@@ -69,12 +104,13 @@ def _question_from(index: int, item: object) -> EvalQuestion:
         product_name=str(item.get("product_name") or ""),
         section=str(item.get("section") or ""),
         must_mention=_facts(index, item.get("must_mention")),
+        messages=messages,
     )
 
 
 def load_testset(path: Path, limit: int | None = None) -> list[EvalQuestion]:
-    """Read a JSON list (or JSON lines) of {question, answer, product_name?, section?,
-    must_mention?}."""
+    """Read a JSON list (or JSON lines) of {question | messages, answer, product_name?,
+    section?, must_mention?}."""
     if not path.is_file():
         raise QuestionSetError(f"test set {path} does not exist")
     text = path.read_text(encoding="utf-8")

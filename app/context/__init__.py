@@ -12,7 +12,7 @@ from app.context.policy import (
     build_span_ranker,
     prepare_prompt,
 )
-from app.core.window import ContextWindow
+from app.core.tokens import ContextWindow
 
 __all__ = [
     "ContextPolicy",

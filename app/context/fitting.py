@@ -10,8 +10,8 @@ from app.context.prompt_tokens import PromptTokens
 from app.context.prompts import PromptTemplate
 from app.context.selection import RankedPassage
 from app.core.errors import QuestionTooLong
+from app.core.tokens import ContextWindow
 from app.core.types import ChatMessage, Passage
-from app.core.window import ContextWindow
 
 # A trimmed passage shorter than this is not worth its header: it is dropped instead.
 MIN_TRIMMED_WORDS = 8

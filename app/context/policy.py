@@ -10,10 +10,12 @@ from typing import Protocol
 from app.context.fitting import ContextReport, PreparedPrompt, fit_counted
 from app.context.prompt_tokens import PromptTokens
 from app.context.prompts import PromptTemplate
-from app.context.ranking import DenseScorer, SentenceEncoder, SpanRanker
+from app.context.ranking import DenseScorer, SpanRanker
 from app.context.selection import RankedPassage, select_sentences
+from app.core.embeddings import SentenceEncoder
+from app.core.token_count import estimated_window
+from app.core.tokens import ContextWindow, Tokenizer
 from app.core.types import Passage
-from app.core.window import ContextWindow, estimated_window
 from app.settings import ContextSettings
 
 
@@ -38,7 +40,7 @@ class ContextPolicy:
             passages,
             self.ranker,
             self.budget_tokens,
-            self.window.count,
+            self.window.tokenizer.count,
             self.min_relative_score,
             self.one_product,
             passage_template,
@@ -94,20 +96,22 @@ class ContextLimits(Protocol):
 
 
 class SizedGenerator(Protocol):
-    """What the policy reads of a generator: the context length its limits declare."""
+    """What the policy reads of a generator: the context length its limits declare, and its
+    own tokenizer when it has one (an in-process model)."""
 
     @property
     def limits(self) -> ContextLimits: ...
 
+    @property
+    def tokenizer(self) -> Tokenizer | None: ...
 
-def generator_window(generator: SizedGenerator, settings: ContextSettings) -> ContextWindow:
-    """An in-process generator's own window (its `context_window`: exact counts), else the
-    context length the generator declares in its limits (FMT_BEDROCK__CONTEXT_TOKENS, ...),
-    counted with the estimate."""
-    own = getattr(generator, "context_window", None)
-    if isinstance(own, ContextWindow):
-        return own
-    return estimated_window(generator.limits.context_tokens)
+
+def generator_window(generator: SizedGenerator) -> ContextWindow:
+    """The generator's context length (FMT_BEDROCK__CONTEXT_TOKENS, ..., or the local model's
+    n_ctx), counted by its own tokenizer, or with the estimate when it declares none."""
+    if generator.tokenizer is None:
+        return estimated_window(generator.limits.context_tokens)
+    return ContextWindow(generator.limits.context_tokens, generator.tokenizer)
 
 
 def build_span_ranker(
@@ -126,7 +130,7 @@ def build_context_policy(
 ) -> ContextPolicy:
     """The policy of the strategies that use `generator`."""
     return ContextPolicy(
-        window=generator_window(generator, settings),
+        window=generator_window(generator),
         ranker=ranker,
         budget_tokens=settings.budget_tokens,
         margin_tokens=settings.margin_tokens,

@@ -89,16 +89,3 @@ def format_passage(
         "{text}": text,
     }
     return _fill(passage_template, fields)
-
-
-def template_for(prompts: PromptSettings, group: str) -> PromptTemplate:
-    """The template of one prompt group: `<group>_system` and `<group>_user` of the settings."""
-    try:
-        system = getattr(prompts, f"{group}_system")
-        user = getattr(prompts, f"{group}_user")
-    except AttributeError as error:
-        raise ValueError(
-            f"no prompt settings for {group!r}: PromptSettings needs {group}_system and "
-            f"{group}_user (FMT_PROMPTS__{group.upper()}_SYSTEM and _USER)"
-        ) from error
-    return PromptTemplate(str(system), str(user), prompts.context_passage)

@@ -8,10 +8,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from app.core.embeddings import SentenceEncoder
 
 Scores = npt.NDArray[np.float64]
 
@@ -74,20 +75,15 @@ CODE_WEIGHT = 3.0
 OTHER_CODE_FACTOR = 0.5
 
 
-class SentenceEncoder(Protocol):
-    """What ranking needs from an embedding model: unit vectors, one row per text."""
-
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> npt.NDArray[np.float32]: ...
-
-
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
+# Terms are lower-case ASCII letters, digits and the joiners of `_TERMS`.
+_DIGIT = re.compile(r"[0-9]")
+_LETTER = re.compile(r"[a-z]")
 
 
-# Terms repeat across sentences, questions and requests: each is stemmed and weighed once.
-@lru_cache(maxsize=SPAN_TERMS_CACHE)
 def _stem(term: str) -> str:
     """`changed`, `changes`, `change` -> `chang`: enough for a question and a catalog to meet."""
-    if any(character.isdigit() for character in term):
+    if _DIGIT.search(term):
         return term
     for suffix in _SUFFIXES:
         if term.endswith(suffix) and len(term) - len(suffix) >= 3:
@@ -95,15 +91,11 @@ def _stem(term: str) -> str:
     return term
 
 
-@lru_cache(maxsize=SPAN_TERMS_CACHE)
 def _is_code(term: str) -> bool:
     """Letters and digits in one term: a fault code, part or model number, not a bare figure."""
-    return any(character.isdigit() for character in term) and any(
-        character.isalpha() for character in term
-    )
+    return _DIGIT.search(term) is not None and _LETTER.search(term) is not None
 
 
-@lru_cache(maxsize=SPAN_TERMS_CACHE)
 def _content_term(term: str) -> str:
     return "" if term in _STOPWORDS else _stem(term)
 
@@ -113,44 +105,65 @@ def terms(text: str) -> list[str]:
     return [term for term in map(_content_term, _TERMS.findall(text.lower())) if term]
 
 
-@lru_cache(maxsize=SPAN_TERMS_CACHE)
+def _code_factor(term: str) -> float:
+    return CODE_WEIGHT if _DIGIT.search(term) else 1.0
+
+
 def _term_set(text: str) -> frozenset[str]:
-    # Catalog sentences and product titles come back request after request.
     return frozenset(terms(text))
 
 
-@lru_cache(maxsize=SPAN_TERMS_CACHE)
-def _code_factor(term: str) -> float:
-    return CODE_WEIGHT if any(character.isdigit() for character in term) else 1.0
+SentenceTerms = tuple[frozenset[str], frozenset[str], bool]
 
 
-def lexical_scores(
-    question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
-) -> Scores:
+def _sentence_terms(sentence: str, title: str) -> SentenceTerms:
+    """The sentence's terms beyond its product title's, the title's, and whether the sentence
+    names a code (fault code, part number) other than the title's."""
+    own = frozenset(terms(title))
+    beyond_title = frozenset(terms(sentence)) - own
+    return beyond_title, own, any(_is_code(term) for term in beyond_title)
+
+
+class LexicalScorer:
     """Share of the question's terms found in each sentence, each term weighted by how rare it
     is among these sentences (a product code in every sentence tells nothing apart), codes more
     than words. Terms of a sentence's own passage title (its product) do not count: every
-    sentence of that product would match them (and the retriever already chose the product)."""
-    return np.array(_lexical_shares(question, sentences, titles), dtype=np.float64)
+    sentence of that product would match them (and the retriever already chose the product).
+
+    Catalog sentences come back request after request: their terms are kept (bounded, least
+    recently used out), by this scorer, for as long as it lives."""
+
+    def __init__(self, cache_size: int = SPAN_TERMS_CACHE) -> None:
+        self._sentence_terms = lru_cache(maxsize=cache_size)(_sentence_terms)
+        # The eval and /compare ask a question more than once.
+        self._question_terms = lru_cache(maxsize=cache_size)(_term_set)
+
+    def scores(
+        self, question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
+    ) -> Scores:
+        return np.array(self.shares(question, sentences, titles), dtype=np.float64)
+
+    def shares(
+        self, question: str, sentences: Sequence[str], titles: Sequence[str] | None
+    ) -> list[float]:
+        wanted = set(self._question_terms(question))
+        if not wanted or not sentences:
+            return [0.0] * len(sentences)
+        own_titles = titles if titles is not None else [""] * len(sentences)
+        described = [
+            self._sentence_terms(sentence, title)
+            for sentence, title in zip(sentences, own_titles, strict=True)
+        ]
+        return _shares(wanted, described)
 
 
-def _lexical_shares(
-    question: str, sentences: Sequence[str], titles: Sequence[str] | None
-) -> list[float]:
-    wanted = set(terms(question))
-    if not wanted or not sentences:
-        return [0.0] * len(sentences)
-    own_titles = titles if titles is not None else [""] * len(sentences)
-    described = [
-        _sentence_terms(sentence, title)
-        for sentence, title in zip(sentences, own_titles, strict=True)
-    ]
+def _shares(wanted: set[str], described: Sequence[SentenceTerms]) -> list[float]:
     found = [beyond_title & wanted for beyond_title, _, _ in described]
     frequency: dict[str, int] = {}
     for matched in found:
         for term in matched:
             frequency[term] = frequency.get(term, 0) + 1
-    count = len(sentences)
+    count = len(described)
     weight = {
         term: math.log(1.0 + count / (1.0 + frequency.get(term, 0))) * _code_factor(term)
         for term in wanted
@@ -170,13 +183,11 @@ def _lexical_shares(
     return scores
 
 
-@lru_cache(maxsize=SPAN_TERMS_CACHE)
-def _sentence_terms(sentence: str, title: str) -> tuple[frozenset[str], frozenset[str], bool]:
-    """The sentence's terms beyond its product title's, the title's, and whether the sentence
-    names a code (fault code, part number) other than the title's."""
-    own = _term_set(title)
-    beyond_title = _term_set(sentence) - own
-    return beyond_title, own, any(_is_code(term) for term in beyond_title)
+def lexical_scores(
+    question: str, sentences: Sequence[str], titles: Sequence[str] | None = None
+) -> Scores:
+    """`LexicalScorer.scores` once, nothing kept."""
+    return LexicalScorer(cache_size=0).scores(question, sentences, titles)
 
 
 class DenseScorer:
@@ -230,6 +241,7 @@ class SpanRanker:
         lexical_weight: float = 1.0,
     ) -> None:
         self.dense = dense
+        self.lexical = LexicalScorer()
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
 
@@ -238,7 +250,7 @@ class SpanRanker:
     ) -> Scores:
         """One score per sentence, higher is more relevant (blocking when dense); `titles` are
         the titles of the sentences' passages."""
-        combined = self.lexical_weight * lexical_scores(question, sentences, titles)
+        combined = self.lexical_weight * self.lexical.scores(question, sentences, titles)
         if self.dense is not None and self.dense_weight > 0:
             combined = combined + self.dense_weight * _spread(
                 self.dense.scores(question, sentences)
@@ -252,4 +264,4 @@ class SpanRanker:
         if self.dense is not None and self.dense_weight > 0:
             return [float(score) for score in self.scores(question, sentences, titles)]
         weight = self.lexical_weight
-        return [weight * share for share in _lexical_shares(question, sentences, titles)]
+        return [weight * share for share in self.lexical.shares(question, sentences, titles)]

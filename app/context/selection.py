@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import lru_cache
 
 from app.context.prompts import CONTEXT_SEPARATOR, format_passage
 from app.context.ranking import SpanRanker
 from app.context.spans import Span, passage_spans
 from app.core.types import Passage
-from app.core.window import TokenCounter
 
-SPAN_TOKENS_CACHE = 16384
 # How a passage is shown when the caller does not say: its header costs tokens of the budget.
 HEADED_PASSAGE = "[{index}] {title} ({section}):\n{text}"
 
@@ -20,15 +17,8 @@ RankedPassage = tuple[int, Passage]
 """A passage with its rank in the retrieved list (0 is the best), so sources stay whole."""
 
 
-@lru_cache(maxsize=SPAN_TOKENS_CACHE)
-def _tokens(count: TokenCounter, text: str) -> int:
-    # Sentences and titles of the catalog come back request after request; counting is pure.
-    return count(text)
-
-
-@lru_cache(maxsize=SPAN_TOKENS_CACHE)
 def _header_tokens(
-    count: TokenCounter, passage_template: str, number: int, title: str, section: str | None
+    count: Callable[[str], int], passage_template: str, number: int, title: str, section: str | None
 ) -> int:
     """What showing a passage costs beyond its sentences: the template's text around them
     (nothing for "{text}") and the blank line that parts it from the one before."""
@@ -42,7 +32,7 @@ def _chosen_spans(
     scores: Sequence[float],
     passages: Sequence[Passage],
     budget_tokens: int,
-    count: TokenCounter,
+    count: Callable[[str], int],
     min_relative_score: float,
     passage_template: str,
 ) -> list[Span]:
@@ -64,7 +54,7 @@ def _chosen_spans(
             break  # far less related than the best sentence: a small model is misled by it
         if span.text in seen:
             continue  # neighbouring chunks overlap: the same sentence once is enough
-        cost = _tokens(count, span.text) + 1
+        cost = count(span.text) + 1
         if span.passage not in opened:
             passage = passages[span.passage]
             number = span.passage + 1
@@ -83,7 +73,7 @@ def select_sentences(
     passages: Sequence[Passage],
     ranker: SpanRanker,
     budget_tokens: int,
-    count: TokenCounter,
+    count: Callable[[str], int],
     min_relative_score: float = 0.0,
     one_product: bool = False,
     passage_template: str = HEADED_PASSAGE,

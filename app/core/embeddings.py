@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,12 @@ def model_identity(model_path: Path) -> str:
             relative = str(weight.relative_to(model_path))
             digest.update(f"{relative}\0{weight.stat().st_size}".encode())
     return digest.hexdigest()[:16]
+
+
+class SentenceEncoder(Protocol):
+    """What context selection needs from an embedding model: unit vectors, one row per text."""
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> Vectors: ...
 
 
 class Embedder:

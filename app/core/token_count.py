@@ -1,4 +1,5 @@
-"""Counted token estimates for backends that report no usage; marked `estimated=True`.
+"""The token estimate for models whose vocabulary the service does not hold (Bedrock, SageMaker,
+OpenAI-compatible servers): counts marked `estimated=True`.
 
 The rules follow BPE vocabularies of the Llama 3 kind: common short words are one token, longer
 words about one more per four letters, digits go in groups of up to three, each symbol is one.
@@ -10,52 +11,41 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from app.core.tokens import ContextWindow, templated_prompt_tokens
 from app.core.types import ChatMessage, TokenUsage
 
 _PIECES = re.compile(r"[^\W\d_]+|\d{1,3}|[^\s\w]|_")
 # The same pieces in ASCII text, found about twice as fast without the Unicode classes.
 _ASCII_PIECES = re.compile(r"[A-Za-z]+|[0-9]{1,3}|[^\s\w]|_")
-# Two characters of one piece: letters of one word, or digits of one number.
-_JOINED = re.compile(r"[^\W\d_]{2}|\d{2}")
-PIECE_CACHE = 65536
 SHORT_WORD_LETTERS = 6
 LETTERS_PER_EXTRA_TOKEN = 4
-# A role header and an end-of-turn marker around each message, as chat templates add them.
-MESSAGE_OVERHEAD_TOKENS = 4
-# Begin-of-text and the assistant header that opens the answer.
-PROMPT_OVERHEAD_TOKENS = 5
+# Words of the catalog and of the prompt templates repeat: each is weighed once per tokenizer.
+PIECE_CACHE = 65536
+# Catalog sentences, passage headers and system prompts come back request after request.
+TEXT_CACHE = 16384
 
 
-def _word_tokens(word: str) -> int:
-    if not word.isascii():
-        return (len(word) + 1) // 2
-    extra_letters = max(0, len(word) - SHORT_WORD_LETTERS)
+def _piece_tokens(piece: str) -> int:
+    if not piece[0].isalpha():
+        return 1
+    if not piece.isascii():
+        return (len(piece) + 1) // 2
+    extra_letters = max(0, len(piece) - SHORT_WORD_LETTERS)
     return 1 + (extra_letters + LETTERS_PER_EXTRA_TOKEN - 1) // LETTERS_PER_EXTRA_TOKEN
 
 
-@lru_cache(maxsize=PIECE_CACHE)
-def _piece_tokens(piece: str) -> int:
-    return _word_tokens(piece) if piece[0].isalpha() else 1
+def _pieces(text: str) -> list[str]:
+    return (_ASCII_PIECES if text.isascii() else _PIECES).findall(text)
 
 
 def estimate_text_tokens(text: str) -> int:
     """Tokens in `text`, counted piece by piece."""
-    # Words repeat: a cached lookup per piece, summed without a Python loop, halves the time.
-    pieces = (_ASCII_PIECES if text.isascii() else _PIECES).findall(text)
-    return sum(map(_piece_tokens, pieces))
-
-
-@lru_cache(maxsize=PIECE_CACHE)
-def joins(left: str, right: str) -> bool:
-    """Whether the last character of `left` and the first of `right` fall in one piece: only
-    then does `left + right` count other than the two texts apart."""
-    return _JOINED.fullmatch(left[-1:] + right[:1]) is not None
+    return sum(map(_piece_tokens, _pieces(text)))
 
 
 def estimate_prompt_tokens(messages: Sequence[ChatMessage]) -> int:
     """Tokens of a chat prompt, template markers included."""
-    body = sum(MESSAGE_OVERHEAD_TOKENS + estimate_text_tokens(m.content) for m in messages)
-    return PROMPT_OVERHEAD_TOKENS + body
+    return templated_prompt_tokens(estimate_text_tokens(m.content) for m in messages)
 
 
 def estimated_usage(messages: Sequence[ChatMessage], answer: str) -> TokenUsage:
@@ -64,3 +54,30 @@ def estimated_usage(messages: Sequence[ChatMessage], answer: str) -> TokenUsage:
         output_tokens=estimate_text_tokens(answer),
         estimated=True,
     )
+
+
+class EstimatedTokenizer:
+    """The estimate as a `Tokenizer`, with its own caches of words and texts (bounded; they go
+    with the tokenizer)."""
+
+    exact = False
+
+    def __init__(self, text_cache: int = TEXT_CACHE, piece_cache: int = PIECE_CACHE) -> None:
+        piece_tokens = lru_cache(maxsize=piece_cache)(_piece_tokens)
+
+        def count(text: str) -> int:
+            # A cached lookup per piece, summed without a Python loop, halves the time.
+            return sum(map(piece_tokens, _pieces(text)))
+
+        self._count = lru_cache(maxsize=text_cache)(count)
+
+    def count(self, text: str) -> int:
+        return self._count(text)
+
+    def count_prompt(self, messages: Sequence[ChatMessage]) -> int:
+        return templated_prompt_tokens(self._count(m.content) for m in messages)
+
+
+def estimated_window(tokens: int) -> ContextWindow:
+    """A context of `tokens` counted with the estimate: a remote model's."""
+    return ContextWindow(tokens, EstimatedTokenizer())

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from app.core.tokens import Tokenizer
 from app.core.types import ChatMessage, TokenUsage
 
 GeneratorRole = Literal["base", "tuned"]
@@ -86,11 +87,16 @@ class Generator(Protocol):
 
     `stream` yields `TextDelta`s and ends with exactly one `Generation` holding the full text.
     Backends raise the errors of `app.core.errors` and nothing else for backend failures.
+    `tokenizer` is the model's own (an in-process model), or None when the service does not hold
+    its vocabulary: its prompts are then counted with the estimate.
     """
 
     name: str
     model_id: str
     limits: GenerationLimits
+
+    @property
+    def tokenizer(self) -> Tokenizer | None: ...
 
     async def generate(
         self, messages: Sequence[ChatMessage], params: GenerationParams

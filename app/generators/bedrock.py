@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from app.core.aws_clients import bedrock_runtime_client
 from app.core.errors import BackendError
 from app.core.token_count import estimated_usage
+from app.core.tokens import Tokenizer
 from app.core.types import ChatMessage, TokenUsage
 from app.generators.base import (
     Generation,
@@ -77,6 +78,8 @@ class BedrockGenerator:
     """A Bedrock model (a foundation model id, an inference profile or a custom model ARN)."""
 
     name = "bedrock"
+    # The model's vocabulary is remote: its prompts are counted with the estimate.
+    tokenizer: Tokenizer | None = None
 
     def __init__(
         self,

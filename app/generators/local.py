@@ -14,7 +14,6 @@ from app.core.bundled_models import smollm2_gguf_path
 from app.core.errors import QuestionTooLong
 from app.core.observability import current_record
 from app.core.types import ChatMessage, TokenUsage
-from app.core.window import ContextWindow
 from app.generators.base import (
     Generation,
     GenerationEvent,
@@ -24,8 +23,8 @@ from app.generators.base import (
 )
 from app.generators.limits import llama_cpp_limits
 from app.generators.local_jobs import Job, JobControl, JobStopped, ModelWorker, QueueLimits
-from app.generators.local_prompt import PromptCounter, prompt_counter
 from app.generators.local_stops import stop_strings
+from app.generators.local_tokenizer import LlamaTokenizer
 from app.generators.local_weights import import_llama_cpp, runnable_weights
 from app.generators.repetition import repetition_start
 from app.settings import Settings
@@ -73,18 +72,8 @@ class LocalLlamaGenerator:
         self.stops = list(stops)
         self.limits = llama_cpp_limits(int(llama.n_ctx()))
         self.worker = ModelWorker(model_id, timeout_s, queue)
-        self._prompt_counter: PromptCounter = prompt_counter(llama)
-        # Read by app.context: this model's own length and tokenizer decide what fits.
-        self.context_window = ContextWindow(
-            tokens=int(llama.n_ctx()),
-            count=self.count_tokens,
-            count_prompt=self._prompt_counter.count,
-            exact=self._prompt_counter.exact,
-        )
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens of `text` by the model's own tokenizer (reads the vocabulary only: any thread)."""
-        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        # Read by app.context: this model's own tokenizer decides what fits its n_ctx.
+        self.tokenizer = LlamaTokenizer(llama)
 
     def _answer(
         self,
@@ -100,12 +89,12 @@ class LocalLlamaGenerator:
         if control.should_stop():
             raise JobStopped
         # Counted here, in the same job, so the answer never waits on another request's turn.
-        prompt_tokens = self._prompt_counter.count(messages)
+        prompt_tokens = self.tokenizer.count_prompt(messages)
         return Generation(
             text=answer.text.strip(),
             model=self.model_id,
             usage=TokenUsage(
-                prompt_tokens, answer.output_tokens, estimated=not self._prompt_counter.exact
+                prompt_tokens, answer.output_tokens, estimated=not self.tokenizer.exact
             ),
             finish_reason=answer.finish_reason,
         )
@@ -143,7 +132,7 @@ class LocalLlamaGenerator:
                     break
         except ValueError as error:  # llama.cpp's way of saying the prompt does not fit
             raise QuestionTooLong(
-                f"the prompt does not fit the model's context of {self.context_window.tokens} "
+                f"the prompt does not fit the model's context of {self.limits.context_tokens} "
                 "tokens with the answer asked for; shorten the question or lower max_tokens"
             ) from error
         finally:

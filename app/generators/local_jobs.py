@@ -137,7 +137,10 @@ class ModelWorker:
     async def wait_started(self, job: Job[T]) -> None:
         """Until the thread takes `job`; refused (and cancelled) when that takes too long."""
         try:
-            await asyncio.wait_for(job.started.wait(), self.limits.max_wait_s)
+            # Not `wait_for`: on Python 3.11 it swallows a cancellation that arrives as the
+            # thread takes the job, and the abandoned generation would run to its deadline.
+            async with asyncio.timeout(self.limits.max_wait_s):
+                await job.started.wait()
         except TimeoutError:
             job.cancel()
             raise self._busy(f"waited {self.limits.max_wait_s:g} s for its turn") from None

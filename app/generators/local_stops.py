@@ -23,10 +23,8 @@ _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 def template_phrases(prompts: PromptSettings) -> tuple[str, ...]:
     """The fixed lines of the user templates: "Question:", "Catalog excerpt:", ...; in order."""
     phrases: list[str] = []
-    for name, value in prompts.model_dump().items():
-        if not name.endswith("_user"):
-            continue
-        for piece in _PLACEHOLDER.split(str(value)):
+    for group in prompts.groups().values():
+        for piece in _PLACEHOLDER.split(group.user):
             for line in piece.splitlines():
                 phrase = line.strip()
                 if phrase and phrase not in phrases:

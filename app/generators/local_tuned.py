@@ -41,8 +41,8 @@ def describe(progress: TrainingProgress) -> str:
 class AwaitedAdapterGenerator:
     """Stands for the tuned model until its adapter lands, then hands every call to it.
 
-    `counter` is the base model: it lends its tokenizer and context window (the adapter changes
-    neither) so prompts can be fitted before the tuned model exists, and it never answers.
+    `counter` is the base model: it lends its tokenizer and limits (the adapter changes neither)
+    so prompts can be fitted before the tuned model exists, and it never answers.
     """
 
     name = "local"
@@ -58,7 +58,7 @@ class AwaitedAdapterGenerator:
     ) -> None:
         self.model_id = model_id
         self.limits = counter.limits
-        self.context_window = counter.context_window
+        self.tokenizer = counter.tokenizer
         self.adapter_path = adapter_path
         self.progress_path = progress_path
         self.landed = threading.Event()

@@ -13,6 +13,7 @@ import httpx
 
 from app.core.errors import BackendError
 from app.core.token_count import estimated_usage
+from app.core.tokens import Tokenizer
 from app.core.types import ChatMessage, TokenUsage
 from app.generators.base import (
     Generation,
@@ -107,6 +108,8 @@ class OpenAIGenerator:
     """One model name on an OpenAI-compatible server."""
 
     name = "openai"
+    # The model's vocabulary is remote: its prompts are counted with the estimate.
+    tokenizer: Tokenizer | None = None
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.aws_clients import sagemaker_runtime_client
 from app.core.errors import BackendError
 from app.core.token_count import estimate_prompt_tokens, estimate_text_tokens
+from app.core.tokens import Tokenizer
 from app.core.types import ChatMessage, TokenUsage
 from app.generators.base import (
     Generation,
@@ -197,6 +198,8 @@ class SageMakerGenerator:
     """One endpoint (or one inference component of it)."""
 
     name = "sagemaker"
+    # The model's vocabulary is remote: its prompts are counted with the estimate.
+    tokenizer: Tokenizer | None = None
 
     def __init__(
         self,

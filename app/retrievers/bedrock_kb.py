@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from app.core.aws_clients import bedrock_agent_runtime_client
+from app.core.embeddings import SentenceEncoder
 from app.core.errors import BackendError
 from app.core.types import Passage
 from app.resilience.blocking import BlockingPool, shared_pool
@@ -71,6 +72,8 @@ class BedrockKnowledgeBaseRetriever:
     """Vector (or hybrid) search in one Knowledge Base."""
 
     name = "bedrock-kb"
+    # The search runs in the Knowledge Base: no embedding model here.
+    encoder: SentenceEncoder | None = None
 
     def __init__(
         self,

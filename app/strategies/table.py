@@ -16,7 +16,7 @@ class StrategySpec:
     retrieves: bool
     generator: GeneratorRole
     prompt: str
-    """Prompt group: `PromptSettings.<prompt>_system` and `<prompt>_user` (FMT_PROMPTS__...)."""
+    """Prompt group: the `PromptGroup` field of that name in `PromptSettings` (FMT_PROMPTS__...)."""
     label: str
     description: str
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.context.prompts import PromptTemplate, template_for
+from app.context.prompts import PromptTemplate
 from app.settings import PromptSettings
 from app.strategies.table import STRATEGIES, StrategySpec
 
@@ -13,4 +13,15 @@ def templates_from_settings(
     prompts: PromptSettings, table: Sequence[StrategySpec] = STRATEGIES
 ) -> dict[str, PromptTemplate]:
     """The template of each strategy of the table, by strategy name."""
-    return {spec.name: template_for(prompts, spec.prompt) for spec in table}
+    groups = prompts.groups()
+    templates = {}
+    for spec in table:
+        group = groups.get(spec.prompt)
+        if group is None:
+            variable = f"FMT_PROMPTS__{spec.prompt.upper()}"
+            raise ValueError(
+                f"no prompt group {spec.prompt!r} for strategy {spec.name!r}: PromptSettings "
+                f"needs a field `{spec.prompt}: PromptGroup` ({variable}__SYSTEM and __USER)"
+            )
+        templates[spec.name] = PromptTemplate(group.system, group.user, prompts.context_passage)
+    return templates

@@ -129,7 +129,7 @@ def compose(
     observer = StrategyTelemetry(metrics, settings.log_prompts)
     # One sentence ranker for every strategy, on the retriever's own embedder when it has one;
     # each policy reads the unguarded generator's own context window and tokenizer.
-    ranker = build_span_ranker(settings.context, getattr(backends.retriever, "encoder", None))
+    ranker = build_span_ranker(settings.context, backends.retriever.encoder)
     policies = {
         role: build_context_policy(settings.context, backends.generator(role), ranker)
         for role in generators

@@ -8,6 +8,8 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from app.core.embeddings import SentenceEncoder
+from app.core.tokens import Tokenizer
 from app.core.types import ChatMessage, Passage, TokenUsage
 from app.generators.base import (
     Generation,
@@ -43,6 +45,7 @@ class FakeRetriever:
     delay_s: float = 0.0
     failures: FailurePlan = never_fail
     name: str = "fake"
+    encoder: SentenceEncoder | None = None
     calls: int = 0
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]:
@@ -69,6 +72,7 @@ class FakeGenerator:
     name: str = "fake"
     model_id: str = "fake-model"
     limits: GenerationLimits = FAKE_LIMITS
+    tokenizer: Tokenizer | None = None
     calls: int = 0
     # The last prompts only: a long benchmark or load test must not grow the heap with them.
     prompts: deque[list[ChatMessage]] = field(default_factory=lambda: deque(maxlen=64))

@@ -140,6 +140,7 @@ class GuardedRetriever:
         self.inner = inner
         self.guard = guard
         self.name = inner.name
+        self.encoder = inner.encoder
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]:
         return await self.guard.call(self.name, lambda: self.inner.retrieve(query, top_k))
@@ -157,6 +158,7 @@ class GuardedGenerator:
         self.name = inner.name
         self.model_id = inner.model_id
         self.limits = inner.limits
+        self.tokenizer = inner.tokenizer
 
     async def generate(
         self, messages: Sequence[ChatMessage], params: GenerationParams

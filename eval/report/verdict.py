@@ -14,7 +14,6 @@ from eval.aggregate import HIGHER_IS_BETTER, METRICS, TESTED_METRICS, Analysis, 
 from eval.cost import StrategyCost
 from eval.stats import PairedTest
 
-SIGNIFICANCE = 0.05
 NO_JUDGE = "No judge configured: no judge scores were computed (see docs/eval.md to add a jury)."
 
 
@@ -29,11 +28,11 @@ def _p_value(test: PairedTest) -> float:
     return test.adjusted_p_value if not math.isnan(test.adjusted_p_value) else test.p_value
 
 
-def _leads(test: PairedTest, best: str, higher_is_better: bool) -> bool:
+def _leads(test: PairedTest, best: str, higher_is_better: bool, significance: float) -> bool:
     """The test says `best` is better, not only different."""
     difference = test.mean_difference if test.first == best else -test.mean_difference
     better = difference > 0 if higher_is_better else difference < 0
-    return better and _p_value(test) < SIGNIFICANCE
+    return better and _p_value(test) < significance
 
 
 def _figure(f: StrategyFigures, metric: str) -> str:
@@ -58,7 +57,7 @@ def metric_verdict(analysis: Analysis, metric: str) -> str | None:
             clauses.append(f"no paired data against {other.strategy}")
             real = False
             continue
-        leads = _leads(test, best.strategy, higher)
+        leads = _leads(test, best.strategy, higher, analysis.significance)
         real = real and leads
         verdict = "a real difference" if leads else "not distinguishable from noise"
         clauses.append(

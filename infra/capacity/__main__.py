@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import CliApp, CliImplicitFlag, SettingsConfigDict
 
 from app.settings import PROJECT_ROOT
 from eval.cost import load_prices, load_usage
@@ -27,18 +29,24 @@ def build_page(fleet: Path, prices: Path, usage: Path) -> str:
     return render(inputs, capacity_rows(inputs), floor)
 
 
+class CapacityCommand(BaseModel):
+    """Print the capacity table; `--write` also writes docs/capacity.md."""
+
+    model_config = SettingsConfigDict(cli_prog_name="python -m infra.capacity", cli_kebab_case=True)
+
+    fleet: Path = DATA / "fleet.json"
+    prices: Path = DATA / "prices.json"
+    usage: Path = DATA / "usage.json"
+    write: CliImplicitFlag[bool] = Field(False, description="also write --out")
+    out: Path = PROJECT_ROOT / "docs" / "capacity.md"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.capacity", description=__doc__)
-    parser.add_argument("--fleet", type=Path, default=DATA / "fleet.json")
-    parser.add_argument("--prices", type=Path, default=DATA / "prices.json")
-    parser.add_argument("--usage", type=Path, default=DATA / "usage.json")
-    parser.add_argument("--write", action="store_true", help="also write --out")
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "capacity.md")
-    arguments = parser.parse_args(argv)
-    page = build_page(arguments.fleet, arguments.prices, arguments.usage)
+    command = CliApp.run(CapacityCommand, cli_args=argv if argv is not None else sys.argv[1:])
+    page = build_page(command.fleet, command.prices, command.usage)
     print(page, end="")
-    if arguments.write:
-        arguments.out.write_text(page)
+    if command.write:
+        command.out.write_text(page)
     return 0
 
 

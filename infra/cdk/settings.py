@@ -6,9 +6,10 @@ import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from infra.cdk.service_settings import ServiceSettings
+from infra.settings import InfraBaseSettings
 
 VectorStoreName = Literal["s3-vectors", "opensearch-serverless"]
 ChunkingStrategy = Literal["FIXED_SIZE", "SEMANTIC", "HIERARCHICAL", "NONE"]
@@ -86,16 +87,10 @@ class OpenSearchSettings(BaseModel):
         return value
 
 
-class InfraSettings(BaseSettings):
+class InfraSettings(InfraBaseSettings):
     """Everything the CDK app reads when it synthesizes the stacks."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="FMT_INFRA_",
-        env_nested_delimiter="__",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-    )
+    model_config = SettingsConfigDict(env_prefix="FMT_INFRA_")
 
     stack_name: str = Field("FmTailorKnowledgeBase", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
     knowledge_base_name: str = Field("fm-tailor-catalog", pattern=r"^[0-9a-zA-Z_-]{1,100}$")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import CliApp, SettingsConfigDict
 
 from app.core.aws_clients import aws_session
 from app.settings import Settings, get_settings
@@ -42,12 +42,15 @@ def report(results: Sequence[CheckResult], out: TextIO) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+class DoctorCommand(BaseModel):
+    """Read-only preflight of the AWS account the FMT_* settings point at: credentials, Bedrock
+    models, Knowledge Base, SageMaker endpoint, IAM permissions."""
+
+    model_config = SettingsConfigDict(cli_prog_name="python -m infra.doctor")
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    argparse.ArgumentParser(
-        prog="python -m infra.doctor",
-        description="Read-only preflight of the AWS account the FMT_* settings point at: "
-        "credentials, Bedrock models, Knowledge Base, SageMaker endpoint, IAM permissions.",
-    ).parse_args(argv)
+    CliApp.run(DoctorCommand, cli_args=list(argv) if argv is not None else sys.argv[1:])
     try:
         settings = get_settings()
     except ValidationError as error:  # the message names each variable; no traceback

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from app.settings import PROJECT_ROOT
+from infra.settings import InfraBaseSettings
 
 Method = Literal["domain", "instruct"]
 TextFormat = Literal["qa", "chat", "plain"]
@@ -240,16 +241,10 @@ class SageMakerFinetuneSettings(BaseModel):
     )
 
 
-class FinetuneSettings(BaseSettings):
+class FinetuneSettings(InfraBaseSettings):
     """Both pipelines' settings; the catalog and adapter folder come from the service's."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="FMT_FINETUNE__",
-        env_nested_delimiter="__",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-    )
+    model_config = SettingsConfigDict(env_prefix="FMT_FINETUNE__")
 
     local: LocalFinetuneSettings = LocalFinetuneSettings()
     sagemaker: SageMakerFinetuneSettings = SageMakerFinetuneSettings()

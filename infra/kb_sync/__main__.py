@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+from pydantic_settings import CliApp
 
 from app.catalog import CatalogError
 from infra.kb_sync.ingestion import IngestionError, start_ingestion, wait_for_ingestion
@@ -24,37 +23,10 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.kb_sync",
-        description="Upload the catalog to the Knowledge Base bucket and sync the data source. "
-        "Every flag also reads from FMT_KB_SYNC_<NAME>.",
-    )
-    parser.add_argument("--stack-name", help="read bucket and ids from this stack's outputs")
-    parser.add_argument("--bucket")
-    parser.add_argument("--prefix")
-    parser.add_argument("--knowledge-base-id")
-    parser.add_argument("--data-source-id")
-    parser.add_argument("--catalog", type=Path)
-    parser.add_argument("--region")
-    parser.add_argument("--timeout-s", type=float)
-    parser.add_argument("--poll-interval-s", type=float)
-    parser.add_argument(
-        "--keep-stale",
-        dest="delete_stale",
-        action="store_false",
-        default=None,
-        help="keep objects under the prefix that the catalog no longer has",
-    )
-    return parser
-
-
 def settings_from(argv: list[str] | None) -> SyncSettings:
-    """Environment and .env first, then the flags given on the command line."""
-    flags = {
-        key: value for key, value in vars(_parser().parse_args(argv)).items() if value is not None
-    }
-    return SyncSettings(**flags)
+    """Environment and .env first, then the flags given on the command line (each flag is a
+    setting: `--stack-name` is FMT_KB_SYNC_STACK_NAME)."""
+    return CliApp.run(SyncSettings, cli_args=argv if argv is not None else sys.argv[1:])
 
 
 def sync(

@@ -44,6 +44,7 @@ class InstantRetriever:
     """The passages in their fixed order, at once: a retriever that costs nothing."""
 
     name = "instant"
+    encoder = None
 
     async def retrieve(self, query: str, top_k: int) -> list[Passage]:
         return PASSAGES[:top_k]
@@ -59,6 +60,7 @@ class InstantGenerator:
     name = "instant"
     model_id = MODEL_ID
     limits = FAKE_LIMITS
+    tokenizer = None
     generation = Generation(ANSWER, MODEL_ID, TokenUsage(120, 14, estimated=True), "stop")
 
     async def generate(

@@ -29,18 +29,22 @@ from eval.testset import EvalQuestion, load_testset
 # The prompts and context of 30 Nov 2026 before the choice this benchmark made, and the defaults.
 BEFORE: dict[str, Any] = {
     "prompts": {
-        "rag_system": (
-            "You are a product support assistant. Answer the customer's question using only the "
-            "catalog excerpts given. Quote exact numbers, settings and codes. If the excerpts do "
-            "not contain the answer, say you do not know."
-        ),
-        "rag_user": "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:",
-        "hybrid_system": (
-            "You are a product support assistant trained on our manufacturing catalog. Use the "
-            "catalog excerpts given and what you know of our products. Quote exact numbers, "
-            "settings and codes."
-        ),
-        "hybrid_user": "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:",
+        "rag": {
+            "system": (
+                "You are a product support assistant. Answer the customer's question using only "
+                "the catalog excerpts given. Quote exact numbers, settings and codes. If the "
+                "excerpts do not contain the answer, say you do not know."
+            ),
+            "user": "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:",
+        },
+        "hybrid": {
+            "system": (
+                "You are a product support assistant trained on our manufacturing catalog. Use "
+                "the catalog excerpts given and what you know of our products. Quote exact "
+                "numbers, settings and codes."
+            ),
+            "user": "Catalog excerpts:\n{context}\n\nQuestion: {question}\nAnswer:",
+        },
         "context_passage": "[{index}] {title} ({section}):\n{text}",
     },
     "context": {"one_product": False, "budget_tokens": 160},

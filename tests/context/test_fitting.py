@@ -7,11 +7,10 @@ import pytest
 from app.context.fitting import fit_prompt
 from app.context.policy import generator_window
 from app.core.errors import QuestionTooLong
-from app.core.token_count import estimate_text_tokens
+from app.core.token_count import estimated_window
 from app.core.types import Passage
-from app.core.window import ContextWindow, estimated_window
 from app.generators.base import GenerationLimits, Interval
-from app.settings import ContextSettings, PromptSettings
+from app.settings import PromptSettings
 from app.strategies.templates import templates_from_settings
 from app.wiring.fakes import FakeGenerator
 
@@ -49,7 +48,7 @@ def test_over_budget_the_lowest_ranked_go_first_then_the_last_is_trimmed() -> No
     assert fitted.truncated
     ranks = [rank for rank, _ in fitted.kept]
     assert ranks == list(range(len(ranks))) and 0 < len(ranks) < 20
-    assert window.prompt_tokens(fitted.messages) <= 1024 - 256 - 16
+    assert window.tokenizer.count_prompt(fitted.messages) <= 1024 - 256 - 16
     assert fitted.kept[-1][1].text.endswith("…")
     assert all(not p.text.endswith("…") for _, p in fitted.kept[:-1])
 
@@ -76,10 +75,12 @@ def test_a_question_that_cannot_fit_alone_is_refused_with_how_long_it_may_be() -
 
 
 def test_a_question_that_fits_only_without_passages_gets_none() -> None:
-    window = ContextWindow(tokens=700, count=estimate_text_tokens)
+    window = estimated_window(700)
     limit = 700 - 256 - 16
     # The longest question that leaves fewer tokens than the smallest trimmed passage needs.
-    words = max(n for n in range(400) if window.prompt_tokens(RAG.render(_words(n))) <= limit - 5)
+    words = max(
+        n for n in range(400) if window.tokenizer.count_prompt(RAG.render(_words(n))) <= limit - 5
+    )
     fitted = fit_prompt(RAG, _words(words), PASSAGES, window, 256, 16)
     assert fitted.truncated and fitted.kept == []
 
@@ -87,8 +88,8 @@ def test_a_question_that_fits_only_without_passages_gets_none() -> None:
 def test_a_remote_generators_window_is_the_context_length_it_declares() -> None:
     limits = GenerationLimits(Interval(0.0, 1.0), Interval(0.0, 1.0), 2048, 128000)
     remote = FakeGenerator(model_id="us.meta.llama3-1-8b-instruct-v1:0", limits=limits)
-    assert generator_window(remote, ContextSettings()).tokens == 128000
+    assert generator_window(remote).tokens == 128000
     small = FakeGenerator(
         limits=GenerationLimits(Interval(0.0, 1.0), Interval(0.0, 1.0), 512, 4096)
     )
-    assert generator_window(small, ContextSettings()).tokens == 4096
+    assert generator_window(small).tokens == 4096

@@ -1,77 +1,79 @@
-"""A prompt counted from its pieces counts what the rendered prompt counts, joins included."""
+"""Fitting renders the prompt and counts it with the generator's tokenizer, whose caches go
+with it: a closed local model is not kept alive by counts of its prompts."""
 
 from __future__ import annotations
 
-import random
+import gc
+import weakref
+from collections.abc import Sequence
 
-import pytest
-
+from app.context.policy import build_context_policy
 from app.context.prompt_tokens import PromptTokens
 from app.context.prompts import PromptTemplate
-from app.core.token_count import estimate_text_tokens, joins
-from app.core.types import Passage
-from app.core.window import ContextWindow, estimated_window
+from app.core.token_count import EstimatedTokenizer, estimate_prompt_tokens, estimated_window
+from app.core.tokens import ContextWindow, templated_prompt_tokens
+from app.core.types import ChatMessage, Passage
+from app.generators.local import LocalLlamaGenerator
+from app.settings import ContextSettings
+from tests.generators.test_local_jobs import TickingLlama
 
-# Letters, digits and symbols, ASCII and not, meeting at every kind of piece boundary.
-CHARACTERS = "ab Z9 0_.,-\n\té²ß…Ünï12x{}"
-TEMPLATES = [
-    PromptTemplate("Answer from the excerpts.", "Excerpts:\n{context}\n\nQuestion: {question}"),
-    PromptTemplate("", "Q:{question}\n{context}"),
-    PromptTemplate("Sys {question}", "ctx{context}q{question}end", "{index}{title}{section}{text}"),
-    PromptTemplate("  ", "{context}{question}", "[{index}]{text}{index}"),
-    PromptTemplate("Café {context}", "7{question}7 {context}é", "{title}{index}{section}\n{text}x"),
+TEMPLATE = PromptTemplate(
+    "Answer from the excerpts.", "Excerpts:\n{context}\n\nQuestion: {question}"
+)
+PASSAGES = [
+    Passage(f"p{rank}", "Kestrel KX-420", f"The press holds {rank}00 bar.", 1.0, f"c#{rank}")
+    for rank in range(3)
 ]
 
 
-def _text(generator: random.Random, longest: int) -> str:
-    return "".join(generator.choice(CHARACTERS) for _ in range(generator.randint(0, longest)))
+class RecordingTokenizer:
+    """Counts a prompt as its characters, and keeps every prompt it was asked to count."""
+
+    exact = True
+
+    def __init__(self) -> None:
+        self.prompts: list[list[ChatMessage]] = []
+
+    def count(self, text: str) -> int:
+        return len(text)
+
+    def count_prompt(self, messages: Sequence[ChatMessage]) -> int:
+        self.prompts.append(list(messages))
+        return sum(len(m.content) for m in messages)
 
 
-def _passages(generator: random.Random) -> list[Passage]:
-    return [
-        Passage(
-            id=f"p{rank}",
-            title=_text(generator, 8),
-            text=_text(generator, 30) or "x",
-            score=1.0,
-            location=f"c#{rank}",
-            section=generator.choice([None, "", _text(generator, 6)]),
-        )
-        for rank in range(generator.randint(0, 4))
+def test_a_prompt_is_rendered_and_counted_whole_once_per_request() -> None:
+    tokenizer = RecordingTokenizer()
+    prompt = PromptTokens(TEMPLATE, "What pressure?", ContextWindow(4096, tokenizer))
+
+    assert prompt.tokens(PASSAGES) == prompt.tokens(list(PASSAGES))
+    assert prompt.tokens([]) < prompt.tokens(PASSAGES)
+    assert tokenizer.prompts == [
+        TEMPLATE.render("What pressure?", PASSAGES),
+        TEMPLATE.render("What pressure?", []),
     ]
 
 
-def test_texts_that_do_not_join_count_as_their_sum() -> None:
-    generator = random.Random(1)
-    for _ in range(20_000):
-        left, right = _text(generator, 6), _text(generator, 6)
-        if left and right and joins(left, right):
-            continue
-        assert estimate_text_tokens(left + right) == (
-            estimate_text_tokens(left) + estimate_text_tokens(right)
-        )
+def test_the_estimate_counts_a_prompt_by_the_one_overhead_formula() -> None:
+    messages = TEMPLATE.render("What pressure does the KX-420 hold?", PASSAGES)
+    tokenizer = EstimatedTokenizer()
+    content = [tokenizer.count(m.content) for m in messages]
+
+    assert tokenizer.count_prompt(messages) == templated_prompt_tokens(content)
+    assert tokenizer.count_prompt(messages) == estimate_prompt_tokens(messages)
+    assert estimated_window(2048).tokenizer.exact is False
 
 
-@pytest.mark.parametrize("template", TEMPLATES)
-def test_summed_counts_equal_the_rendered_prompts(template: PromptTemplate) -> None:
-    generator = random.Random(2)
-    window = estimated_window(4096)
-    for _ in range(400):
-        question = _text(generator, 12)
-        passages = _passages(generator)
-        expected = window.prompt_tokens(template.render(question, passages))
-        assert PromptTokens(template, question, window).tokens(passages) == expected
+async def test_a_closed_local_model_is_released_with_its_tokenizer_and_policy() -> None:
+    llama = TickingLlama(token_s=0.0)
+    released = weakref.ref(llama)
+    generator = LocalLlamaGenerator(llama, "fake")
+    policy = build_context_policy(ContextSettings(), generator, ranker=None)
+    prepared = await policy.prepare(TEMPLATE, "What pressure?", PASSAGES, max_tokens=64)
+    assert prepared.report.passages_kept == 3
 
+    await generator.aclose()
+    del llama, generator, policy
+    gc.collect()
 
-def test_a_window_with_its_own_prompt_count_counts_the_rendered_prompt() -> None:
-    seen: list[int] = []
-
-    def count_prompt(messages: object) -> int:
-        seen.append(1)
-        return 42
-
-    window = ContextWindow(100, len, count_prompt, exact=True)
-    prompt = PromptTokens(TEMPLATES[0], "What pressure?", window)
-    assert prompt.tokens([]) == 42
-    assert prompt.tokens([]) == 42
-    assert seen == [1]  # the same prompt is counted once
+    assert released() is None

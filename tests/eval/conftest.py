@@ -82,13 +82,15 @@ def fake_app(
     burst: int = 30,
     tuned_model_id: str = "fake-tuned",
     passages: Sequence[Passage] = PASSAGES,
+    base_answer: str | Callable[[Sequence[ChatMessage]], str] = echo_context,
 ) -> FastAPI:
-    """The real app on fake backends; its per-client rate limit is off unless asked for."""
+    """The real app on fake backends; its per-client rate limit is off unless asked for.
+    The base generator repeats its first passage unless `base_answer` says otherwise."""
     limits = LimitSettings(rate_limit_per_minute=rate_limit_per_minute, burst=burst)
     settings = Settings(_env_file=None, limits=limits)  # type: ignore[call-arg]
     backends = Backends(
         FakeRetriever(list(passages)),
-        FakeGenerator(answer=echo_context, delay_s=delay_s, failures=base_failures),
+        FakeGenerator(answer=base_answer, delay_s=delay_s, failures=base_failures),
         FakeGenerator(
             answer="It is rated at 100 units.",
             delay_s=delay_s,
@@ -117,6 +119,38 @@ def make_settings(testset: Path, tmp_path: Path) -> Callable[..., EvalSettings]:
         return base.model_copy(update={"bertscore": bert, "statistics": statistics, **changes})
 
     return make
+
+
+def catalog_questions(products: Sequence[str]) -> tuple[list[dict[str, object]], list[Passage]]:
+    """Two questions per product, and one passage per product that states both facts."""
+    questions = [
+        {
+            "product_name": product,
+            "question": f"What is the rated {what} of the {product}?",
+            "answer": f"The {product} is rated at {value} for {what}.",
+            "section": "Specifications",
+            "must_mention": [value],
+        }
+        for product in products
+        for what, value in (("pressure", "210 bar"), ("voltage", "400 V"))
+    ]
+    passages = [
+        Passage(
+            id=f"p{number}",
+            title=product,
+            text=f"The {product} is rated at 210 bar pressure and 400 V voltage.",
+            score=1.0,
+            location=f"catalog.txt#{product}",
+            section="Specifications",
+        )
+        for number, product in enumerate(products)
+    ]
+    return questions, passages
+
+
+# Six products, twelve questions: enough for a paired test to tell a change from noise after
+# Holm's correction (six questions cannot: 2/64 is the smallest two-sided p-value).
+MORE_PRODUCTS = (*PRODUCTS, "KESTREL KX-420", "TORVIK TL-1600", "VANTOR VP-65")
 
 
 def asgi(app: FastAPI) -> httpx.ASGITransport:

@@ -36,3 +36,34 @@ def test_run_refuses_an_occupied_folder(
     code = main(["run", "--testset", str(testset), "--out", str(out), "--no-bertscore"])
     assert code == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_every_flag_sets_its_setting_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from eval.cli import _parser, _settings
+
+    monkeypatch.setenv("FMT_EVAL_HTTP__CONCURRENCY", "7")
+    monkeypatch.setenv("FMT_EVAL_HTTP__TIMEOUT_S", "99")
+    arguments = _parser().parse_args(
+        ["run", "--url", "http://s:1", "--timeout", "5", "--attempts", "2", "--no-bertscore",
+         "--strategies", "rag, hybrid", "--judge", "bedrock", "--judge", "openai=m@http://j/v1",
+         "--judge-mode", "pairwise", "--repeat", "3", "--labels", "people.csv",
+         "--bertscore-model", "roberta-large", "--bertscore-layers", "17"]
+    )  # fmt: skip
+    settings = _settings(arguments)
+    assert settings.url == "http://s:1"
+    assert (settings.http.timeout_s, settings.http.max_attempts) == (5.0, 2)
+    assert settings.http.concurrency == 7  # from the environment, untouched by other flags
+    assert settings.strategies == ["rag", "hybrid"]
+    assert settings.jury.judges == ["bedrock", "openai=m@http://j/v1"]
+    assert settings.jury.mode == "pairwise" and settings.repeat == 3
+    assert settings.labels == Path("people.csv")
+    assert not settings.bertscore.enabled
+    assert (settings.bertscore.model, settings.bertscore.num_layers) == ("roberta-large", 17)
+    assert _settings(_parser().parse_args(["run"])).bertscore.enabled
+
+
+def test_an_invalid_flag_value_exits_2(testset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--testset", str(testset), "--concurrency", "0"]) == 2
+    assert "concurrency" in capsys.readouterr().err

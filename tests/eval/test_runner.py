@@ -115,6 +115,9 @@ def test_facts_command_prints_recall_and_misses(
     assert "1.000 [1.000, 1.000]" in rows["rag"] and rows["rag"].endswith("6/6")
     assert "0.000 [0.000, 0.000]" in rows["finetuned"] and rows["finetuned"].endswith("0/6")
     assert "missing: 210 bar" in printed and "missing: 400 V" in printed
+    # Where each was lost: hybrid retrieved the passage and did not state it.
+    assert "hybrid     q0   missing: 210 bar (retrieved, not stated)" in printed
+    assert "finetuned  q0   missing: 210 bar (not stated, no retrieval)" in printed
 
 
 async def test_failed_samples_are_recorded_and_counted(make_settings: SettingsFactory) -> None:

@@ -157,7 +157,7 @@ async def test_a_silent_server_is_a_timeout_at_the_deadline(
     with pytest.raises(BackendTimeout):
         await generator.generate(MESSAGES, PARAMS)
 
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10  # the deadline ended it, not the 10 s hang
     release.set()
     pool.shutdown()
 
@@ -173,15 +173,12 @@ async def test_a_stream_that_stalls_midway_ends_at_the_deadline(
     sent = serve_event_stream(
         client, "ConverseStream", converse_stream_events(["a"] * 20), delay_s=0.1
     )
-    started = time.perf_counter()
-
     received = []
     with pytest.raises(BackendTimeout, match="stream not finished"):
         async for event in generator.stream(MESSAGES, PARAMS):
             received.append(event)
 
-    assert 1 <= len(received) < 20
-    assert time.perf_counter() - started < 1.0
+    assert 1 <= len(received) < 20  # the deadline ended it, before the stream did
     for _ in range(50):  # the abandoned stream is closed, so its thread goes back to the pool
         if sent.streams[0].closed:
             break

@@ -17,7 +17,9 @@ def test_the_phrases_are_the_fixed_lines_of_the_user_templates() -> None:
 
 
 def test_an_edited_template_changes_the_stops() -> None:
-    prompts = PromptSettings(finetuned_user="Customer asks: {question}\nYour reply:")
+    prompts = PromptSettings.model_validate(
+        {"finetuned": {"user": "Customer asks: {question}\nYour reply:"}}
+    )
 
     assert "Customer asks:" in stop_strings(prompts)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 import pytest
 
 from app.core.errors import BackendThrottled, BackendTimeout
+from app.core.types import ChatMessage
 from app.wiring.fakes import FakeGenerator, FakeRetriever
 
 CONTRACT_KEYS = {
@@ -84,12 +87,30 @@ async def test_compare_returns_all_three(client: httpx.AsyncClient) -> None:
 
 
 async def test_compare_runs_the_three_concurrently(
-    client: httpx.AsyncClient, base_generator: FakeGenerator, tuned_generator: FakeGenerator
+    client: httpx.AsyncClient,
+    base_generator: FakeGenerator,
+    tuned_generator: FakeGenerator,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    base_generator.delay_s = tuned_generator.delay_s = 0.3
+    # Each generation waits until all three have begun: run one after another, the first
+    # would wait alone until its time runs out, and its strategy would fail.
+    together = asyncio.Barrier(3)
+
+    def meeting(generator: FakeGenerator) -> Callable[[Sequence[ChatMessage]], Awaitable[str]]:
+        begin = generator._begin
+
+        async def begin_together(messages: Sequence[ChatMessage]) -> str:
+            await asyncio.wait_for(together.wait(), timeout=30)
+            return await begin(messages)
+
+        return begin_together
+
+    for generator in (base_generator, tuned_generator):
+        monkeypatch.setattr(generator, "_begin", meeting(generator))
     response = await client.post("/compare", json={"question": "q"})
-    # Sequential would take 0.9 s of generation; concurrent about 0.3 s.
-    assert response.elapsed.total_seconds() < 0.75
+
+    assert response.json()["errors"] == {}
+    assert set(response.json()["results"]) == {"rag", "finetuned", "hybrid"}
 
 
 async def test_compare_keeps_the_answers_of_strategies_that_did_not_fail(

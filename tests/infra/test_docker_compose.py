@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +73,21 @@ def test_eval_job_waits_for_a_ready_api_and_writes_to_a_mounted_folder(
     assert command[command.index("--url") + 1] == "http://api:8000"
     output = command[command.index("--out") + 1]
     assert any(volume.endswith(f":{output}") for volume in evaluation["volumes"])
+
+
+def test_the_eval_runs_from_its_own_image_and_the_api_from_the_service_image(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    assert services["api"]["build"]["target"] == "runtime"
+    assert services["eval"]["build"]["target"] == "eval"
+    assert services["eval"]["image"] != services["api"]["image"]
+
+
+def test_the_model_copy_imports_a_module_that_exists(compose: dict[str, Any]) -> None:
+    script = compose["services"]["models"]["command"][-1]
+    (module,) = re.findall(r"from ([\w.]+) import", script)
+    assert importlib.util.find_spec(module) is not None
 
 
 def test_api_health_means_models_loaded(compose: dict[str, Any]) -> None:

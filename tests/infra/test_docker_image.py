@@ -47,7 +47,8 @@ def container_engine() -> str | None:
 
 def base_images() -> list[str]:
     stages = parse_stages((ROOT / "Dockerfile").read_text())
-    return sorted({stage.image for stage in stages})
+    names = {stage.name for stage in stages}
+    return sorted({stage.image for stage in stages if stage.image not in names})
 
 
 def ensure_image(engine: str, image: str) -> str | None:

@@ -146,8 +146,8 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
         pair.question for pair in catalog_qa(catalog, tune.seed) if "PG2" in pair.answer
     )
     messages = [
-        {"role": "system", "content": settings.prompts.finetuned_system},
-        {"role": "user", "content": settings.prompts.finetuned_user.format(question=question)},
+        {"role": "system", "content": settings.prompts.finetuned.system},
+        {"role": "user", "content": settings.prompts.finetuned.user.format(question=question)},
     ]
     answers = {}
     for label, lora in (("base", None), ("tuned", str(outcome.adapter_path))):

@@ -402,3 +402,26 @@ def test_a_missing_catalog_is_a_usage_error(
 
     assert code == EXIT_USAGE
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_every_flag_is_a_setting_and_keep_stale_still_keeps(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from infra.kb_sync.__main__ import settings_from
+
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    monkeypatch.setenv("FMT_KB_SYNC_REGION", "eu-west-1")
+    flags = ["--stack-name", "S", "--bucket", "B", "--prefix", "p/", "--knowledge-base-id", "K"]
+    flags += ["--data-source-id", "D", "--catalog", str(tmp_path), "--timeout-s", "5"]
+    flags += ["--poll-interval-s", "0.5"]
+
+    settings = settings_from(flags)
+    assert (settings.stack_name, settings.bucket, settings.prefix) == ("S", "B", "p/")
+    assert (settings.knowledge_base_id, settings.data_source_id) == ("K", "D")
+    assert (settings.catalog, settings.timeout_s, settings.poll_interval_s) == (tmp_path, 5, 0.5)
+    assert settings.region == "eu-west-1"  # from the environment, under the flags
+    assert settings.delete_stale is True
+    assert settings_from(["--keep-stale"]).delete_stale is False
+    assert settings_from(["--region", "us-east-1"]).region == "us-east-1"
+    with pytest.raises(SystemExit):
+        settings_from(["--no-such-flag"])

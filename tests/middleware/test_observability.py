@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.core.errors import BackendThrottled
 from app.core.request_id import request_id_for
+from app.core.types import ChatMessage
 from app.main import create_app
 from app.settings import Settings
 from app.wiring.compose import Backends
@@ -105,12 +107,30 @@ async def test_backend_errors_are_counted_by_kind() -> None:
     assert value(samples, "fmt_circuit_state", backend="tuned") == 0
 
 
+@dataclass
+class HeldGenerator(FakeGenerator):
+    """Answers once `release` is set; `waiting` is set when `expected` calls wait for it."""
+
+    expected: int = 2
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: asyncio.Event = field(default_factory=asyncio.Event)
+    entered: int = 0
+
+    async def _begin(self, messages: Sequence[ChatMessage]) -> str:
+        self.entered += 1
+        if self.entered == self.expected:
+            self.waiting.set()
+        await self.release.wait()
+        return await super()._begin(messages)
+
+
 async def test_in_flight_requests_are_a_gauge() -> None:
-    slow = FakeGenerator(delay_s=0.3)
-    async with make_client(base=slow) as client:
+    held = HeldGenerator()
+    async with make_client(base=held) as client:
         pending = [asyncio.create_task(client.post("/rag", json={"question": "q"})) for _ in "ab"]
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(held.waiting.wait(), timeout=30)
         during = await scrape(client)
+        held.release.set()
         await asyncio.gather(*pending)
         after = await scrape(client)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.context.prompts import PromptTemplate
-from app.settings import PromptSettings
+from app.settings import PromptSettings, Settings
 from app.strategies.templates import templates_from_settings
 from tests.conftest import SAMPLE_PASSAGES
 
@@ -41,15 +43,14 @@ def test_braces_in_templates_and_questions_are_kept_verbatim() -> None:
     assert message.content == 'Reply as JSON {"a": 1}. Is {context} expanded?'
 
 
-def test_templates_are_settings(monkeypatch: object) -> None:
-    import pytest
+@pytest.mark.parametrize(
+    "variable",
+    ["FMT_PROMPTS__FINETUNED__USER", "FMT_PROMPTS__FINETUNED_USER"],  # the name before nesting
+)
+def test_templates_are_settings(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    monkeypatch.setenv(variable, "Q: {question}")
+    prompts = Settings(_env_file=None).prompts  # type: ignore[call-arg]
 
-    mp = pytest.MonkeyPatch()
-    mp.setenv("FMT_PROMPTS__FINETUNED_USER", "Q: {question}")
-    try:
-        from app.settings import Settings
-
-        template = templates_from_settings(Settings(_env_file=None).prompts)["finetuned"]  # type: ignore[call-arg]
-        assert template.render("hi")[-1].content == "Q: hi"
-    finally:
-        mp.undo()
+    template = templates_from_settings(prompts)["finetuned"]
+    assert template.render("hi")[-1].content == "Q: hi"
+    assert prompts.finetuned.system == PromptSettings().finetuned.system

@@ -9,11 +9,12 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.settings import PromptSettings, Settings
+from app.settings import PromptGroup, PromptSettings, Settings
 from app.strategies.table import STRATEGIES, STRATEGY_NAMES, StrategySpec
 from app.strategies.templates import templates_from_settings
 from app.wiring.compose import Backends
 from app.wiring.fakes import FakeGenerator, FakeRetriever
+from eval.runner import served_strategies
 from eval.settings import EvalSettings
 from tests.conftest import SAMPLE_PASSAGES
 
@@ -30,8 +31,9 @@ CONTROL = StrategySpec(
 class ControlPrompts(PromptSettings):
     """The prompt settings of the control strategy, beside the shipped ones."""
 
-    control_system: str = "You are a product support assistant."
-    control_user: str = "Customer asks: {question}\nAnswer:"
+    control: PromptGroup = PromptGroup(
+        system="You are a product support assistant.", user="Customer asks: {question}\nAnswer:"
+    )
 
 
 @pytest.fixture
@@ -93,12 +95,17 @@ async def test_a_fourth_strategy_is_documented_and_measured(client: httpx.AsyncC
 
 
 async def test_a_strategy_without_prompt_settings_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match="FMT_PROMPTS__CONTROL_SYSTEM"):
+    with pytest.raises(ValueError, match="FMT_PROMPTS__CONTROL__SYSTEM"):
         templates_from_settings(PromptSettings(), (*STRATEGIES, CONTROL))
 
 
-def test_the_eval_asks_every_strategy_of_the_table_by_default() -> None:
-    assert EvalSettings(_env_file=None).strategies == list(STRATEGY_NAMES)  # type: ignore[call-arg]
+async def test_the_eval_asks_every_strategy_of_the_table_by_default(
+    client: httpx.AsyncClient,
+) -> None:
+    """The runner takes the strategies from the service's OpenAPI document, a fourth too."""
+    assert EvalSettings(_env_file=None).strategies == []  # type: ignore[call-arg]
+    spec = (await client.get("/openapi.json")).json()
+    assert served_strategies(spec) == [*STRATEGY_NAMES, "base"]
 
 
 async def test_the_playground_has_a_column_for_each_strategy(client: httpx.AsyncClient) -> None:
