@@ -30,7 +30,7 @@ MAX_RETRY_S = 600
 
 def describe(progress: TrainingProgress) -> str:
     """`training, step 12 of 80, about 95 s left` (for /ready and the 503's message)."""
-    parts = [progress.state]
+    parts: list[str] = [progress.state]
     if progress.total_steps:
         parts.append(f"step {progress.step} of {progress.total_steps}")
     if progress.eta_s is not None:

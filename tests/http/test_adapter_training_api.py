@@ -89,3 +89,13 @@ async def test_the_tuned_strategies_switch_to_the_adapter_when_it_lands(
     assert answered.status_code == 200
     assert answered.json()["model"] == TUNED_ID
     assert (await client.get("/ready")).json()["adapter"] is None
+
+
+async def test_a_streamed_request_is_refused_the_same_way_before_any_event(
+    client: httpx.AsyncClient,
+) -> None:
+    refused = await client.post("/finetuned", json={**QUESTION, "stream": True})
+
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "adapter_training"
+    assert refused.headers["Retry-After"] == "120"
