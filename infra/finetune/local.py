@@ -24,7 +24,6 @@ from app.generators.lora_adapters import (
 )
 from app.settings import Settings
 from app.strategies.templates import templates_from_settings
-from infra.finetune.catalog_qa import CatalogFact, catalog_facts
 from infra.finetune.examples import (
     TrainingExample,
     catalog_qa_examples,
@@ -33,7 +32,6 @@ from infra.finetune.examples import (
     plain_examples,
     split_examples,
 )
-from infra.finetune.facts import FactProbe, probes
 from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
 from infra.finetune.manifest import (
     EpochFactRecall,
@@ -51,7 +49,7 @@ from infra.finetune.model import (
 )
 from infra.finetune.perplexity import perplexity
 from infra.finetune.progress import ProgressReporter
-from infra.finetune.recall import EarlyStopping, sample_probes
+from infra.finetune.recall import EarlyStopping, chosen_facts, early_stopping
 from infra.finetune.sequences import TokenSequence, tokenize_examples
 from infra.finetune.settings import LocalFinetuneSettings
 from infra.finetune.training import (
@@ -91,26 +89,11 @@ def build_examples(settings: Settings, tune: LocalFinetuneSettings) -> list[Trai
             templates["hybrid"],
             tune.reading_share,
             tune.paraphrases,
-            _chosen_facts(settings, tune),
+            chosen_facts(settings, tune),
         )
     if tune.text_format == "plain":
         return plain_examples(settings.catalog, tune.chunk_words)
     return domain_examples(settings.catalog, template, tune.topic_question, tune.chunk_words)
-
-
-def _probe_order(settings: Settings, tune: LocalFinetuneSettings) -> list[FactProbe]:
-    """Every trained fact's held-out probe, in a seeded order (the same in every run)."""
-    everything = probes(catalog_facts(settings.catalog), tune.paraphrases, tune.seed)
-    return sample_probes(everything, len(everything), tune.seed)
-
-
-def _chosen_facts(settings: Settings, tune: LocalFinetuneSettings) -> set[CatalogFact] | None:
-    """With `fact_limit`: the facts of the first probes of the seeded order; else all (None)."""
-    if tune.fact_limit is None:
-        return None
-    limited = _probe_order(settings, tune)[: tune.fact_limit]
-    chosen = {(probe.product, probe.reference) for probe in limited}
-    return {fact for fact in catalog_facts(settings.catalog) if (fact.product, fact.text) in chosen}
 
 
 def run_fingerprint(base_sha: str, catalog_sha: str, tune: LocalFinetuneSettings) -> str:
@@ -225,17 +208,6 @@ def _manifest(
     )
 
 
-def _early_stopping(
-    settings: Settings, tune: LocalFinetuneSettings, model: Any, tokenizer: Any
-) -> EarlyStopping | None:
-    """Held-out paraphrases of a seeded sample of the trained facts, for qa training only."""
-    if tune.method != "domain" or tune.text_format != "qa" or tune.probe_facts == 0:
-        return None
-    chosen = _probe_order(settings, tune)[: min(tune.probe_facts, tune.fact_limit or 10**9)]
-    template = templates_from_settings(settings.prompts)["finetuned"]
-    return EarlyStopping(model, tokenizer, template, chosen, tune.patience)
-
-
 def run_local(
     settings: Settings,
     tune: LocalFinetuneSettings,
@@ -281,7 +253,7 @@ def _train_and_export(
     peft_model = attach_lora(model, tune)
     checkpoint = tune.work_dir / data.catalog_sha[:16] / "checkpoint.pt"
     fingerprint = run_fingerprint(data.base_sha, data.catalog_sha, tune)
-    stopping = _early_stopping(settings, tune, peft_model, data.tokenizer)
+    stopping = early_stopping(settings, tune, peft_model, data.tokenizer)
     if stopping is not None and tune.probe_base:
         stopping.history.append(stopping.measure(0))
     reporter.begin_training(tune.epochs * steps_per_epoch(len(data.train), tune.batch_size))

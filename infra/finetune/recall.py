@@ -18,8 +18,12 @@ from typing import Any
 import torch
 
 from app.context.prompts import PromptTemplate
-from infra.finetune.facts import FactProbe, recall
+from app.settings import Settings
+from app.strategies.templates import templates_from_settings
+from infra.finetune.catalog_qa import CatalogFact, catalog_facts
+from infra.finetune.facts import FactProbe, probes, recall
 from infra.finetune.sequences import chat_ids
+from infra.finetune.settings import LocalFinetuneSettings
 
 logger = logging.getLogger(__name__)
 
@@ -137,3 +141,29 @@ class EarlyStopping:
             for name, value in self.best_state.items():
                 parameters[name].copy_(value)
         return self.history[self._best_index()].epoch
+
+
+def probe_order(settings: Settings, tune: LocalFinetuneSettings) -> list[FactProbe]:
+    """Every trained fact's held-out probe, in a seeded order (the same in every run)."""
+    everything = probes(catalog_facts(settings.catalog), tune.paraphrases, tune.seed)
+    return sample_probes(everything, len(everything), tune.seed)
+
+
+def chosen_facts(settings: Settings, tune: LocalFinetuneSettings) -> set[CatalogFact] | None:
+    """With `fact_limit`: the facts of the first probes of the seeded order; else all (None)."""
+    if tune.fact_limit is None:
+        return None
+    limited = probe_order(settings, tune)[: tune.fact_limit]
+    chosen = {(probe.product, probe.reference) for probe in limited}
+    return {fact for fact in catalog_facts(settings.catalog) if (fact.product, fact.text) in chosen}
+
+
+def early_stopping(
+    settings: Settings, tune: LocalFinetuneSettings, model: Any, tokenizer: Any
+) -> EarlyStopping | None:
+    """Held-out paraphrases of a seeded sample of the trained facts, for qa training only."""
+    if tune.method != "domain" or tune.text_format != "qa" or tune.probe_facts == 0:
+        return None
+    chosen = probe_order(settings, tune)[: min(tune.probe_facts, tune.fact_limit or 10**9)]
+    template = templates_from_settings(settings.prompts)["finetuned"]
+    return EarlyStopping(model, tokenizer, template, chosen, tune.patience)
