@@ -14,7 +14,9 @@ from app.settings import Settings, get_settings
 def uvicorn_options(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
     """What uvicorn is run with: workers from FMT_WORKERS, else WEB_CONCURRENCY, else 1; a
     graceful shutdown; the settings' log level; no uvicorn access log (app.core.observability writes
-    one JSON access line per request)."""
+    one JSON access line per request); at most FMT_LIMITS__MAX_CONNECTIONS connections at once
+    (uvicorn answers more with 503); and uvicorn's own X-Forwarded-For handling off, whatever
+    FORWARDED_ALLOW_IPS says: the app applies FMT_TRUSTED_PROXIES (app/middleware/stack.py)."""
     workers = settings.workers or int(environ.get("WEB_CONCURRENCY") or 1)
     return {
         "factory": True,
@@ -24,6 +26,8 @@ def uvicorn_options(settings: Settings, environ: Mapping[str, str]) -> dict[str,
         "log_level": settings.log_level.lower(),
         "timeout_graceful_shutdown": settings.shutdown_grace_s,
         "access_log": False,
+        "proxy_headers": False,
+        "limit_concurrency": settings.limits.max_connections,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from functools import lru_cache
@@ -58,6 +59,24 @@ class DocumentSettings(BaseModel):
     )
     min_section_words: int = Field(
         12, ge=0, description="A shorter section is merged into its neighbour in the same product."
+    )
+    # A file is untrusted input: what reading one may cost is bounded before it is parsed.
+    max_unpacked_mb: float = Field(
+        100.0,
+        gt=0,
+        description="A Word file whose members would unpack to more is skipped (checked from "
+        "the sizes in its index, before anything is inflated).",
+    )
+    max_markup_mb: float = Field(
+        20.0, gt=0, description="A Word file with an XML part larger than this is skipped."
+    )
+    max_text_mb: float = Field(
+        20.0,
+        gt=0,
+        description="A file holding more text than this (in millions of characters) is skipped.",
+    )
+    max_json_depth: int = Field(
+        32, ge=2, le=500, description="A JSON file nested deeper than this is skipped."
     )
 
     @field_validator("product_pattern", "section_pattern")
@@ -369,6 +388,23 @@ def _split_list(value: object) -> object:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _proxy_networks(value: object) -> object:
+    """Addresses or CIDR ranges; `*` (trust anyone to say who the client is) is refused."""
+    entries = _split_list(value)
+    if not isinstance(entries, list):
+        return entries
+    networks = [str(entry).strip() for entry in entries]
+    for entry in networks:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as error:
+            raise ValueError(
+                f"FMT_TRUSTED_PROXIES entry {entry[:60]!r} is not an address or a CIDR range "
+                "(`*` is refused: any client could then choose its own address)"
+            ) from error
+    return networks
+
+
 def _api_key_digests(value: object) -> object:
     """Lower-case SHA-256 hex digests; the message never repeats a value (it may be a real key)."""
     entries = _split_list(value)
@@ -406,6 +442,23 @@ class LimitSettings(BaseModel):
         description="Rate-limit buckets kept per worker; the least recently used goes first.",
     )
     max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted.")
+    body_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a client has to send its whole request body; slower: 408.",
+    )
+    send_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds one piece of a response may wait for a client that does not read "
+        "before it is disconnected (its backend slot freed; never a backend failure).",
+    )
+    max_connections: int | None = Field(
+        1024,
+        ge=1,
+        description="Connections (and requests) one worker serves at once; more get 503 from "
+        "uvicorn (its limit_concurrency). Unset: no limit.",
+    )
 
 
 class CircuitSettings(BaseModel):
@@ -465,6 +518,12 @@ class Settings(BaseSettings):
         description="SHA-256 hex digests of the accepted API keys, comma-separated; "
         "empty: no key needed.",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Addresses or CIDR ranges of the proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed, comma-separated (the load balancer's subnets); "
+        "other peers are their own client address.",
+    )
     docs_enabled: bool = Field(True, description="Serve /docs, /redoc and /openapi.json.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -492,6 +551,11 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_api_keys(cls, value: object) -> object:
         return _api_key_digests(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: object) -> object:
+        return _proxy_networks(value)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

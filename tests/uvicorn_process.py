@@ -62,14 +62,18 @@ def uvicorn_process(
     log: Path | None = None,
     startup_timeout_s: float = 60,
     stop_timeout_s: float = 15,
+    as_main: bool = False,
 ) -> Iterator[ServedApp]:
-    """Serves `module:factory` (a FastAPI factory) until the block ends, then SIGTERM, then kill."""
+    """Serves `module:factory` (a FastAPI factory) until the block ends, then SIGTERM, then kill.
+    With `as_main`, uvicorn runs with the options of `python -m app` (`options` are ignored)."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", factory, "--factory",
         "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--log-level", "warning", *options,
     ]  # fmt: skip
+    if as_main:
+        command = [sys.executable, "-m", "tests.serve_like_main", factory, str(port)]
     with ExitStack() as stack:
         output = stack.enter_context(log.open("wb")) if log else None
         process = subprocess.Popen(

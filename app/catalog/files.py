@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
+from app.catalog.model import SkippedFile
 from app.catalog.readers import READERS
 
 CATALOG_SUFFIXES = tuple(READERS)
@@ -33,25 +35,54 @@ def catalog_root(catalog: Path) -> Path:
     return catalog if catalog.is_dir() else catalog.parent
 
 
-def catalog_files(catalog: Path) -> list[Path]:
-    """The catalog's files in a stable order: the file, or the folder's files of a read format."""
+def _walk(folder: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """The folder's catalog files, and the links and paths leaving it, which are not read: an
+    unpacked archive may hold `notes.txt -> /etc/passwd`, whose text would be quoted back."""
+    inside = folder.resolve()
+    files: list[Path] = []
+    refused: list[SkippedFile] = []
+    for directory, folders, names in os.walk(folder):  # never descends into linked folders
+        here = Path(directory)
+        for name in sorted(folders):
+            if (here / name).is_symlink():
+                source = (here / name).relative_to(folder).as_posix()
+                refused.append(SkippedFile(source, "a symbolic link: links are not followed"))
+        for name in names:
+            path = here / name
+            if not _is_catalog_file(path.relative_to(folder)):
+                continue
+            source = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                refused.append(SkippedFile(source, "a symbolic link: links are not followed"))
+            elif not path.resolve().is_relative_to(inside):
+                refused.append(SkippedFile(source, "outside the catalog folder"))
+            elif path.is_file():
+                files.append(path)
+    return sorted(files), sorted(refused, key=lambda item: item.source)
+
+
+def scan_catalog(catalog: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """The catalog's files in a stable order (the file, or the folder's files of a read format),
+    and the entries refused without reading (links, paths leaving the folder)."""
     formats = " ".join(CATALOG_SUFFIXES)
     if catalog.is_file():
         if catalog.suffix.lower() not in CATALOG_SUFFIXES:
             raise CatalogError(f"FMT_CATALOG file {catalog} is not of a read format ({formats})")
-        return [catalog]
+        return [catalog], []
     if catalog.is_dir():
-        files = sorted(
-            path
-            for path in catalog.rglob("*")
-            if path.is_file() and _is_catalog_file(path.relative_to(catalog))
-        )
-        if files:
-            return files
+        files, refused = _walk(catalog)
+        if files or refused:
+            return files, refused
         raise CatalogError(
             f"FMT_CATALOG folder {catalog} has no files of a read format ({formats})"
         )
     raise CatalogError(f"FMT_CATALOG path {catalog} does not exist")
+
+
+def catalog_files(catalog: Path) -> list[Path]:
+    """The catalog's files in a stable order: the file, or the folder's files of a read format
+    (links and paths leaving the folder left out)."""
+    return scan_catalog(catalog)[0]
 
 
 def catalog_hash(catalog: Path) -> str:

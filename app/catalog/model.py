@@ -8,7 +8,13 @@ from typing import Literal
 # What a reader knows about a piece of text. Readers of structured formats (HTML, Word, CSV,
 # JSON) say which text is a heading; plain-text readers (txt, md, PDF text) hand over `line`s and
 # leave the product and section markers in them to `app.catalog.structure`.
-BlockKind = Literal["title", "product", "section", "text", "line"]
+#   title            a title written in the document (Word's `Title` paragraph)
+#   property_title   a title from the file's properties (Word core title, HTML <title>, PDF info)
+#   heading          a level-1 heading (Word `Heading 1`, HTML <h1>): a product in a document
+#                    that holds several, else a section (`app.catalog.structure` decides)
+#   product          a record that is a product whatever the document holds (a CSV row, JSON)
+#   section          a level-2 heading (Word `Heading 2`, HTML <h2>) or a record's field
+BlockKind = Literal["title", "property_title", "heading", "product", "section", "text", "line"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,21 @@
 """Where products and sections start in a document: headings, markers and key lines.
 
-Structured formats mark their headings already (HTML <h1>/<h2>, Word Heading 1/2, a CSV row per
-product). In text lines (txt, md, PDF text) a product starts at `=== PRODUCT: Name ===`, at a
-markdown `# Name`, or at a `Name:` / `Product:` / `Title:` line opening a record; a section at
-`--- Title ---`, at `## Title`, inside such key-line records at any `Label: text` line, and in a
-PDF without such markers at a short line in capitals (`SAFETY INSTRUCTIONS`). The
-`FMT_DOCUMENTS__PRODUCT_PATTERN` / `__SECTION_PATTERN` settings replace the built-in line patterns.
-A document without product headings is one product, named by its title (HTML <title>, PDF title
-metadata, Word Title), a PDF's first short line, or else the file name.
+Structured formats mark their headings already (Word Title / Heading 1 / Heading 2, HTML
+<title> / <h1> / <h2>, a CSV row per product); Markdown's `#` and `##` lines are read the same way.
+One rule of precedence, the same for all of them (docs/catalog.md):
+- a level-1 heading names a product only in a document that holds several: at least two of
+  them, each with level-2 headings beneath it (or, in a document without any title, each
+  holding a model code such as `KX-420`); otherwise the document is one product and its
+  level-1 and level-2 headings are its sections;
+- that one product is named by the document's written title (Word's `Title` paragraph), else
+  a lone level-1 heading that opens the document, else the file's title property (HTML
+  <title>, Word core title unless a default like "Word Document", PDF title metadata), else a
+  PDF's first short line, else the file name.
+Explicit markers always start a product: `=== PRODUCT: Name ===`, a `Name:` / `Product:` /
+`Title:` line opening a record, a CSV row or JSON record. A section starts at `--- Title ---`, at
+`## Title`, inside key-line records at any `Label: text` line, and in a PDF without such markers
+at a short line in capitals (`SAFETY INSTRUCTIONS`). The `FMT_DOCUMENTS__PRODUCT_PATTERN` /
+`__SECTION_PATTERN` settings replace the built-in line patterns.
 """
 
 from __future__ import annotations
@@ -36,11 +44,13 @@ KEY_LABEL_MAX_WORDS = 5
 FIELD_MAX_WORDS = 3
 # A PDF's first line names its product when it is this short and not a sentence.
 FIRST_HEADING_MAX_WORDS = 12
+# A word holding letters and digits, like a model code (KX-420, TL1600).
+_MODEL_CODE = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[^\W\d_])\w+(?:-\w+)*")
 
 
 @dataclass(frozen=True, slots=True)
 class _Event:
-    kind: str  # "product", "section" or "text"
+    kind: str  # "product", "heading" (level 1), "section" or "text"
     text: str
     page: int | None
     rest: str = ""
@@ -67,14 +77,16 @@ class LineRules:
         self._capitals_headings = capitals_headings
 
     def product(self, line: str) -> str | None:
+        """The product an explicit marker starts (whatever else the document holds)."""
         if self._product is not None:
             return _named(self._product, line)
-        patterns = (_RECORD_OPENER,) if self._key_lines else (_EXPORT_PRODUCT, _MARKDOWN_PRODUCT)
-        for pattern in patterns:
-            name = _named(pattern, line)
-            if name is not None:
-                return name
-        return None
+        return _named(_RECORD_OPENER if self._key_lines else _EXPORT_PRODUCT, line)
+
+    def heading(self, line: str) -> str | None:
+        """A Markdown level-1 heading (`# Name`): a product or a section, as for Word's."""
+        if self._product is not None or self._key_lines:
+            return None
+        return _named(_MARKDOWN_PRODUCT, line)
 
     def section(self, line: str) -> tuple[str, str] | None:
         """(section title, text on the same line) or None."""
@@ -116,28 +128,74 @@ def is_key_line_export(blocks: list[Block]) -> bool:
     return not any(pattern.match(line) for pattern in markers for line in lines)
 
 
+def _line_event(block: Block, rules: LineRules) -> _Event:
+    product = rules.product(block.text)
+    if product is not None:
+        return _Event("product", product, block.page)
+    heading = rules.heading(block.text)
+    if heading is not None:
+        return _Event("heading", heading, block.page)
+    section = rules.section(block.text)
+    if section is not None:
+        return _Event("section", section[0], block.page, rest=section[1])
+    return _Event("text", block.text, block.page)
+
+
 def _events(blocks: list[Block], rules: LineRules) -> list[_Event]:
     events: list[_Event] = []
     for block in blocks:
-        if block.kind == "title":
+        if block.kind in ("title", "property_title"):
             continue
-        if block.kind != "line":
-            events.append(_Event(block.kind, block.text, block.page))
-            continue
-        product = rules.product(block.text)
-        section = None if product is not None else rules.section(block.text)
-        if product is not None:
-            events.append(_Event("product", product, block.page))
-        elif section is not None:
-            events.append(_Event("section", section[0], block.page, rest=section[1]))
+        if block.kind == "line":
+            events.append(_line_event(block, rules))
         else:
-            events.append(_Event("text", block.text, block.page))
+            events.append(_Event(block.kind, block.text, block.page))
     return events
+
+
+def _headings_name_products(events: list[_Event], titled: bool) -> bool:
+    """Whether the level-1 headings are products: several, each with sections beneath it (a
+    catalog), or, without a title, each holding a model code. A manual's `Description`,
+    `Safety instructions` and `Maintenance` are sections of the one product it describes."""
+    headings = [index for index, event in enumerate(events) if event.kind == "heading"]
+    if len(headings) < 2:
+        return False
+    ends = [*headings[1:], len(events)]
+    with_sections = all(
+        any(event.kind == "section" for event in events[start + 1 : end])
+        for start, end in zip(headings, ends, strict=True)
+    )
+    coded = all(_MODEL_CODE.search(events[index].text) for index in headings)
+    return with_sections or (coded and not titled)
+
+
+def _as(kind: str, event: _Event) -> _Event:
+    return _Event(kind, event.text, event.page, event.rest)
+
+
+def _resolve_headings(
+    events: list[_Event], written_title: bool, property_title: bool
+) -> tuple[str | None, list[_Event]]:
+    """Level-1 headings turned into products or sections, and the name a lone heading opening
+    the document gives its one product (None when there is none, or a written title names it)."""
+    if _headings_name_products(events, written_title or property_title):
+        return None, [_as("product", e) if e.kind == "heading" else e for e in events]
+    headings = [event for event in events if event.kind == "heading"]
+    first = next((event for event in events if event.text.strip()), None)
+    if not written_title and len(headings) == 1 and first is headings[0]:
+        return first.text, [event for event in events if event is not first]
+    return None, [_as("section", e) if e.kind == "heading" else e for e in events]
+
+
+def _title(document: SourceDocument, kind: str) -> str:
+    return next((block.text for block in document.blocks if block.kind == kind), "")
 
 
 def _document_product(document: SourceDocument, events: list[_Event]) -> tuple[str, list[_Event]]:
     """The product of text outside any product heading, and the events left to read."""
-    title = next((block.text for block in document.blocks if block.kind == "title"), "")
+    written, named_by_property = _title(document, "title"), _title(document, "property_title")
+    lone_heading, events = _resolve_headings(events, bool(written), bool(named_by_property))
+    title = written or lone_heading or named_by_property
     if title:
         return title, events
     if document.format == ".pdf" and not any(event.kind == "product" for event in events):

@@ -10,6 +10,7 @@ ServiceError ........................ 500 internal_error
 ├── NotFound ........................ 404 not_found
 │   └── PricesUnavailable ........... 404 no_price_table
 ├── MethodNotAllowed ................ 405 method_not_allowed
+├── RequestTimeout .................. 408 request_timeout   (the body came too slowly)
 ├── PayloadTooLarge ................. 413 payload_too_large
 ├── UnsupportedMediaType ............ 415 unsupported_media_type
 ├── InvalidRequest .................. 422 invalid_request
@@ -39,6 +40,8 @@ log sees, next to the request id. Only the `BackendError`s whose `counts_against
 
 from __future__ import annotations
 
+# How much of a backend's own text (a reply body, an error line) `detail` keeps for the log.
+UPSTREAM_DETAIL_CHARS = 300
 INTERNAL_ERROR_MESSAGE = "internal error; see the service log"
 STARTUP_FAILED_MESSAGE = (
     "the backends failed to load; the service log (or GET /ready with an API key) says why"
@@ -102,6 +105,13 @@ class PricesUnavailable(NotFound):
 class MethodNotAllowed(ServiceError):
     status_code = 405
     code = "method_not_allowed"
+
+
+class RequestTimeout(ServiceError):
+    """The client did not send its whole request body within FMT_LIMITS__BODY_TIMEOUT_S."""
+
+    status_code = 408
+    code = "request_timeout"
 
 
 class PayloadTooLarge(ServiceError):
@@ -235,6 +245,7 @@ _BY_STATUS: dict[int, type[ServiceError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        RequestTimeout,
         PayloadTooLarge,
         UnsupportedMediaType,
         InvalidRequest,

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from app.core.errors import BackendError
+from app.core.errors import UPSTREAM_DETAIL_CHARS, BackendError
 from app.core.token_count import estimated_usage
 from app.core.tokens import Tokenizer
 from app.core.types import ChatMessage, TokenUsage
@@ -62,7 +62,9 @@ def parse_completion(
         text = choice["message"]["content"] or ""
         finish_reason = choice.get("finish_reason")
     except (KeyError, IndexError, TypeError) as error:
-        raise BackendError(f"openai: malformed chat completion: {str(reply)[:200]}") from error
+        raise BackendError(
+            "openai: malformed chat completion", detail=str(reply)[:UPSTREAM_DETAIL_CHARS]
+        ) from error
     if not isinstance(text, str):
         raise BackendError("openai: the completion's content is not text")
     usage = _usage(reply.get("usage")) or estimated_usage(messages, text)
@@ -91,7 +93,10 @@ class _StreamedAnswer:
         try:
             chunk = json.loads(data)
             if "error" in chunk:
-                raise BackendError(f"openai: the server failed mid-stream: {chunk['error']}")
+                raise BackendError(
+                    "openai: the server failed mid-stream",
+                    detail=str(chunk["error"])[:UPSTREAM_DETAIL_CHARS],
+                )
             self.usage = _usage(chunk.get("usage")) or self.usage
             self.model = chunk.get("model") or self.model
             text = ""
@@ -99,7 +104,9 @@ class _StreamedAnswer:
                 text += choice.get("delta", {}).get("content") or ""
                 self.finish_reason = choice.get("finish_reason") or self.finish_reason
         except (ValueError, AttributeError, TypeError) as error:
-            raise BackendError(f"openai: malformed stream chunk: {data[:200]!r}") from error
+            raise BackendError(
+                "openai: malformed stream chunk", detail=repr(data[:UPSTREAM_DETAIL_CHARS])
+            ) from error
         self.parts.append(text)
         return text
 
@@ -148,11 +155,16 @@ class OpenAIGenerator:
             try:
                 return response.json()
             except ValueError as error:
-                raise BackendError(f"openai: reply is not JSON: {response.text[:200]!r}") from error
+                raise BackendError(
+                    "openai: reply is not JSON",
+                    detail=repr(response.text[:UPSTREAM_DETAIL_CHARS]),
+                ) from error
 
         reply = await call_with_retries(attempt, self._policy, self.name)
         if not isinstance(reply, Mapping):
-            raise BackendError(f"openai: malformed chat completion: {str(reply)[:200]}")
+            raise BackendError(
+                "openai: malformed chat completion", detail=str(reply)[:UPSTREAM_DETAIL_CHARS]
+            )
         return parse_completion(reply, messages, self.model_id)
 
     async def _open_stream(self, body: dict[str, Any]) -> httpx.Response:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.core.aws_clients import sagemaker_runtime_client
-from app.core.errors import BackendError
+from app.core.errors import UPSTREAM_DETAIL_CHARS, BackendError
 from app.core.token_count import estimate_prompt_tokens, estimate_text_tokens
 from app.core.tokens import Tokenizer
 from app.core.types import ChatMessage, TokenUsage
@@ -52,12 +52,17 @@ DEFAULT_LIMITS = sagemaker_limits(SageMakerSettings())
 
 
 def llama3_prompt(messages: Sequence[ChatMessage]) -> str:
-    """The messages in the Llama 3 chat format, ending with an open assistant turn."""
+    """The messages in the Llama 3 chat format, ending with an open assistant turn.
+
+    Without `<|begin_of_text|>`: TGI and LMI (vLLM) tokenize `inputs` with the model's special
+    tokens added, and Llama 3's tokenizer adds that BOS itself; written here too, every prompt
+    would start with two, which shifts every position and degrades the answers.
+    """
     turns = "".join(
         f"<|start_header_id|>{m.role}<|end_header_id|>\n\n{m.content.strip()}<|eot_id|>"
         for m in messages
     )
-    return f"<|begin_of_text|>{turns}<|start_header_id|>assistant<|end_header_id|>\n\n"
+    return f"{turns}<|start_header_id|>assistant<|end_header_id|>\n\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +122,13 @@ def parse_invoke_reply(body: bytes) -> tuple[str, Mapping[str, Any] | None]:
         text = reply["generated_text"]
         details = reply.get("details")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
-        raise BackendError(f"sagemaker: malformed reply: {body[:200]!r}") from error
+        raise BackendError(
+            "sagemaker: malformed reply", detail=repr(body[:UPSTREAM_DETAIL_CHARS])
+        ) from error
     if not isinstance(text, str):
-        raise BackendError(f"sagemaker: generated_text is not text: {body[:200]!r}")
+        raise BackendError(
+            "sagemaker: generated_text is not text", detail=repr(body[:UPSTREAM_DETAIL_CHARS])
+        )
     return text, details if isinstance(details, Mapping) else None
 
 
@@ -150,9 +159,13 @@ def parse_stream_line(line: bytes) -> Mapping[str, Any] | None:
     try:
         event = json.loads(text)
     except ValueError as error:
-        raise BackendError(f"sagemaker: malformed stream line: {text[:200]!r}") from error
+        raise BackendError(
+            "sagemaker: malformed stream line", detail=repr(text[:UPSTREAM_DETAIL_CHARS])
+        ) from error
     if not isinstance(event, Mapping):
-        raise BackendError(f"sagemaker: malformed stream line: {text[:200]!r}")
+        raise BackendError(
+            "sagemaker: malformed stream line", detail=repr(text[:UPSTREAM_DETAIL_CHARS])
+        )
     return event
 
 
@@ -178,7 +191,10 @@ class _StreamedAnswer:
         if event is None:
             return ""
         if "error" in event:
-            raise BackendError(f"sagemaker: the model failed mid-stream: {event['error']}")
+            raise BackendError(
+                "sagemaker: the model failed mid-stream",
+                detail=str(event["error"])[:UPSTREAM_DETAIL_CHARS],
+            )
         if isinstance(event.get("details"), Mapping):
             self.details = event["details"]
             _refuse_failed(self.details)

@@ -70,7 +70,12 @@ def presented_key(connection: HTTPConnection) -> str | None:
 def identify(connection: HTTPConnection, settings: Settings) -> str:
     """Who is calling: `key:<digest prefix>` for a valid key, `client:<address>` when the service
     is open; 401 otherwise (429 for an address that sent too many invalid keys). The key itself
-    is never returned, stored or logged."""
+    is never returned, stored or logged.
+
+    A valid key is admitted whatever its address did: the failed-key limit paces guessing (the
+    keys the docs generate are 192 to 256 random bits, so it sheds load more than it guards
+    them), and must not let whoever shares an address (a NAT, an office) lock a key holder out
+    with ten bad keys a minute."""
     address = client_address(connection)
     if not settings.api_keys:
         identity = f"client:{address}"
@@ -80,16 +85,15 @@ def identify(connection: HTTPConnection, settings: Settings) -> str:
             raise Unauthorized(
                 f"an API key is required: send `Authorization: Bearer <key>` or `{API_KEY_HEADER}`"
             )
-        failed = service_state(connection).failed_auth
-        if failed is not None and (wait_s := failed.blocked_s(address)) > 0:
-            raise RateLimited(
-                f"too many invalid API keys from this address; retry in {math.ceil(wait_s)} s",
-                retry_after_s=math.ceil(wait_s),
-            )
         digest = matching_digest(presented, settings.api_keys)
         if digest is None:
-            if failed is not None:
-                failed.wait_s(address)  # one failure spent
+            failed = service_state(connection).failed_auth
+            # One failure spent, or the seconds until the address may fail again.
+            if failed is not None and (wait_s := failed.wait_s(address)) > 0:
+                raise RateLimited(
+                    f"too many invalid API keys from this address; retry in {math.ceil(wait_s)} s",
+                    retry_after_s=math.ceil(wait_s),
+                )
             raise Unauthorized("the API key is not valid")
         identity = f"key:{digest[:12]}"
     connection.scope.setdefault("state", {})["client_identity"] = identity

@@ -37,15 +37,24 @@ StateDep = Annotated[ServiceState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def admit_request(request: Request) -> str:
-    """Authenticates, then refuses the request with 429 when its client is over the rate."""
+def _admit(request: Request, cost: int) -> str:
     state = service_state(request)
     identity = identify(request, state.settings)
     limiter = state.rate_limiter
-    if limiter is not None and (wait_s := limiter.wait_s(identity)) > 0:
+    if limiter is not None and (wait_s := limiter.wait_s(identity, cost)) > 0:
         raise RateLimited(
             f"rate limit of {limiter.rate_per_s * 60:g} requests per minute exceeded; "
             f"retry in {math.ceil(wait_s)} s",
             retry_after_s=math.ceil(wait_s),
         )
     return identity
+
+
+async def admit_request(request: Request) -> str:
+    """Authenticates, then refuses the request with 429 when its client is over the rate."""
+    return _admit(request, cost=1)
+
+
+async def admit_comparison(request: Request) -> str:
+    """As `admit_request`, charging one request per strategy that `/compare` runs."""
+    return _admit(request, cost=len(service_state(request).table))

@@ -52,7 +52,10 @@ def read_token_prices(path: Path) -> TokenPrices:
             tokens_per_million=table.get("bedrock_tokens_per_million", {}),
         )
     except (OSError, json.JSONDecodeError, AttributeError, ValidationError) as error:
-        raise PricesUnavailable(f"no usable price table at {path}: {error}") from error
+        # The path and the parser's words are for the log (no key is needed to ask).
+        raise PricesUnavailable(
+            "prices are unavailable", detail=f"no usable price table at {path}: {error}"
+        ) from error
 
 
 def _column(spec: StrategySpec) -> str:

@@ -18,7 +18,7 @@ from app.http.answering import (
     wants_stream,
 )
 from app.http.auth import SECURITY_REQUIREMENT
-from app.http.dependencies import admit_request, ready_composition
+from app.http.dependencies import admit_comparison, admit_request, ready_composition
 from app.http.disconnect import cancel_on_disconnect
 from app.http.schemas import (
     AnswerRequest,
@@ -131,5 +131,6 @@ def add_strategy_routes(router: APIRouter, table: Sequence[StrategySpec]) -> Non
         response_model=CompareResponse,
         responses=_ERRORS,
         summary=f"Answer with all {len(table)} strategies concurrently",
-        **common,
+        # It runs every strategy: it costs the client as many requests of its rate limit.
+        **{**common, "dependencies": [Depends(admit_comparison)]},
     )

@@ -45,7 +45,9 @@ async def bounded_receive(scope: Scope, receive: Receive, max_body_bytes: int) -
     """A receive giving the whole body at once; PayloadTooLarge once it passes the limit.
 
     The body is small by then (the limit is a few tens of kB), so reading it here costs nothing
-    and a chunked body over the limit is refused before any routing.
+    and a chunked body over the limit is refused before any routing. It is read before the key
+    is checked: the body deadline (`app.middleware.deadlines`) keeps a client sending a byte a
+    minute from holding a connection and its buffer.
     """
     if scope["method"] not in _METHODS_WITH_BODY:
         return receive

@@ -53,20 +53,15 @@ class RateLimiter:
         bucket.updated = now
         return bucket
 
-    def _wait_for(self, bucket: _Bucket) -> float:
-        return (1.0 - bucket.tokens) / self.rate_per_s
+    def _wait_for(self, bucket: _Bucket, cost: float) -> float:
+        return (cost - bucket.tokens) / self.rate_per_s
 
-    def wait_s(self, identity: str) -> float:
-        """Takes a token and returns 0, or returns the seconds until a token is free."""
+    def wait_s(self, identity: str, cost: float = 1.0) -> float:
+        """Takes `cost` tokens and returns 0, or returns the seconds until they are free. A
+        cost over the burst is charged as the whole burst (it could never be paid otherwise)."""
+        cost = min(cost, self.burst)
         bucket = self._refilled(identity)
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+        if bucket.tokens >= cost:
+            bucket.tokens -= cost
             return 0.0
-        return self._wait_for(bucket)
-
-    def blocked_s(self, identity: str) -> float:
-        """The seconds until `identity` has a token again (0 when it has one); takes none."""
-        if identity not in self._buckets:
-            return 0.0
-        bucket = self._refilled(identity)
-        return 0.0 if bucket.tokens >= 1.0 else self._wait_for(bucket)
+        return self._wait_for(bucket, cost)

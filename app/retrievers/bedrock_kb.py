@@ -45,6 +45,24 @@ def _location(result: Mapping[str, Any]) -> str:
     return source if isinstance(source, str) else ""
 
 
+def section_of(metadata: Mapping[str, Any], text: str) -> str:
+    """The section a chunk comes from, by the `sections` its sidecar lists (infra.kb_sync).
+
+    A document's sidecar names all its sections; a chunk spanning one of them is attributed to
+    the one whose heading (or title) it holds, a one-section document to its only section.
+    """
+    listed = metadata.get("sections")
+    titles = [listed] if isinstance(listed, str) else listed if isinstance(listed, list) else []
+    titles = [title for title in titles if isinstance(title, str) and title]
+    if len(titles) == 1:
+        return titles[0]
+    for marker in ("## {}", "{}"):
+        for title in titles:
+            if marker.format(title) in text:
+                return str(title)
+    return ""
+
+
 def passage_from_result(result: Mapping[str, Any], rank: int, title_key: str) -> Passage:
     """One retrieval result as a Passage: title from metadata, else the document's file name."""
     try:
@@ -57,14 +75,13 @@ def passage_from_result(result: Mapping[str, Any], rank: int, title_key: str) ->
     if not isinstance(title, str) or not title:
         title = PurePosixPath(location).name or "document"
     chunk_id = metadata.get(CHUNK_ID_KEY)
-    section = metadata.get("section")
     return Passage(
         id=chunk_id if isinstance(chunk_id, str) else f"{location}#{rank}",
         title=title,
         text=str(text),
         score=float(result.get("score") or 0.0),
         location=location,
-        section=section if isinstance(section, str) else "",
+        section=section_of(metadata, str(text)),
     )
 
 

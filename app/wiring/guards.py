@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from contextlib import aclosing
 from typing import Any, TypeVar
 
-from app.core.errors import BackendError, BackendUnavailable, ModelBusy
+from app.core.errors import BackendError, BackendTimeout, BackendUnavailable, ModelBusy
 from app.core.observability import Metrics, current_record
 from app.core.types import ChatMessage, Passage
 from app.generators.base import Generation, GenerationEvent, GenerationParams, Generator
@@ -36,6 +36,7 @@ class BackendGuard:
             label, settings.circuit.failure_threshold, settings.circuit.reset_s
         )
         self.in_flight = InFlightLimit(label, settings.limits.max_in_flight_per_backend)
+        self.deadline_s = settings.generation.timeout_s
         breaker = self.breaker
         metrics.circuit_state.labels(label).set_function(lambda: STATE_VALUES[breaker.state])
 
@@ -108,6 +109,10 @@ class GuardedCall:
         self.judged = True
         self.guard.breaker.failed(self.trial)
 
+    def excuse(self, error: BackendError) -> None:
+        """Counts the error in the metrics without a verdict on the backend."""
+        self.guard.count_error(error.code)
+
     def end(self, threads: Sequence[Future[Any]] = ()) -> None:
         """Gives the trial back (without a verdict) and the in-flight slot: now, or when the
         last of `threads` (blocking SDK calls this call started) returns."""
@@ -169,13 +174,25 @@ class GuardedGenerator:
         self, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> AsyncGenerator[GenerationEvent, None]:
         call = self.guard.begin(self.name)
+        loop = asyncio.get_running_loop()
+        started, held_by_reader = loop.time(), 0.0
         try:
             async with aclosing(self.inner.stream(messages, params)) as events:
                 async for event in events:
                     if isinstance(event, Generation):
                         # The final event is the verdict: the caller may stop reading after it.
                         call.succeed()
+                    handed = loop.time()
                     yield event
+                    held_by_reader += loop.time() - handed
+        except BackendTimeout as error:
+            # A deadline that passed while the reader (a slow client) held the stream is not
+            # the backend's: only its own time counts against its circuit.
+            if loop.time() - started - held_by_reader < self.guard.deadline_s:
+                call.excuse(error)
+            else:
+                call.fail(error)
+            raise
         except BackendError as error:
             call.fail(error)
             raise

@@ -24,6 +24,20 @@ class FleetPrices(BaseModel):
     waf_requests_per_million: float = Field(ge=0)
 
 
+class MeasuredFigures(BaseModel):
+    """What `python -m infra.capacity measure` found for a replica on a real service."""
+
+    sustained_requests_per_s: float = Field(ge=0)
+    clients: int = Field(ge=0)
+    p95_s: float = Field(ge=0)
+    target_p95_s: float = Field(gt=0)
+    date: str
+    machine: str
+    url: str
+    mix: str
+    levels: list[dict[str, float]] = Field(default_factory=list)
+
+
 class Replica(BaseModel):
     """One task's measured behaviour: how many requests it holds at once and for how long."""
 
@@ -43,6 +57,9 @@ class Replica(BaseModel):
         None, gt=0, description="Requests/s one worker's CPU allows on instant backends."
     )
     source: str
+    measured: MeasuredFigures | None = Field(
+        None, description="Written by `python -m infra.capacity measure`; replaces the typed rate."
+    )
 
     @model_validator(mode="after")
     def _one_latency(self) -> Replica:
@@ -79,6 +96,12 @@ class FleetInputs(BaseModel):
     as_of: str
     hours_per_month: float = Field(gt=0)
     target_utilization: float = Field(gt=0, le=1)
+    target_p95_s: float = Field(
+        10.0,
+        gt=0,
+        description="The p95 a measured task must keep (the fleet's alarm, "
+        "FMT_INFRA_SERVICE__ALARMS__P95_LATENCY_S).",
+    )
     min_tasks: int = Field(ge=1)
     request_rates: list[float] = Field(min_length=1)
     simulation: SimulationSettings

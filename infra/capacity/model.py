@@ -12,8 +12,11 @@ SECONDS_PER_HOUR = 3600
 
 
 def requests_per_task(replica: Replica, target_utilization: float) -> float:
-    """What one task sustains at the autoscaling target: the lower of its concurrency over the
-    time a request holds it, and its CPU on instant backends."""
+    """What one task sustains at the autoscaling target: its measured rate where it was
+    measured; else the lower of its concurrency over the time a request holds it, and its CPU
+    on instant backends."""
+    if replica.measured is not None:
+        return replica.measured.sustained_requests_per_s * target_utilization
     by_concurrency = replica.concurrency / (replica.latency_s * replica.wall_factor)
     by_cpu = replica.cpu_requests_per_s if replica.cpu_requests_per_s is not None else math.inf
     return min(by_concurrency, by_cpu) * target_utilization

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.capacity.inputs import FleetInputs
+from infra.capacity.inputs import FleetInputs, Replica
 from infra.capacity.model import CapacityRow
 
 COMMAND = "python -m infra.capacity --write"
@@ -23,6 +23,26 @@ def endpoint_floor_lines(instance_type: str, hourly: float, hours: float) -> lis
         f"| 1 (variant or component) | {_money(hourly * hours)} | 1 x `{instance_type}` x "
         f"{hourly:g} USD/h x {hours:g} h, asked or not |",
     ]
+
+
+def _replica_line(replica: Replica) -> str:
+    head = f"- **{replica.name}** ({replica.vcpu:g} vCPU, {replica.memory_gb:g} GB): "
+    measured = replica.measured
+    if measured is not None:
+        return (
+            f"{head}{replica.description}. **Measured** {measured.date} on {measured.machine} "
+            f"(`python -m infra.capacity measure`, {measured.mix}): "
+            f"{measured.sustained_requests_per_s:g} requests/s with {measured.clients} clients "
+            f"at p95 {measured.p95_s:g} s (target {measured.target_p95_s:g} s). The simulated "
+            f"columns still use the typed times: {replica.latency_s:.2f} s each, "
+            f"{replica.concurrency} at once (assumed; source: {replica.source})."
+        )
+    return (
+        f"{head}{replica.description}; {replica.concurrency} at once, "
+        f"{replica.latency_s:.2f} s each, wall factor {replica.wall_factor:g}. **Assumed** "
+        f"(typed into data/fleet.json, not measured by `python -m infra.capacity measure`); "
+        f"source: {replica.source}."
+    )
 
 
 def render(inputs: FleetInputs, rows: list[CapacityRow], endpoint_floor: list[str]) -> str:
@@ -60,12 +80,7 @@ def render(inputs: FleetInputs, rows: list[CapacityRow], endpoint_floor: list[st
         )
     lines += ["", "Where the figures per task come from:", ""]
     for replica in inputs.replicas:
-        lines.append(
-            f"- **{replica.name}** ({replica.vcpu:g} vCPU, {replica.memory_gb:g} GB): "
-            f"{replica.description}; {replica.concurrency} at once, "
-            f"{replica.latency_s:.2f} s each, wall factor {replica.wall_factor:g}. "
-            f"Source: {replica.source}."
-        )
+        lines.append(_replica_line(replica))
     lines += [
         "",
         "## The SageMaker endpoint's floor",

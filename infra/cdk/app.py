@@ -25,6 +25,7 @@ def build(app: App, settings: InfraSettings) -> list[Stack]:
         app,
         settings.service,
         knowledge_base.knowledge_base_id if uses_knowledge_base else None,
+        settings.region,
     )
     return [knowledge_base, service]
 
@@ -55,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=default_outdir)
     arguments = parser.parse_args(argv)
     settings = InfraSettings()
-    knowledge_base, service = synthesize(settings, arguments.outdir)
+    try:
+        knowledge_base, service = synthesize(settings, arguments.outdir)
+    except ValueError as error:  # a setting the stacks cannot be built with, named
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"stack {settings.stack_name} (vector store: {settings.vector_store})")
     print(describe(knowledge_base))
     backends = settings.service

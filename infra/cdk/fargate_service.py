@@ -76,9 +76,10 @@ def service_environment(settings: ServiceSettings, knowledge_base_id: str | None
         "FMT_GENERATOR": settings.generator,
         "FMT_TUNED_GENERATOR": settings.tuned_generator,
         "AWS_REGION": Aws.REGION,
-        # Only the load balancer reaches a task (security group), so uvicorn may trust its
-        # X-Forwarded-For: the per-replica limits then see each client's address, not the ALB's.
-        "FORWARDED_ALLOW_IPS": "*",
+        # The load balancer's nodes live in the VPC (created with CDK's default range): only
+        # their X-Forwarded-For is believed, so the per-replica limits see each client's address
+        # (the right-most the ALB appended), never one a client wrote itself.
+        "FMT_TRUSTED_PROXIES": ec2.Vpc.DEFAULT_CIDR_RANGE,
     }
     if knowledge_base_id is not None:
         environment["FMT_BEDROCK__KNOWLEDGE_BASE_ID"] = knowledge_base_id

@@ -11,9 +11,13 @@ from constructs import Construct
 from infra.cdk.settings import InfraSettings
 from infra.cdk.vector_store import VectorStore
 
-# Bedrock writes the chunk text and its metadata beside each vector; S3 Vectors limits the size
-# of filterable metadata, so these two keys are stored but not filterable.
+# Bedrock writes the chunk text and its metadata beside each vector; S3 Vectors allows 2 KB of
+# filterable metadata per vector (40 KB in all), so these keys are stored but not filterable:
+# Bedrock's two, and the sidecars' list of section titles (infra.kb_sync), which a product with
+# many sections takes past 2 KB. `product` and `source` stay filterable.
+FILTERABLE_METADATA_LIMIT = 2048
 BEDROCK_NON_FILTERABLE_KEYS = ["AMAZON_BEDROCK_TEXT", "AMAZON_BEDROCK_METADATA"]
+NON_FILTERABLE_KEYS = [*BEDROCK_NON_FILTERABLE_KEYS, "sections"]
 
 # What Bedrock does on the index during ingestion and retrieval, and nothing else.
 KNOWLEDGE_BASE_INDEX_ACTIONS = [
@@ -48,7 +52,7 @@ def create_s3_vectors_store(
         dimension=settings.embedding_dimensions,
         distance_metric=settings.s3_vectors.distance_metric,
         metadata_configuration=s3vectors.CfnIndex.MetadataConfigurationProperty(
-            non_filterable_metadata_keys=BEDROCK_NON_FILTERABLE_KEYS
+            non_filterable_metadata_keys=NON_FILTERABLE_KEYS
         ),
     )
     index.apply_removal_policy(removal)

@@ -137,9 +137,11 @@ class ServiceSettings(BaseModel):
         description="Model of finetuned and hybrid; sagemaker needs ENDPOINT__NAME. local: the "
         "LoRA adapter trained into the image.",
     )
-    model_id: str = Field(
-        "meta.llama3-1-8b-instruct-v1:0",
-        description="Bedrock model or inference profile id (or ARN) of the base generator.",
+    model_id: str | None = Field(
+        None,
+        description="Bedrock model or inference profile id (or ARN) of the base generator; "
+        "default: Llama 3.1 8B Instruct through the cross-region inference profile of the "
+        "stack's region (us.meta.llama3-1-8b-instruct-v1:0 in a us-* region).",
     )
     tuned_model_id: str | None = Field(
         None, description="Bedrock model or ARN of the tuned generator when it is bedrock."

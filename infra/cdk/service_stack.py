@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Environment, Stack
 from constructs import Construct
 
 from infra.cdk.alarms import create_alarms
+from infra.cdk.bedrock_routes import bedrock_routes, with_resolved_models
 from infra.cdk.dashboard import create_dashboard
 from infra.cdk.endpoint_scaling import autoscale_endpoint
 from infra.cdk.fargate_service import create_fargate_fleet
@@ -29,14 +30,21 @@ class ServiceStack(Stack):
     """
 
     def __init__(
-        self, scope: Construct, settings: ServiceSettings, knowledge_base_id: str | None
+        self,
+        scope: Construct,
+        settings: ServiceSettings,
+        knowledge_base_id: str | None,
+        region: str | None = None,
     ) -> None:
         super().__init__(
             scope,
             settings.stack_name,
             description="fm-tailor: the service fleet on ECS Fargate behind a load balancer",
+            env=Environment(region=region) if region else None,
         )
-        task_role = create_task_role(self, settings, knowledge_base_id)
+        routes = bedrock_routes(settings, region)
+        settings = with_resolved_models(settings, routes)
+        task_role = create_task_role(self, settings, knowledge_base_id, routes)
         fleet = create_fargate_fleet(self, settings, task_role, knowledge_base_id)
         protect_load_balancer(self, fleet.load_balancer, settings.waf)
         if settings.endpoint.name is not None:

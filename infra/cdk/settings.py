@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from infra.cdk.service_settings import ServiceSettings
@@ -90,8 +90,17 @@ class OpenSearchSettings(BaseModel):
 class InfraSettings(InfraBaseSettings):
     """Everything the CDK app reads when it synthesizes the stacks."""
 
-    model_config = SettingsConfigDict(env_prefix="FMT_INFRA_")
+    model_config = SettingsConfigDict(env_prefix="FMT_INFRA_", populate_by_name=True)
 
+    region: str | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "FMT_INFRA_REGION", "CDK_DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"
+        ),
+        description="Region of both stacks (FMT_INFRA_REGION; the CDK CLI sets "
+        "CDK_DEFAULT_REGION from your profile). It picks the Bedrock model's cross-region "
+        "inference profile and the regions the task role may invoke it in.",
+    )
     stack_name: str = Field("FmTailorKnowledgeBase", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
     knowledge_base_name: str = Field("fm-tailor-catalog", pattern=r"^[0-9a-zA-Z_-]{1,100}$")
     vector_store: VectorStoreName = Field(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import BootstraplessSynthesizer, CfnOutput, Stack
+from aws_cdk import BootstraplessSynthesizer, CfnOutput, Environment, Stack
 from constructs import Construct
 
 from infra.cdk.catalog_bucket import create_catalog_bucket
@@ -27,6 +27,8 @@ class KnowledgeBaseStack(Stack):
             settings.stack_name,
             description="fm-tailor: Bedrock Knowledge Base over the product catalog",
             synthesizer=BootstraplessSynthesizer(),
+            # The service stack reads this one's outputs: both in one environment.
+            env=Environment(region=settings.region) if settings.region else None,
         )
         bucket = create_catalog_bucket(self, settings.retain_data)
         created = create_knowledge_base(self, settings, bucket)

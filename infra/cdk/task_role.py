@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from app.generators.bedrock_models import ModelRoute
 from infra.cdk.service_settings import ServiceSettings
 
 # Converse and ConverseStream are authorized as these two IAM actions.
@@ -17,30 +16,46 @@ INVOKE_ENDPOINT_ACTIONS = (
     "sagemaker:InvokeEndpoint",
     "sagemaker:InvokeEndpointWithResponseStream",
 )
-# A cross-region inference profile id is a geography prefix before the model id.
-_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|us-gov|jp|au|ca|global)\.(.+)$")
 
 
 def _bedrock_arn(resource: str, region: str = Aws.REGION, account: str = Aws.ACCOUNT_ID) -> str:
     return f"arn:{Aws.PARTITION}:bedrock:{region}:{account}:{resource}"
 
 
-def model_resources(model_id: str) -> list[str]:
-    """What Converse on `model_id` needs: the model, or the profile and the models it routes to.
-
-    A profile sends a request to the model in any region of its geography, so the foundation
-    model is granted in every region (`*`); an ARN (custom model, provisioned throughput,
-    application profile) is granted as given.
-    """
-    if model_id.startswith("arn:"):
-        return [model_id]
-    profile = _PROFILE_PREFIX.match(model_id)
-    if profile is None:
-        return [_bedrock_arn(f"foundation-model/{model_id}", account="")]
-    return [
-        _bedrock_arn(f"inference-profile/{model_id}"),
-        _bedrock_arn(f"foundation-model/{profile.group(2)}", region="*", account=""),
-    ]
+def converse_statements(routes: dict[str, ModelRoute]) -> list[iam.PolicyStatement]:
+    """Converse on each route: the model (or ARN) as given, or the inference profile, and the
+    foundation model in each region the profile routes to, only when called through it."""
+    direct: list[str] = []
+    statements: list[iam.PolicyStatement] = []
+    for route in dict.fromkeys(routes.values()):
+        if route.foundation_model is None:
+            direct.append(route.model_id)
+        elif route.geography is None:
+            direct.append(_bedrock_arn(f"foundation-model/{route.model_id}", account=""))
+        else:
+            profile = _bedrock_arn(f"inference-profile/{route.model_id}")
+            direct.append(profile)
+            statements.append(
+                iam.PolicyStatement(
+                    sid=f"ConverseThroughTheProfileIn{len(statements) + 1}",
+                    actions=list(CONVERSE_ACTIONS),
+                    resources=[
+                        _bedrock_arn(f"foundation-model/{route.foundation_model}", region, "")
+                        for region in route.destination_regions
+                    ],
+                    conditions={"StringEquals": {"bedrock:InferenceProfileArn": profile}},
+                )
+            )
+    if direct:
+        statements.insert(
+            0,
+            iam.PolicyStatement(
+                sid="ConverseWithTheConfiguredModels",
+                actions=list(CONVERSE_ACTIONS),
+                resources=list(dict.fromkeys(direct)),
+            ),
+        )
+    return statements
 
 
 def endpoint_arn(endpoint_name: str) -> str:
@@ -52,7 +67,7 @@ def endpoint_arn(endpoint_name: str) -> str:
 
 
 def task_statements(
-    settings: ServiceSettings, knowledge_base_id: str | None
+    settings: ServiceSettings, knowledge_base_id: str | None, routes: dict[str, ModelRoute]
 ) -> list[iam.PolicyStatement]:
     """One statement per backend the service is configured to call, nothing else."""
     statements: list[iam.PolicyStatement] = []
@@ -66,20 +81,7 @@ def task_statements(
                 resources=[_bedrock_arn(f"knowledge-base/{knowledge_base_id}")],
             )
         )
-    model_ids = [settings.model_id] if settings.generator == "bedrock" else []
-    if settings.tuned_generator == "bedrock" and settings.tuned_model_id is not None:
-        model_ids.append(settings.tuned_model_id)
-    if model_ids:
-        resources = list(
-            dict.fromkeys(arn for model in model_ids for arn in model_resources(model))
-        )
-        statements.append(
-            iam.PolicyStatement(
-                sid="ConverseWithTheConfiguredModels",
-                actions=list(CONVERSE_ACTIONS),
-                resources=resources,
-            )
-        )
+    statements += converse_statements(routes)
     if settings.uses("sagemaker") and settings.endpoint.name is not None:
         statements.append(
             iam.PolicyStatement(
@@ -92,7 +94,10 @@ def task_statements(
 
 
 def create_task_role(
-    scope: Construct, settings: ServiceSettings, knowledge_base_id: str | None
+    scope: Construct,
+    settings: ServiceSettings,
+    knowledge_base_id: str | None,
+    routes: dict[str, ModelRoute],
 ) -> iam.Role:
     """A role only ECS tasks may assume, allowed the backends' calls and nothing more."""
     role = iam.Role(
@@ -101,6 +106,6 @@ def create_task_role(
         assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
         description="fm-tailor service tasks: the calls of the configured backends",
     )
-    for statement in task_statements(settings, knowledge_base_id):
+    for statement in task_statements(settings, knowledge_base_id, routes):
         role.add_to_policy(statement)
     return role

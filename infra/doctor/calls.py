@@ -28,8 +28,13 @@ def service_calls(
     routes: dict[str, ModelRoute],
     region: str,
     account: str,
+    sagemaker_region: str | None = None,
 ) -> list[ServiceCall]:
-    """The calls of the configured backends; `routes` maps a model setting to its resolved id."""
+    """The calls of the configured backends; `routes` maps a model setting to its resolved id.
+
+    `region` is Bedrock's (FMT_BEDROCK__REGION), `sagemaker_region` the endpoint's
+    (FMT_SAGEMAKER__REGION; default: Bedrock's): each resource ARN names its own client's.
+    """
     calls = [
         ServiceCall(
             f"Converse with {route.model_id}",
@@ -64,7 +69,10 @@ def service_calls(
             ServiceCall(
                 f"InvokeEndpoint {endpoint}",
                 SAGEMAKER_INVOKE,
-                (f"arn:aws:sagemaker:{region}:{account}:endpoint/{endpoint.lower()}",),
+                (
+                    f"arn:aws:sagemaker:{sagemaker_region or region}:{account}:"
+                    f"endpoint/{endpoint.lower()}",
+                ),
                 "FMT_SAGEMAKER__ENDPOINT_NAME",
             )
         )

@@ -28,6 +28,8 @@ def run_checks(settings: Settings, clients: AwsClients) -> list[CheckResult]:
         *check_knowledge_base(settings, clients),
         *check_endpoints(settings, clients),
     ]
-    calls = service_calls(settings, routes, clients.bedrock_region, identity.account)
+    calls = service_calls(
+        settings, routes, clients.bedrock_region, identity.account, clients.sagemaker_region
+    )
     results += check_permissions(calls, identity, clients)
     return results

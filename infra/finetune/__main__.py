@@ -17,7 +17,7 @@ from botocore.exceptions import NoCredentialsError
 from app.settings import Settings
 from infra.finetune.examples import TrainingDataError
 from infra.finetune.jumpstart_metadata import UnknownModelError
-from infra.finetune.sagemaker_session import SageMakerSetupError
+from infra.finetune.sagemaker_session import SageMakerContext, SageMakerSetupError
 from infra.finetune.settings import (
     PROFILES,
     FinetuneSettings,
@@ -26,7 +26,13 @@ from infra.finetune.settings import (
 )
 
 # A user's mistake in the SageMaker commands: one line naming what to change, no traceback.
-SETUP_ERRORS = (SageMakerSetupError, TrainingDataError, UnknownModelError, NoCredentialsError)
+SETUP_ERRORS = (
+    SageMakerSetupError,
+    TrainingDataError,
+    UnknownModelError,
+    NoCredentialsError,
+    FileNotFoundError,
+)
 
 LOCAL_OVERRIDES = {
     "method": "method",
@@ -39,6 +45,12 @@ LOCAL_OVERRIDES = {
     "holdout_fraction": "holdout_fraction",
     "paraphrases": "paraphrases",
 }
+
+
+HUB_DOCUMENT_HELP = (
+    "a HubContentDocument (or DescribeHubContent answer) JSON file read instead of the hub's; "
+    "default: the bundled document offline, the live hub with credentials"
+)
 
 
 def _say(message: str) -> None:
@@ -73,11 +85,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the CreateTrainingJob request as JSON and create nothing",
     )
+    train.add_argument("--hub-document", type=Path, help=HUB_DOCUMENT_HELP)
     train.add_argument("--no-wait", action="store_true", help="return once the job has started")
     train.add_argument("--resume", metavar="JOB", help="wait for a job started earlier instead")
     train.add_argument("--deploy", action="store_true", help="deploy the model when it is done")
     deploy = commands.add_parser("sagemaker-deploy", help="deploy a finished job to an endpoint")
     deploy.add_argument("--job-name", required=True)
+    deploy.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print CreateModel, CreateEndpointConfig and CreateEndpoint as one JSON object",
+    )
+    deploy.add_argument("--hub-document", type=Path, help=HUB_DOCUMENT_HELP)
     delete = commands.add_parser(
         "sagemaker-delete", help="delete an endpoint, its config and its model"
     )
@@ -134,21 +153,43 @@ def _run_local(arguments: argparse.Namespace, settings: Settings, tune: Finetune
     return 0
 
 
-def _run_dry_run(settings: Settings, tune: FinetuneSettings) -> int:
-    """The CreateTrainingJob request as JSON on stdout; everything else on stderr."""
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _note_placeholders(context: SageMakerContext, extra: list[str]) -> None:
+    hub = context.offline_hub
+    answers = hub.answers if hub is not None else []
+    if answers:
+        _note(f"JumpStart metadata read from {answers[-1].source}")
+    placeholders = [*dict.fromkeys(p for answer in answers for p in answer.placeholders), *extra]
+    if placeholders:
+        _note("placeholder values (no published source; not what AWS would answer):")
+        for placeholder in placeholders:
+            _note(f"  {placeholder}")
+
+
+def _run_dry_run(arguments: argparse.Namespace, settings: Settings, tune: FinetuneSettings) -> int:
+    """The requests as one JSON object on stdout; everything else on stderr."""
     from infra.finetune import sagemaker_pipeline as pipeline
+    from infra.finetune.sagemaker_endpoint import dry_run_deploy
     from infra.finetune.sagemaker_session import open_context
 
     context = open_context(tune.sagemaker, dry_run=True)
+    extra: list[str] = []
     # The SDK prints notices (the licence URL) on stdout, which holds only the JSON here.
     with contextlib.redirect_stdout(sys.stderr):
-        request = pipeline.dry_run_training_request(context, tune.sagemaker, settings.catalog)
-    _say(json.dumps(request, indent=2))
+        if arguments.command == "sagemaker-deploy":
+            request, extra = dry_run_deploy(context, tune.sagemaker, arguments.job_name)
+        else:
+            request = pipeline.dry_run_training_request(context, tune.sagemaker, settings.catalog)
+    _say(json.dumps(request, indent=2, default=str))
     assert context.dry_run is not None
     counts = Counter(context.dry_run.skipped_writes)
     skipped = ", ".join(f"{call} x{count}" for call, count in counts.items()) or "none"
-    source = "bundled" if context.bundled_metadata else "live hub"
-    print(f"dry run ({source} metadata); writes not sent: {skipped}", file=sys.stderr)
+    source = "offline" if context.bundled_metadata else "live hub"
+    _note(f"dry run ({source} metadata); writes not sent: {skipped}")
+    _note_placeholders(context, extra)
     return 0
 
 
@@ -159,7 +200,7 @@ def _run_sagemaker(
     from infra.finetune.sagemaker_session import open_context
 
     if getattr(arguments, "dry_run", False):
-        return _run_dry_run(settings, tune)
+        return _run_dry_run(arguments, settings, tune)
     context = open_context(tune.sagemaker)
     if arguments.command == "sagemaker-train":
         if arguments.resume:
@@ -290,6 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(arguments, "catalog", None) is not None:
         settings = settings.model_copy(update={"catalog": arguments.catalog})
     tune = FinetuneSettings()
+    if getattr(arguments, "hub_document", None) is not None:
+        tune.sagemaker.hub_document = arguments.hub_document
     if arguments.command == "local":
         return _run_local(arguments, settings, tune)
     if arguments.command == "compare":

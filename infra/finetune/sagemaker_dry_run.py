@@ -66,8 +66,8 @@ class DryRun:
         return _response(200), _WRITE_ANSWERS.get(operation, {})
 
     def _offline_read(self, operation: str) -> tuple[AWSResponse, Any] | None:
-        if operation == "DescribeHubContent":
-            return None  # jumpstart_metadata.BundledHubContent answers it
+        if operation in ("DescribeHubContent", "ListHubContentVersions"):
+            return None  # jumpstart_metadata.OfflineHubContent answers them
         if operation == "ListBuckets":
             # The dry run assumes the configured bucket exists; the real run finds out.
             return _response(200), {"Buckets": [{"Name": self.bucket, "CreationDate": _EPOCH}]}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from infra.finetune.hosting import Hosting, UnservableInstanceType, resolve_hosting
 from infra.finetune.sagemaker_session import (
     SageMakerContext,
     SageMakerSetupError,
@@ -14,6 +15,7 @@ from infra.finetune.sagemaker_session import (
     setup_failure,
 )
 from infra.finetune.sagemaker_training import Reporter, Sleeper
+from infra.finetune.serving_limits import ServingLimitError
 from infra.finetune.settings import SageMakerFinetuneSettings
 
 TERMINAL_ENDPOINT_STATUSES = {"InService", "Failed", "OutOfService"}
@@ -26,25 +28,22 @@ class EndpointFailed(RuntimeError):
     """The endpoint did not come into service."""
 
 
-def hosting_document(settings: SageMakerFinetuneSettings, context: SageMakerContext) -> Any:
-    """The model's JumpStart metadata, read by the SDK the way ModelTrainer reads it."""
-    from sagemaker.core.helper.iam_role_resolver import RoleValidationError
-    from sagemaker.core.jumpstart.configs import JumpStartConfig
-    from sagemaker.core.jumpstart.document import get_hub_content_and_document
+# Where a dry run without AWS has no training job to describe.
+ARTIFACTS_PLACEHOLDER = "s3://dry-run-placeholder/{job_name}/output/model/"
 
-    config = JumpStartConfig(
-        model_id=settings.model_id,
-        model_version=settings.model_version,
-        hub_name=settings.hub_name,
-        accept_eula=settings.accept_eula,
-    )
+
+def hosting_for(settings: SageMakerFinetuneSettings, context: SageMakerContext) -> Hosting:
+    """The model's serving container on the endpoint's instance type, from JumpStart metadata."""
+    from sagemaker.core.helper.iam_role_resolver import RoleValidationError
+
     try:
-        _, document = get_hub_content_and_document(config, context.sagemaker_session)
+        return resolve_hosting(settings, context.region, context.sagemaker_session)
+    except (ServingLimitError, UnservableInstanceType) as error:
+        raise SageMakerSetupError(str(error)) from error
     except (ValueError, ClientError, RoleValidationError) as error:
         if (explained := setup_failure(error, settings)) is None:
             raise
         raise explained from error
-    return document
 
 
 def model_data(artifacts: str, gated: bool) -> dict[str, Any]:
@@ -62,63 +61,57 @@ def model_data(artifacts: str, gated: bool) -> dict[str, Any]:
     return {"ModelDataSource": {"S3DataSource": source}}
 
 
-def hosting_environment(document: Any, settings: SageMakerFinetuneSettings) -> dict[str, str]:
-    environment = {
-        str(variable.Name): str(variable.Default)
-        for variable in document.InferenceEnvironmentVariables or []
-        if variable.Scope == "container" and variable.Default is not None
-    }
-    environment.update(settings.inference_environment)
-    return environment
-
-
 def model_request(
-    settings: SageMakerFinetuneSettings, document: Any, name: str, artifacts: str
+    settings: SageMakerFinetuneSettings, hosting: Hosting, name: str, artifacts: str
 ) -> dict[str, Any]:
-    if not settings.accept_eula and document.GatedBucket:
+    if not settings.accept_eula and hosting.gated:
         raise SageMakerSetupError(
             f"{settings.model_id} is gated: set FMT_FINETUNE__SAGEMAKER__ACCEPT_EULA=true"
         )
-    if not document.HostingEcrUri:
-        raise SageMakerSetupError(f"JumpStart metadata of {settings.model_id} names no image")
     return {
         "ModelName": name,
         "ExecutionRoleArn": require(settings.role_arn, "FMT_FINETUNE__SAGEMAKER__ROLE_ARN"),
         "PrimaryContainer": {
-            "Image": document.HostingEcrUri,
-            "Environment": hosting_environment(document, settings),
-            **model_data(artifacts, bool(document.GatedBucket)),
+            "Image": hosting.image,
+            "Environment": hosting.environment,
+            **model_data(artifacts, hosting.gated),
         },
-        "EnableNetworkIsolation": bool(document.InferenceEnableNetworkIsolation),
+        "EnableNetworkIsolation": hosting.network_isolation,
         "Tags": [PROJECT_TAG],
     }
 
 
 def endpoint_config_request(
-    settings: SageMakerFinetuneSettings, document: Any, name: str
+    settings: SageMakerFinetuneSettings, hosting: Hosting, name: str
 ) -> dict[str, Any]:
-    supported = document.SupportedInferenceInstanceTypes or []
-    if supported and settings.endpoint_instance_type not in supported:
+    supported = hosting.supported_instance_types
+    if supported and hosting.instance_type not in supported:
         raise SageMakerSetupError(
-            f"FMT_FINETUNE__SAGEMAKER__ENDPOINT_INSTANCE_TYPE={settings.endpoint_instance_type} "
+            f"FMT_FINETUNE__SAGEMAKER__ENDPOINT_INSTANCE_TYPE={hosting.instance_type} "
             f"cannot serve {settings.model_id}; JumpStart supports {', '.join(supported)}"
         )
+    variant: dict[str, Any] = {
+        "VariantName": "AllTraffic",
+        "ModelName": name,
+        "InstanceType": hosting.instance_type,
+        "InitialInstanceCount": 1,
+        "ModelDataDownloadTimeoutInSeconds": hosting.model_data_download_timeout_s
+        or STARTUP_TIMEOUT_S,
+        "ContainerStartupHealthCheckTimeoutInSeconds": hosting.startup_health_check_timeout_s
+        or STARTUP_TIMEOUT_S,
+    }
+    return {"EndpointConfigName": name, "ProductionVariants": [variant], "Tags": [PROJECT_TAG]}
+
+
+def deploy_requests(
+    settings: SageMakerFinetuneSettings, hosting: Hosting, name: str, artifacts: str
+) -> dict[str, dict[str, Any]]:
+    """CreateModel, CreateEndpointConfig and CreateEndpoint (one name for all three)."""
+    # All three are built first, so that a bad setting fails before anything is created.
     return {
-        "EndpointConfigName": name,
-        "ProductionVariants": [
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": name,
-                "InstanceType": settings.endpoint_instance_type,
-                "InitialInstanceCount": 1,
-                "ModelDataDownloadTimeoutInSeconds": document.ModelDataDownloadTimeout
-                or STARTUP_TIMEOUT_S,
-                "ContainerStartupHealthCheckTimeoutInSeconds": (
-                    document.ContainerStartupHealthCheckTimeout or STARTUP_TIMEOUT_S
-                ),
-            }
-        ],
-        "Tags": [PROJECT_TAG],
+        "CreateModel": model_request(settings, hosting, name, artifacts),
+        "CreateEndpointConfig": endpoint_config_request(settings, hosting, name),
+        "CreateEndpoint": {"EndpointName": name, "EndpointConfigName": name, "Tags": [PROJECT_TAG]},
     }
 
 
@@ -135,14 +128,12 @@ def deploy_job(
     if job["TrainingJobStatus"] != "Completed":
         raise EndpointFailed(f"{job_name} is {job['TrainingJobStatus']}, not Completed")
     artifacts = job["ModelArtifacts"]["S3ModelArtifacts"]
-    document = hosting_document(settings, context)
+    hosting = hosting_for(settings, context)
     name = settings.endpoint_name or job_name
-    # Both requests are built first, so that a bad setting fails before anything is created.
-    model = model_request(settings, document, name, artifacts)
-    endpoint_config = endpoint_config_request(settings, document, name)
-    client.create_model(**model)
-    client.create_endpoint_config(**endpoint_config)
-    client.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=[PROJECT_TAG])
+    requests = deploy_requests(settings, hosting, name, artifacts)
+    client.create_model(**requests["CreateModel"])
+    client.create_endpoint_config(**requests["CreateEndpointConfig"])
+    client.create_endpoint(**requests["CreateEndpoint"])
     report(f"endpoint {name} is being created (10 to 30 minutes)")
     started = time.monotonic()
     status = wait_for_endpoint(client, name, settings.poll_interval_s, report, sleep)
@@ -150,12 +141,33 @@ def deploy_job(
         "endpoint_name": name,
         "model_name": name,
         "endpoint_config_name": name,
-        "instance_type": settings.endpoint_instance_type,
-        "image": model["PrimaryContainer"]["Image"],
+        "instance_type": hosting.instance_type,
+        "inference_config": hosting.config_name,
+        "image": hosting.image,
         "status": status,
         "deploy_wait_s": round(time.monotonic() - started, 1),
         "model_artifacts": artifacts,
     }
+
+
+def dry_run_deploy(
+    context: SageMakerContext, settings: SageMakerFinetuneSettings, job_name: str
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The three requests a deploy would send, and the values in them that are placeholders.
+
+    The job's artifacts come from DescribeTrainingJob when AWS answers; offline (or for a job
+    AWS does not know) a placeholder location stands in, and is named.
+    """
+    placeholders: list[str] = []
+    try:
+        job = context.client("sagemaker").describe_training_job(TrainingJobName=job_name)
+        artifacts = str(job["ModelArtifacts"]["S3ModelArtifacts"])
+    except (ClientError, BotoCoreError, KeyError):
+        artifacts = ARTIFACTS_PLACEHOLDER.format(job_name=job_name)
+        placeholders.append(f"CreateModel.PrimaryContainer model data: {artifacts}")
+    hosting = hosting_for(settings, context)
+    name = settings.endpoint_name or job_name
+    return deploy_requests(settings, hosting, name, artifacts), placeholders
 
 
 def wait_for_endpoint(

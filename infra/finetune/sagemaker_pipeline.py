@@ -75,7 +75,8 @@ def train_on_sagemaker(
     """Upload the catalog, start the JumpStart job, by default wait for it; returns its name."""
     trainer, data_uri = prepare_training(context, settings, catalog)
     job_name = start_training(trainer, data_uri)
-    report(f"training job {job_name} started ({settings.training_instance_type})")
+    instance_type = str(trainer.compute.instance_type)
+    report(f"training job {job_name} started ({instance_type})")
     update_record(
         settings,
         job_name,
@@ -87,7 +88,7 @@ def train_on_sagemaker(
         catalog_sha256=catalog_hash(catalog),
         training_data=data_uri,
         hyperparameters=trainer.hyperparameters,
-        instance_type=settings.training_instance_type,
+        instance_type=instance_type,
     )
     if wait:
         resume_training(context, settings, job_name, report, sleep)

@@ -59,6 +59,38 @@ def training_channel(data_uri: str) -> Any:
     return InputData(channel_name="training", data_source=data_uri)
 
 
+def training_document(settings: SageMakerFinetuneSettings, context: SageMakerContext) -> Any:
+    """The model's hub document, read as ModelTrainer.from_jumpstart_config reads it."""
+    from sagemaker.core.jumpstart.configs import JumpStartConfig
+    from sagemaker.core.jumpstart.document import get_hub_content_and_document
+
+    config = JumpStartConfig(
+        model_id=settings.model_id,
+        model_version=settings.model_version,
+        hub_name=settings.hub_name,
+        accept_eula=settings.accept_eula,
+    )
+    _, document = get_hub_content_and_document(config, context.sagemaker_session)
+    return document
+
+
+def training_instance_type(settings: SageMakerFinetuneSettings, document: Any) -> str:
+    """The setting, else the document's default; ModelTrainer checks it against the list."""
+    chosen = settings.training_instance_type or document.DefaultTrainingInstanceType
+    return require(chosen, "FMT_FINETUNE__SAGEMAKER__TRAINING_INSTANCE_TYPE")
+
+
+def metric_definitions(document: Any) -> list[Any]:
+    """The document's TrainingMetrics, which ModelTrainer (SDK v3) does not pass on by itself:
+    without them CloudWatch gets no loss curves."""
+    from sagemaker.train.configs import MetricDefinition
+
+    return [
+        MetricDefinition(name=metric.Name, regex=metric.Regex)
+        for metric in document.TrainingMetrics or []
+    ]
+
+
 def jumpstart_trainer(
     settings: SageMakerFinetuneSettings, context: SageMakerContext, data_uri: str
 ) -> Any:
@@ -87,10 +119,11 @@ def jumpstart_trainer(
         accept_eula=settings.accept_eula,
     )
     try:
-        return ModelTrainer.from_jumpstart_config(
+        document = training_document(settings, context)
+        trainer = ModelTrainer.from_jumpstart_config(
             jumpstart_config=config,
             compute=Compute(
-                instance_type=settings.training_instance_type,
+                instance_type=training_instance_type(settings, document),
                 instance_count=1,
                 volume_size_in_gb=settings.volume_size_gb,
             ),
@@ -109,6 +142,8 @@ def jumpstart_trainer(
         if (explained := setup_failure(error, settings)) is None:
             raise
         raise explained from error
+    definitions = metric_definitions(document)
+    return trainer.with_metric_definitions(definitions) if definitions else trainer
 
 
 def start_training(trainer: Any, data_uri: str) -> str:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from app.settings import PROJECT_ROOT
+from infra.finetune.serving_limits import ModelShape
 from infra.settings import InfraBaseSettings
 
 Method = Literal["domain", "instruct"]
@@ -183,6 +184,11 @@ class SageMakerFinetuneSettings(BaseModel):
     )
     model_version: str | None = Field(None, description="JumpStart model version; default: newest.")
     hub_name: str = Field("SageMakerPublicHub", description="JumpStart hub holding the model.")
+    hub_document: Path | None = Field(
+        None,
+        description="A HubContentDocument (or a whole DescribeHubContent answer) in a file, read "
+        "instead of the hub's: offline dry runs of any published document (`--hub-document`).",
+    )
     metadata: MetadataSource = Field(
         "auto",
         description="Where the JumpStart metadata comes from. live: the hub (DescribeHubContent); "
@@ -212,11 +218,28 @@ class SageMakerFinetuneSettings(BaseModel):
         default_factory=dict,
         description="Container environment added to the one JumpStart's metadata gives.",
     )
-    training_instance_type: str = Field(
-        "ml.g5.12xlarge", description="Checked against the model's supported training types."
+    inference_config: str | None = Field(
+        None,
+        description="JumpStart inference config (`tgi`, `lmi`, ...); default: the top-ranked "
+        "one that supports the endpoint's instance type.",
     )
-    endpoint_instance_type: str = Field(
-        "ml.g5.12xlarge", description="Checked against the model's supported inference types."
+    max_model_len: int | None = Field(
+        None,
+        ge=256,
+        description="Longest sequence the endpoint serves (OPTION_MAX_MODEL_LEN on LMI, "
+        "MAX_TOTAL_TOKENS on TGI); default: what the instance's GPU memory holds, unless the "
+        "model's metadata sets it.",
+    )
+    model_shape: ModelShape = ModelShape()
+    training_instance_type: str | None = Field(
+        None,
+        description="Checked against the model's supported training types; default: the "
+        "model's metadata's default.",
+    )
+    endpoint_instance_type: str | None = Field(
+        None,
+        description="Checked against the model's supported inference types; default: the "
+        "chosen inference config's default.",
     )
     endpoint_name: str | None = Field(None, description="Default: derived from the job name.")
     volume_size_gb: int = Field(512, ge=1)

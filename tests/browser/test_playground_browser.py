@@ -126,3 +126,20 @@ def test_a_service_that_wants_a_key_gets_it_from_the_key_field(
         expect(rag.locator('[data-role="cost"]')).to_contain_text("per request")
         finetuned = page.locator('.column[data-strategy="finetuned"] [data-role="cost"]')
         expect(finetuned).to_have_text("no list price for this model")
+
+
+def test_the_playground_works_under_its_content_security_policy(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    page = browser.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    response = page.goto(live_server.url + "/")
+
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(page.locator("#service-status")).to_contain_text("ready")  # its script ran
+    page.locator("#question").fill(QUESTION)
+    page.locator("#question").press("Enter")
+    expect(page.locator('.column[data-strategy="rag"] [data-role="state"]')).to_have_text("done")
+    assert not [text for text in refused if "Content Security Policy" in text]

@@ -15,6 +15,12 @@ import pytest
 from app.main import create_app
 from app.settings import PROJECT_ROOT, Settings
 from app.wiring.compose import build_backends
+from tests.catalog.hostile_files import (
+    write_deep_json,
+    write_inflating_docx,
+    write_truncated_docx,
+    write_unsupported_method_docx,
+)
 from tests.retrievers.local_support import HashingEncoder
 
 
@@ -79,3 +85,43 @@ def test_prepare_exits_with_the_reason_and_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "empty.txt: empty file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_the_service_starts_beside_hostile_catalog_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 27: each of these once made the whole catalog fail, and every answer a 503."""
+    monkeypatch.setattr("app.retrievers.local.load_embedder", lambda _settings: HashingEncoder())
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "good.txt").write_text(
+        "=== PRODUCT: Kestrel KX-420 Press ===\n--- Description ---\n"
+        "A four-post hydraulic press rated at 420 kN for stamping and deep drawing.\n",
+        encoding="utf-8",
+    )
+    write_truncated_docx(folder / "truncated.docx")
+    write_unsupported_method_docx(folder / "deflate64.docx")
+    write_deep_json(folder / "deep.json")
+    write_inflating_docx(folder / "bomb.docx", unpacked_mb=30)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        catalog=folder,
+        retrieval={"index_dir": tmp_path / "index"},
+        # Built without a call: the catalog and the index are what this start-up is about.
+        generator="openai",
+        tuned_generator="openai",
+        openai={"base_url": "http://127.0.0.1:9/v1"},
+    )
+    app = create_app(settings, builder=build_backends)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        for _ in range(500):
+            ready = await client.get("/ready")
+            if ready.json()["detail"] != "loading":
+                break
+            await asyncio.sleep(0.02)
+
+    assert ready.status_code == 200, ready.text

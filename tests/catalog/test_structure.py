@@ -265,3 +265,74 @@ def test_a_word_table_stays_in_the_section_it_is_printed_in(tmp_path: Path) -> N
         ("Torque settings", "M8 | 25 N·m\nM10 | 50 N·m"),
         ("Safety", "Hold the reaction bar."),
     ]
+
+
+MANUAL_SECTIONS = {
+    "Description": "A 1600 mm centre lathe with a 7.5 kW spindle motor and a 52 mm bore.",
+    "Safety instructions": "Close the chuck guard before the spindle starts; wear goggles.",
+    "Maintenance": "Oil the ways daily and change the headstock oil every 500 hours.",
+}
+
+
+def test_a_word_manual_s_title_names_its_product_and_heading_1s_are_its_sections(
+    tmp_path: Path,
+) -> None:
+    manual = docx.Document()
+    manual.core_properties.title = "Word Document"  # a default: it names nothing
+    manual.add_paragraph("Torvik TL-1600 Lathe", style="Title")
+    for title, text in MANUAL_SECTIONS.items():
+        manual.add_heading(title, level=1)
+        manual.add_paragraph(text)
+    manual.save(str(tmp_path / "manual.docx"))
+
+    assert _pairs(tmp_path) == [("Torvik TL-1600 Lathe", title) for title in MANUAL_SECTIONS]
+
+
+def test_a_word_manual_without_a_title_paragraph_is_named_by_its_core_title(
+    tmp_path: Path,
+) -> None:
+    manual = docx.Document()
+    manual.core_properties.title = "Torvik TL-1600 Lathe"
+    for title, text in MANUAL_SECTIONS.items():
+        manual.add_heading(title, level=1)
+        manual.add_paragraph(text)
+    manual.save(str(tmp_path / "tl1600.docx"))
+
+    assert _pairs(tmp_path) == [("Torvik TL-1600 Lathe", title) for title in MANUAL_SECTIONS]
+
+
+def test_html_and_markdown_manuals_follow_the_same_precedence(tmp_path: Path) -> None:
+    sections = "".join(f"<h1>{title}</h1><p>{text}</p>" for title, text in MANUAL_SECTIONS.items())
+    _write(
+        tmp_path / "a.html",
+        f"<html><head><title>Torvik TL-1600 Lathe</title></head><body>{sections}</body></html>",
+    )
+    markdown = "".join(f"# {title}\n{text}\n" for title, text in MANUAL_SECTIONS.items())
+    _write(tmp_path / "torvik_tl-1600.md", markdown)
+
+    assert _pairs(tmp_path) == [
+        *[("Torvik TL-1600 Lathe", title) for title in MANUAL_SECTIONS],
+        *[("torvik tl 1600", title) for title in MANUAL_SECTIONS],
+    ]
+
+
+def test_heading_1s_name_products_only_in_a_document_of_several(tmp_path: Path) -> None:
+    catalog = docx.Document()
+    catalog.add_paragraph("Corvane catalog", style="Title")
+    for name in ("Kestrel KX-420 Press", "Orion W-90 Welder"):
+        catalog.add_heading(name, level=1)
+        catalog.add_heading("Description", level=2)
+        catalog.add_paragraph(f"The {name} described in a sentence.")
+    catalog.save(str(tmp_path / "catalog.docx"))
+    untitled = docx.Document()
+    for name in ("Halden HP-30 Sensor", "Vantor VP-65 Pump"):
+        untitled.add_heading(name, level=1)
+        untitled.add_paragraph(f"The {name} described in a sentence.")
+    untitled.save(str(tmp_path / "products.docx"))
+
+    assert _pairs(tmp_path) == [
+        ("Kestrel KX-420 Press", "Description"),
+        ("Orion W-90 Welder", "Description"),
+        ("Halden HP-30 Sensor", ""),
+        ("Vantor VP-65 Pump", ""),
+    ]

@@ -209,3 +209,52 @@ async def test_tuned_role_uses_the_tuned_model() -> None:
     assert (tuned.model_id, base.model_id) == ("llama-3-8b-catalog-lora", "llama-3-8b")
     await tuned.aclose()
     await base.aclose()
+
+
+UPSTREAM_SECRET = "<html>upstream page with sk-live-secret</html>"
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "reply",
+    [
+        httpx.Response(200, text=UPSTREAM_SECRET),
+        httpx.Response(200, json={"object": UPSTREAM_SECRET}),
+        httpx.Response(200, json=[UPSTREAM_SECRET]),
+    ],
+    ids=["not-json", "not-a-completion", "not-an-object"],
+)
+async def test_an_unusable_reply_keeps_the_upstreams_text_out_of_the_clients_message(
+    generator: OpenAIGenerator, reply: httpx.Response
+) -> None:
+    respx.post(COMPLETIONS).mock(return_value=reply)
+
+    with pytest.raises(BackendError) as raised:
+        await generator.generate(MESSAGES, PARAMS)
+
+    assert "upstream page" not in raised.value.message
+    assert "upstream page" in (raised.value.detail or "")  # for the log, under the request id
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "line",
+    [f"data: {json.dumps({'error': UPSTREAM_SECRET})}\n\n", f"data: {UPSTREAM_SECRET}\n\n"],
+    ids=["error-chunk", "malformed-chunk"],
+)
+async def test_a_broken_stream_keeps_the_upstreams_text_out_of_the_clients_message(
+    generator: OpenAIGenerator, line: str
+) -> None:
+    body = sse([delta("210")]).replace(b"data: [DONE]\n\n", line.encode())
+    respx.post(COMPLETIONS).mock(
+        return_value=httpx.Response(
+            200, content=body, headers={"content-type": "text/event-stream"}
+        )
+    )
+
+    with pytest.raises(BackendError) as raised:
+        async for _ in generator.stream(MESSAGES, PARAMS):
+            pass
+
+    assert "upstream page" not in raised.value.message
+    assert "upstream page" in (raised.value.detail or "")

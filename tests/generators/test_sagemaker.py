@@ -65,10 +65,34 @@ def test_prompt_is_in_the_llama3_chat_format() -> None:
     prompt = llama3_prompt(MESSAGES)
 
     assert prompt == (
-        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou know our catalog."
+        "<|start_header_id|>system<|end_header_id|>\n\nYou know our catalog."
         "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWhat pressure does the KX-420 "
         "run at?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
     )
+
+
+def test_the_container_tokenizer_sees_one_bos_token() -> None:
+    """TGI and vLLM encode `inputs` with special tokens added; Llama 3's tokenizer.json adds
+    `<|begin_of_text|>` in its TemplateProcessing post-processor. The same post-processor on a
+    word-level vocabulary shows what the container's tokenizer makes of the prompt."""
+    tokenizers = pytest.importorskip("tokenizers")
+    specials = [
+        "<|begin_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eot_id|>",
+    ]
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tokenizer.add_special_tokens(specials)
+    bos = tokenizer.token_to_id("<|begin_of_text|>")
+    tokenizer.post_processor = tokenizers.processors.TemplateProcessing(
+        single="<|begin_of_text|> $A", special_tokens=[("<|begin_of_text|>", bos)]
+    )
+
+    ids = tokenizer.encode(llama3_prompt(MESSAGES), add_special_tokens=True).ids
+
+    assert ids[0] == bos
+    assert ids.count(bos) == 1
 
 
 def test_greedy_decoding_is_asked_without_a_zero_temperature() -> None:
@@ -401,3 +425,48 @@ def test_limits_follow_the_containers_context_window(monkeypatch: pytest.MonkeyP
 
     assert generator.limits.max_tokens == 4095
     assert 1.0 not in generator.limits.top_p
+
+
+UPSTREAM_SECRET = "CUDA out of memory on ip-10-0-3-7 with arn:aws:iam::123456789012:role/x"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"error": UPSTREAM_SECRET}, [{"generated_text": [UPSTREAM_SECRET]}]],
+    ids=["no-generated-text", "generated-text-not-text"],
+)
+async def test_an_unusable_reply_keeps_the_containers_text_out_of_the_clients_message(
+    generator: SageMakerGenerator, payload: object
+) -> None:
+    with Stubber(generator.client) as stubber:
+        stubber.add_response("invoke_endpoint", invoke_reply(payload))
+        with pytest.raises(BackendError) as raised:
+            await generator.generate(MESSAGES, GREEDY)
+
+    assert "CUDA" not in raised.value.message
+    assert "CUDA" in (raised.value.detail or "")  # for the log, under the request id
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'data:{{"error":"{UPSTREAM_SECRET}","error_type":"x"}}\n\n'.encode(),
+        f"data:{{{UPSTREAM_SECRET}\n\n".encode(),
+        f'data:["{UPSTREAM_SECRET}"]\n\n'.encode(),
+    ],
+    ids=["error-line", "malformed-line", "not-an-object"],
+)
+async def test_a_broken_stream_keeps_the_containers_text_out_of_the_clients_message(
+    generator: SageMakerGenerator, line: bytes
+) -> None:
+    data = tgi_stream_lines(["210"]) + line
+    serve_event_stream(
+        generator.client, "InvokeEndpointWithResponseStream", payload_parts(data, [])
+    )
+
+    with pytest.raises(BackendError) as raised:
+        async for _ in generator.stream(MESSAGES, GREEDY):
+            pass
+
+    assert "CUDA" not in raised.value.message
+    assert "CUDA" in (raised.value.detail or "")

@@ -228,4 +228,15 @@ async def test_invalid_keys_from_one_address_are_slowed_down() -> None:
     assert [guess.status_code for guess in guesses] == [401, 401, 401, 429, 429]
     assert guesses[-1].json()["error"]["code"] == "rate_limited"
     assert int(guesses[-1].headers["retry-after"]) >= 1
-    assert valid_meanwhile.status_code == 429  # the address is paced, whatever it sends
+    # Someone sharing the address (a NAT, an office) cannot lock a key holder out (issue 27).
+    assert valid_meanwhile.status_code == 200
+
+
+async def test_compare_costs_the_client_one_request_per_strategy_it_runs() -> None:
+    limits = {"rate_limit_per_minute": 1, "burst": 3}
+    async with make_client(limits=limits) as client:
+        compared = await client.post("/compare", json={"question": "q"})
+        after = await client.post("/rag", json={"question": "q"})
+
+    assert compared.status_code == 200 and len(compared.json()["results"]) == 3
+    assert after.status_code == 429  # the three generations spent the burst of three

@@ -100,3 +100,60 @@ def test_the_simulation_queues_when_the_fleet_is_short_of_tasks() -> None:
     assert short.queued_share > 0.5 > 0.2 > at_target.queued_share
     assert short.p95_s > 3 * at_target.p95_s
     assert simulate(embedded, 10, enough, inputs.simulation) == at_target  # seeded
+
+
+def test_measure_finds_what_a_real_service_sustains_and_the_page_says_it_was_measured(
+    tmp_path: Path,
+) -> None:
+    from infra.capacity.__main__ import main as capacity_main
+    from tests.load.server import running_server
+
+    fleet_file = tmp_path / "fleet.json"
+    fleet_file.write_text(json.dumps(fleet()), encoding="utf-8")
+    # Each backend call waits 50 ms: a task whose answers take ~0.1 s, so many clients fit in
+    # a 2 s p95 until the two cores of this machine run out.
+    environment = {
+        "FMT_LOG_LEVEL": "WARNING",
+        "FMT_LIMITS__RATE_LIMIT_PER_MINUTE": "0",
+        "FAKE_MIN_DELAY_S": "0.05",
+        "FAKE_MAX_DELAY_S": "0.05",
+        "FAKE_FAILURE_RATE": "0",
+    }
+    with running_server(environment, tmp_path / "server.log") as server:
+        code = capacity_main(
+            ["measure", "--url", server.url, "--fleet", str(fleet_file), "--replica",
+             "aws-backed", "--max-clients", "8", "--requests-per-level", "24",
+             "--target-p95-s", "2"]
+        )  # fmt: skip
+    assert code == 0
+
+    written = json.loads(fleet_file.read_text())
+    measured = next(r for r in written["replicas"] if r["name"] == "aws-backed")["measured"]
+    levels = measured["levels"]
+    assert [level["clients"] for level in levels][:2] == [1, 2]
+    assert sum(level["requests"] for level in levels) <= 24 * 4  # bounded: at most 4 levels
+    assert measured["sustained_requests_per_s"] > 0
+    assert measured["p95_s"] <= 2
+    assert measured["url"] == server.url and measured["machine"] and measured["date"]
+    # Every answer waits 50 ms on its generator: one client gets fewer than 20 a second.
+    assert levels[0]["requests_per_s"] < 20
+
+    inputs = load_inputs(fleet_file)
+    (aws,) = [r for r in inputs.replicas if r.name == "aws-backed"]
+    assert requests_per_task(aws, inputs.target_utilization) == pytest.approx(
+        measured["sustained_requests_per_s"] * inputs.target_utilization
+    )
+    page = build_page(
+        fleet_file, PROJECT_ROOT / "data/prices.json", PROJECT_ROOT / "data/usage.json"
+    )
+    assert "**Measured**" in page and "**Assumed**" in page  # embedded stays typed
+
+
+def test_measure_refuses_a_service_that_is_not_on_this_machine(tmp_path: Path) -> None:
+    from infra.capacity.__main__ import main as capacity_main
+
+    fleet_file = tmp_path / "fleet.json"
+    fleet_file.write_text(json.dumps(fleet()), encoding="utf-8")
+    code = capacity_main(["measure", "--url", "http://192.0.2.10:8000", "--fleet", str(fleet_file)])
+    assert code == 2
+    assert '"measured"' not in fleet_file.read_text()

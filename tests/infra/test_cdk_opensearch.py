@@ -15,7 +15,7 @@ from aws_cdk.assertions import Match, Template
 from infra.cdk import app as cdk_app
 from infra.cdk.opensearch_store import DEPLOYER_INDEX_PERMISSIONS
 from infra.cdk.settings import InfraSettings
-from tests.infra.test_cdk_stack import only, render, role_permissions
+from tests.infra.test_cdk_stack import knowledge_base_role, only, render, role_permissions
 
 DEPLOYER = "arn:aws:iam::123456789012:role/Deployer"
 
@@ -27,6 +27,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
     variants = {
         "opensearch": InfraSettings(
             _env_file=None,  # type: ignore[call-arg]
+            region="us-east-1",
             stack_name="OpenSearch",
             vector_store="opensearch-serverless",
             opensearch={"deployer_principal_arns": [DEPLOYER]},
@@ -34,6 +35,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
         ),
         "private": InfraSettings(
             _env_file=None,  # type: ignore[call-arg]
+            region="us-east-1",
             stack_name="Private",
             vector_store="opensearch-serverless",
             retain_data=True,
@@ -81,7 +83,7 @@ def test_opensearch_data_access_names_only_the_role_and_the_deployer(
     synthesized: dict[str, dict[str, Any]],
 ) -> None:
     template = synthesized["opensearch"]
-    role_id, _ = only(template, "AWS::IAM::Role")
+    role_id, _ = knowledge_base_role(template)
     statements = _policy(template, "AWS::OpenSearchServerless::AccessPolicy", "data")
     by_principal = {tuple(statement["Principal"]): statement["Rules"] for statement in statements}
     assert set(by_principal) == {(f"{role_id}.Arn",), (DEPLOYER,)}

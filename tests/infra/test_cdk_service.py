@@ -19,11 +19,23 @@ import pytest
 
 pytest.importorskip("aws_cdk", reason="the infra extra (aws-cdk-lib) is not installed")
 
+from fastapi.testclient import TestClient
+
+from app.generators.bedrock import BedrockGenerator
+from app.generators.bedrock_models import invocation_arns, resolve_model_id
+from app.generators.sagemaker import SageMakerGenerator
 from app.http.schemas import ReadyResponse
+from app.main import create_app
+from app.retrievers.bedrock_kb import BedrockKnowledgeBaseRetriever
 from app.settings import Settings
+from app.wiring.compose import GENERATOR_FACTORIES, RETRIEVER_FACTORIES, Backends, build_backends
+from app.wiring.fakes import FakeGenerator, FakeRetriever
 from infra.cdk import app as cdk_app
+from infra.cdk.bedrock_routes import bedrock_routes
 from infra.cdk.log_metrics import CIRCUIT_PATTERN, ERRORS_PATTERN, LATENCY_PATTERN
+from infra.cdk.service_settings import ServiceSettings
 from infra.cdk.settings import InfraSettings
+from tests.infra.iam_policy import Call, decide, unused_grants
 from tests.infra.test_cdk_stack import as_list, render
 from tests.loopback_http import QuietHandler, serving_on_loopback
 from tests.middleware.test_observability import access_lines, make_client
@@ -32,7 +44,12 @@ DEPLOYER = "arn:aws:iam::123456789012:role/Deployer"
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fm-tailor-keys-AbCdEf"
 # CDK writes a cross-stack reference as an import of the Knowledge Base stack's export.
+DEFAULT_REGION = "us-east-1"
+ACCOUNT = "123456789012"
+KNOWLEDGE_BASE_ID = "KBCATALOG1"
 KB_IMPORT = re.compile(r"^\$\{Import:.+KnowledgeBaseId.+\}$")
+# The same import inside a longer value (an ARN).
+KB_IMPORT_IN = re.compile(r"\$\{Import:[^}]*KnowledgeBaseId[^}]*\}")
 
 
 def variants() -> dict[str, InfraSettings]:
@@ -40,9 +57,12 @@ def variants() -> dict[str, InfraSettings]:
     the image), AWS backends with HTTPS and an endpoint, and an endpoint that scales to zero."""
     common: dict[str, Any] = {"_env_file": None}
     return {
-        "default": InfraSettings(**common, stack_name="Kb", service={"stack_name": "Svc"}),
+        "default": InfraSettings(
+            **common, region=DEFAULT_REGION, stack_name="Kb", service={"stack_name": "Svc"}
+        ),
         "aws": InfraSettings(
             **common,
+            region="us-west-2",
             stack_name="KbOpenSearch",
             vector_store="opensearch-serverless",
             opensearch={"deployer_principal_arns": [DEPLOYER]},
@@ -92,6 +112,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             if name.startswith("FMT_INFRA_"):
                 environment.delenv(name)
         environment.setenv("FMT_INFRA_STACK_NAME", "Kb")
+        environment.setenv("FMT_INFRA_REGION", DEFAULT_REGION)
         environment.setenv("FMT_INFRA_SERVICE__STACK_NAME", "Svc")
         with contextlib.redirect_stdout(printed):
             assert cdk_app.main(["--outdir", str(outdir / "default")]) == 0
@@ -248,28 +269,109 @@ def test_replicas_log_json_to_cloudwatch_and_trust_the_load_balancers_forwarding
     environment = {item["Name"]: item["Value"] for item in definition["Environment"]}
     assert environment["FMT_LOG_FORMAT"] == "json"
     assert environment["FMT_HOST"] == "0.0.0.0"
-    assert environment["FORWARDED_ALLOW_IPS"] == "*"
+    # Only the VPC (the load balancer's nodes) is trusted to say who the client is; never "*".
+    assert environment["FMT_TRUSTED_PROXIES"] == "10.0.0.0/16"
+    assert "FORWARDED_ALLOW_IPS" not in environment
     assert KB_IMPORT.match(render_imports(environment["FMT_BEDROCK__KNOWLEDGE_BASE_ID"]))
     log = definition["LogConfiguration"]
     assert log["LogDriver"] == "awslogs"
 
 
+def container_environment(template: dict[str, Any], region: str) -> dict[str, str]:
+    """The container's variables as a task in `region` sees them (the KB id an import)."""
+    rendered = {
+        item["Name"]: str(render_imports(item["Value"]))
+        for item in container(template)["Environment"]
+    }
+    return {
+        name: KB_IMPORT_IN.sub(KNOWLEDGE_BASE_ID, value).replace("${AWS::Region}", region)
+        for name, value in rendered.items()
+    }
+
+
+def task_role_statements(template: dict[str, Any], region: str) -> list[dict[str, Any]]:
+    """Every statement of every policy on the task role, with the pseudo parameters filled in."""
+    task_definition = one(template, "AWS::ECS::TaskDefinition")["Properties"]
+    role_id = task_definition["TaskRoleArn"]["Fn::GetAtt"][0]
+    role = template["Resources"][role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role and "Policies" not in role
+    statements: list[dict[str, Any]] = []
+    for policy in resources(template, "AWS::IAM::Policy"):
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            document = json.dumps(render_imports(policy["Properties"]["PolicyDocument"]))
+            for name, value in {
+                "${AWS::Partition}": "aws",
+                "${AWS::Region}": region,
+                "${AWS::AccountId}": ACCOUNT,
+            }.items():
+                document = document.replace(name, value)
+            statements += json.loads(KB_IMPORT_IN.sub(KNOWLEDGE_BASE_ID, document))["Statement"]
+    return statements
+
+
+def calls_of(backends: Backends, region: str) -> list[Call]:
+    """The AWS calls the built backends make, as IAM authorizes them: Converse and
+    ConverseStream as InvokeModel(WithResponseStream) on the id each generator calls (a
+    profile, then the foundation model in the region it routes to), Retrieve on the Knowledge
+    Base, InvokeEndpoint(WithResponseStream) on the endpoint."""
+    calls: list[Call] = []
+    if isinstance(backends.retriever, BedrockKnowledgeBaseRetriever):
+        knowledge_base = backends.retriever.knowledge_base_id
+        arn = f"arn:aws:bedrock:{region}:{ACCOUNT}:knowledge-base/{knowledge_base}"
+        calls.append(Call("bedrock:Retrieve", arn))
+    for generator in {
+        id(g): g for g in (backends.base_generator, backends.tuned_generator)
+    }.values():
+        if isinstance(generator, BedrockGenerator):
+            route = resolve_model_id(generator.model_id, region)
+            arns = invocation_arns(route, region, ACCOUNT)
+            profile = arns[0] if route.geography is not None else None
+            for action in ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"):
+                calls.append(Call(action, arns[0]))
+                if profile is not None:
+                    context = {"bedrock:InferenceProfileArn": profile}
+                    calls += [Call(action, arn, context) for arn in arns[1:]]
+        elif isinstance(generator, SageMakerGenerator):
+            endpoint = generator.model_id.split("/")[0].lower()
+            arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:endpoint/{endpoint}"
+            calls += [
+                Call("sagemaker:InvokeEndpoint", arn),
+                Call("sagemaker:InvokeEndpointWithResponseStream", arn),
+            ]
+    return calls
+
+
+def local_fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded backends (models loaded in the image) as fakes; the AWS ones stay real."""
+    monkeypatch.setitem(RETRIEVER_FACTORIES, "local", lambda settings: FakeRetriever([]))
+    monkeypatch.setitem(GENERATOR_FACTORIES, "local", lambda settings, role: FakeGenerator())
+
+
+# The region a task of each variant runs in: the stack's, else one a deploy could choose.
+TASK_REGIONS = {"default": DEFAULT_REGION, "aws": "us-west-2", "zero": "eu-west-1"}
+
+
 @pytest.mark.parametrize("variant", ["default", "aws", "zero"])
-def test_the_service_accepts_the_environment_the_stack_gives_it(
+def test_the_service_starts_with_the_stack_environment_and_its_role_allows_exactly_its_calls(
     synthesized: dict[str, Any], variant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    definition = container(synthesized["templates"][variant])
-    environment = {
-        item["Name"]: str(render_imports(item["Value"])) for item in definition["Environment"]
-    }
+    region = TASK_REGIONS[variant]
     for name in list(os.environ):
-        if name.startswith("FMT_"):
+        if name.startswith(("FMT_", "AWS_")):
             monkeypatch.delenv(name)
-    for name, value in environment.items():
+    for name, value in container_environment(synthesized["templates"][variant], region).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("FMT_API_KEYS", "f" * 64)  # what the secret holds
-
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")  # the task role's, in ECS
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    local_fakes(monkeypatch)
     settings = Settings(_env_file=None)
+
+    # What the lifespan does before /ready turns 200: build every backend, then compose.
+    backends = build_backends(settings)
+    with TestClient(create_app(settings, backends=backends)) as client:
+        ready = client.get("/ready")
+    assert ready.status_code == 200, ready.text
 
     service = variants()[variant].service
     assert (settings.retriever, settings.generator, settings.tuned_generator) == (
@@ -277,11 +379,27 @@ def test_the_service_accepts_the_environment_the_stack_gives_it(
         service.generator,
         service.tuned_generator,
     )
-    assert settings.sagemaker.endpoint_name == service.endpoint.name
-    assert settings.sagemaker.inference_component == service.endpoint.inference_component
-    if service.generator == "bedrock":
-        assert settings.bedrock.model_id == service.model_id
     assert settings.log_format == "json" and settings.api_keys == ["f" * 64]
+    statements = task_role_statements(synthesized["templates"][variant], region)
+    calls = calls_of(backends, region)
+    assert calls, "every variant calls AWS"
+    assert [c for c in calls if decide(statements, c) != "allowed"] == []
+    assert unused_grants(statements, calls) == []
+    # A call the service does not make is refused: the foundation model called directly.
+    for call in calls:
+        if call.context:
+            assert decide(statements, Call(call.action, call.resource)) == "implicitly denied"
+
+
+def test_the_default_model_outside_its_profiles_geography_fails_the_synth_naming_the_setting() -> (
+    None
+):
+    with pytest.raises(ValueError, match="FMT_INFRA_SERVICE__MODEL_ID"):
+        bedrock_routes(ServiceSettings(), "eu-west-1")
+    with pytest.raises(ValueError, match="FMT_INFRA_REGION"):
+        bedrock_routes(ServiceSettings(), None)
+    (route,) = bedrock_routes(ServiceSettings(), "us-east-2").values()
+    assert route.model_id == "us.meta.llama3-1-8b-instruct-v1:0"
 
 
 def test_api_key_digests_come_from_secrets_manager_and_start_locked(
@@ -301,47 +419,6 @@ def test_api_key_digests_come_from_secrets_manager_and_start_locked(
     assert not resources(aws, "AWS::SecretsManager::Secret")
     (given,) = container(aws)["Secrets"]
     assert given["ValueFrom"] == SECRET
-
-
-def test_task_role_allows_exactly_the_configured_backends_calls(
-    synthesized: dict[str, Any],
-) -> None:
-    default = task_role_permissions(synthesized["templates"]["default"])
-    kb_calls = {(action, target) for action, target in default if action == "bedrock:Retrieve"}
-    ((_, knowledge_base),) = kb_calls
-    assert knowledge_base.startswith("arn:${AWS::Partition}:bedrock:${AWS::Region}:")
-    model = (
-        "arn:${AWS::Partition}:bedrock:${AWS::Region}::"
-        "foundation-model/meta.llama3-1-8b-instruct-v1:0"
-    )
-    assert default - kb_calls == {
-        ("bedrock:InvokeModel", model),
-        ("bedrock:InvokeModelWithResponseStream", model),
-    }
-    aws = task_role_permissions(synthesized["templates"]["aws"])
-    profile = (
-        "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:"
-        "inference-profile/us.meta.llama3-1-8b-instruct-v1:0"
-    )
-    routed = "arn:${AWS::Partition}:bedrock:*::foundation-model/meta.llama3-1-8b-instruct-v1:0"
-    endpoint = (
-        "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/fmtailor-tuned"
-    )
-    assert {target for action, target in aws if action.startswith("bedrock:Invoke")} == {
-        profile,
-        routed,
-    }
-    assert {(a, t) for a, t in aws if a.startswith("sagemaker:")} == {
-        ("sagemaker:InvokeEndpoint", endpoint),
-        ("sagemaker:InvokeEndpointWithResponseStream", endpoint),
-    }
-    zero = task_role_permissions(synthesized["templates"]["zero"])
-    assert {action for action, _ in zero} == {
-        "sagemaker:InvokeEndpoint",
-        "sagemaker:InvokeEndpointWithResponseStream",
-    }
-    for permissions in (default, aws, zero):
-        assert all("*" not in action for action, _ in permissions)
 
 
 def test_tasks_sit_behind_nat_or_in_public_subnets_reachable_only_from_the_alb(

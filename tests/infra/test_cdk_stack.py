@@ -54,16 +54,40 @@ def only(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, A
     return found[0]
 
 
+def knowledge_base_role(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The role Bedrock assumes (the other one is the bucket emptier's, Lambda's)."""
+    (found,) = [
+        (name, resource)
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+        and "bedrock.amazonaws.com"
+        in json.dumps(resource["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    return found
+
+
+def knowledge_base_policy(template: dict[str, Any]) -> str:
+    role_id, _ = knowledge_base_role(template)
+    (policy_id,) = [
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Policy"
+        and {"Ref": role_id} in resource["Properties"]["Roles"]
+    ]
+    return policy_id
+
+
 def role_permissions(template: dict[str, Any]) -> set[tuple[str, str]]:
     """Every (action, resource) the Knowledge Base role is allowed, from every policy it has."""
-    role_id, role = only(template, "AWS::IAM::Role")
+    role_id, role = knowledge_base_role(template)
     assert "ManagedPolicyArns" not in role["Properties"]
     assert "Policies" not in role["Properties"]
     allowed: set[tuple[str, str]] = set()
     for resource in template["Resources"].values():
         if resource["Type"] != "AWS::IAM::Policy":
             continue
-        assert resource["Properties"]["Roles"] == [{"Ref": role_id}]
+        if resource["Properties"]["Roles"] != [{"Ref": role_id}]:
+            continue
         for statement in render(resource["Properties"]["PolicyDocument"])["Statement"]:
             assert statement["Effect"] == "Allow"
             assert "NotAction" not in statement and "NotResource" not in statement
@@ -82,6 +106,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             if name.startswith("FMT_INFRA_"):
                 environment.delenv(name)
         environment.setenv("FMT_INFRA_STACK_NAME", "KnowledgeBase")
+        environment.setenv("FMT_INFRA_REGION", "us-east-1")
         with contextlib.redirect_stdout(printed):
             assert cdk_app.main(["--outdir", str(outdir)]) == 0
     template = json.loads((outdir / "KnowledgeBase.template.json").read_text())
@@ -117,9 +142,11 @@ def test_default_stack_holds_bucket_s3_vectors_knowledge_base_and_data_source(
         "AWS::S3Vectors::Index",
         "AWS::Bedrock::KnowledgeBase",
         "AWS::Bedrock::DataSource",
-        "AWS::IAM::Role",
+        "Custom::EmptyBucketOnDelete",
     ):
         template.resource_count_is(resource_type, 1)
+    # Bedrock's role, and the role of the function that empties the bucket on delete.
+    template.resource_count_is("AWS::IAM::Role", 2)
     assert not [r for r in default["Resources"].values() if "OpenSearch" in r["Type"]]
     # No bootstrap parameter or rule: the template deploys with plain CloudFormation.
     assert "Parameters" not in default and "Rules" not in default
@@ -170,7 +197,7 @@ def test_knowledge_base_role_may_only_embed_read_the_catalog_and_use_its_index(
 
 
 def test_only_bedrock_of_this_account_may_assume_the_role(default: dict[str, Any]) -> None:
-    _, role = only(default, "AWS::IAM::Role")
+    _, role = knowledge_base_role(default)
     (statement,) = render(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
     assert statement["Principal"] == {"Service": "bedrock.amazonaws.com"}
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "${AWS::AccountId}"}
@@ -183,7 +210,7 @@ def test_knowledge_base_uses_the_index_and_waits_for_it_and_its_permissions(
     default: dict[str, Any],
 ) -> None:
     index_id, index = only(default, "AWS::S3Vectors::Index")
-    policy_id, _ = only(default, "AWS::IAM::Policy")
+    policy_id = knowledge_base_policy(default)
     _, knowledge_base = only(default, "AWS::Bedrock::KnowledgeBase")
     properties = render(knowledge_base["Properties"])
     assert properties["StorageConfiguration"] == {
@@ -225,3 +252,50 @@ def test_deleting_the_default_stack_deletes_the_data(default: dict[str, Any]) ->
     for resource_type in ("AWS::S3::Bucket", "AWS::S3Vectors::VectorBucket"):
         _, resource = only(default, resource_type)
         assert resource["DeletionPolicy"] == "Delete"
+    # CloudFormation deletes only an empty bucket: the custom resource (deleted first, as it
+    # depends on the bucket) empties it, with inline code, so the template needs no assets.
+    bucket_id, _ = only(default, "AWS::S3::Bucket")
+    _, emptier = only(default, "Custom::EmptyBucketOnDelete")
+    assert emptier["Properties"]["BucketName"] == {"Ref": bucket_id}
+    function_id = emptier["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    code = default["Resources"][function_id]["Properties"]["Code"]
+    assert set(code) == {"ZipFile"}
+
+
+def test_the_inline_handler_empties_the_bucket_on_delete_and_only_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import types
+
+    import boto3
+    from moto import mock_aws
+
+    from infra.cdk.catalog_bucket import EMPTY_ON_DELETE
+
+    sent: list[str] = []
+    # CloudFormation provides `cfnresponse` to ZipFile functions; this one records the status.
+    cfnresponse = types.ModuleType("cfnresponse")
+    cfnresponse.SUCCESS, cfnresponse.FAILED = "SUCCESS", "FAILED"  # type: ignore[attr-defined]
+    cfnresponse.send = lambda event, context, status, data: sent.append(status)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cfnresponse", cfnresponse)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    module = types.ModuleType("index")
+    exec(compile(EMPTY_ON_DELETE, "index.py", "exec"), module.__dict__)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="catalog")
+        for key in ("catalog/a.txt", "catalog/a.txt.metadata.json", "fine-tune/model.tar.gz"):
+            s3.put_object(Bucket="catalog", Key=key, Body=b"x")
+        properties = {"BucketName": "catalog"}
+        module.handler({"RequestType": "Update", "ResourceProperties": properties}, None)
+        assert s3.list_objects_v2(Bucket="catalog")["KeyCount"] == 3
+        module.handler({"RequestType": "Delete", "ResourceProperties": properties}, None)
+        assert s3.list_objects_v2(Bucket="catalog")["KeyCount"] == 0
+        s3.delete_bucket(Bucket="catalog")  # what CloudFormation does next
+    assert sent == ["SUCCESS", "SUCCESS"]

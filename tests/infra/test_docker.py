@@ -225,6 +225,20 @@ def test_the_entry_point_takes_workers_from_the_environment(
     assert options["access_log"] is False  # one access line per request, the app's own
 
 
+def test_the_entry_point_leaves_forwarding_to_the_app_and_caps_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Whatever FORWARDED_ALLOW_IPS says, uvicorn itself believes no X-Forwarded-For: the app
+    # applies FMT_TRUSTED_PROXIES (app/middleware/stack.py), the one place that decides.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    monkeypatch.setenv("FMT_LIMITS__MAX_CONNECTIONS", "300")
+
+    options = uvicorn_options(Settings(_env_file=None), os.environ)  # type: ignore[call-arg]
+
+    assert options["proxy_headers"] is False
+    assert options["limit_concurrency"] == 300
+
+
 def ignored_patterns() -> set[str]:
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     return {line.strip() for line in lines if line.strip() and not line.startswith("#")}

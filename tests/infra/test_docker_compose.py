@@ -138,3 +138,25 @@ def test_no_service_runs_an_untagged_or_latest_image(compose: dict[str, Any]) ->
         default = image.split(":-", 1)[-1].rstrip("}") if ":-" in image else image
         assert ":" in default.split("/")[-1], name
         assert not default.endswith(":latest"), name
+
+
+def published(port: str, environment: dict[str, str]) -> str:
+    """A `ports` entry with Compose's `${NAME:-default}` filled in from `environment`."""
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda match: environment.get(match[1], match[2]), port)
+
+
+@pytest.mark.parametrize("service", ["api", "openai-server"])
+def test_ports_are_published_on_loopback_unless_told_otherwise(
+    compose: dict[str, Any], service: str
+) -> None:
+    # The service answers without a key by default and /metrics is open: not for the LAN.
+    ports = [str(port) for port in compose["services"][service]["ports"]]
+    assert all(published(port, {}).startswith("127.0.0.1:") for port in ports)
+    chosen = {"FMT_PUBLISH_ADDRESS": "0.0.0.0"}
+    assert all(published(port, chosen).startswith("0.0.0.0:") for port in ports)
+
+
+def test_the_model_copy_step_imports_a_module_that_exists(compose: dict[str, Any]) -> None:
+    script = compose["services"]["models"]["command"][-1]
+    (module,) = re.findall(r"from ([\w.]+) import", script)
+    assert importlib.util.find_spec(module) is not None

@@ -516,3 +516,18 @@ def test_settings_the_service_would_refuse_are_reported_not_raised(
     assert code == 1
     assert out.getvalue().startswith("[FAIL] settings:")
     assert "sagemaker.top_p" in out.getvalue()
+
+
+def test_the_endpoint_arn_names_the_endpoints_region_not_bedrocks() -> None:
+    from app.generators.bedrock_models import resolve_model_id
+    from infra.doctor.calls import service_calls
+
+    settings = aws_settings(sagemaker={"endpoint_name": ENDPOINT, "region": "eu-west-1"})
+    routes = {"FMT_BEDROCK__MODEL_ID": resolve_model_id(None, "us-east-1")}
+
+    calls = service_calls(settings, routes, "us-east-1", ACCOUNT, "eu-west-1")
+
+    (endpoint,) = [call for call in calls if call.setting == "FMT_SAGEMAKER__ENDPOINT_NAME"]
+    assert endpoint.resources == (f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:endpoint/{ENDPOINT}",)
+    (retrieve,) = [call for call in calls if call.actions == ("bedrock:Retrieve",)]
+    assert retrieve.resources[0].startswith("arn:aws:bedrock:us-east-1:")

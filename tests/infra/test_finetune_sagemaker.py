@@ -17,7 +17,6 @@ from app.core.types import ChatMessage
 from app.generators.base import GenerationParams
 from app.generators.sagemaker import build_sagemaker_generator
 from app.settings import SageMakerSettings, Settings
-from infra.finetune import jumpstart_metadata
 from infra.finetune import sagemaker_pipeline as pipeline
 from infra.finetune.__main__ import main
 from infra.finetune.jumpstart_metadata import bundled_hub_content
@@ -38,6 +37,9 @@ from tests.infra.sagemaker_aws import (
 )
 
 MODEL = "meta-textgeneration-llama-3-1-8b-instruct"
+# The SDK's public HubContentDocument fixture (tests/infra/fixtures/README.md): what the hub
+# answers in these tests, so that no assertion reads a value we wrote.
+SDK_DOCUMENT = Path(__file__).parent / "fixtures" / "sdk-hub_content_document.json"
 # Where SageMaker mounts a channel named `code` inside the training container.
 CODE_MOUNT = "/opt/ml/input/data/code"
 
@@ -61,6 +63,7 @@ def settings(tmp_path: Path) -> SageMakerFinetuneSettings:
         bucket=BUCKET,
         accept_eula=True,
         metadata="bundled",  # moto has no DescribeHubContent
+        hub_document=SDK_DOCUMENT,
         poll_interval_s=0.01,
         manifests_dir=tmp_path / "records",
     )
@@ -72,7 +75,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
         yield session
 
 
-def hub_document(region: str = REGION) -> dict[str, Any]:
+def hub_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(SDK_DOCUMENT.read_text())
+    return document
+
+
+def bundled_document(region: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(bundled_hub_content(MODEL, region)["HubContentDocument"])
     return document
 
@@ -123,6 +131,7 @@ def test_training_starts_from_the_gated_weights_with_the_licence_accepted(
     model = channels(request)["model"]
     source = model["DataSource"]["S3DataSource"]
     g5_weights = hub_document()["TrainingInstanceTypeVariants"]["Variants"]["g5"]["Properties"]
+    assert request["ResourceConfig"]["InstanceType"].startswith("ml.g5.")
     assert source["S3Uri"] == g5_weights["GatedModelEnvVarUri"]
     assert source["ModelAccessConfig"] == {"AcceptEula": True}
     assert model["ContentType"] == "application/x-sagemaker-model"
@@ -143,7 +152,7 @@ def test_training_channel_holds_the_catalog_and_domain_adaptation_is_the_default
     assert hyperparameters["learning_rate"] == "0.0001"
     assert hyperparameters["lora_r"] == "8"
     # What we leave unset comes from the model's JumpStart defaults.
-    assert hyperparameters["chat_template"] == "Llama3.1"
+    assert hyperparameters["target_modules"] == "q_proj,v_proj"
     document = hub_document()
     assert request["ResourceConfig"]["InstanceType"] in document["SupportedTrainingInstanceTypes"]
     image = request["AlgorithmSpecification"]["TrainingImage"]
@@ -204,6 +213,8 @@ def test_a_setting_the_job_cannot_run_with_is_named_before_anything_is_uploaded(
     setting: str,
 ) -> None:
     setattr(settings, field, value)
+    if field == "model_id":
+        settings.hub_document = None  # a file answers for any model; the bundle knows one
     context = open_context(settings, boto_session=aws)
     with pytest.raises(SageMakerSetupError, match=setting):
         pipeline.train_on_sagemaker(context, settings, catalog, lambda message: None)
@@ -229,15 +240,13 @@ def test_the_request_follows_whatever_the_hub_document_says(
     settings: SageMakerFinetuneSettings,
     catalog: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bundled = json.loads((jumpstart_metadata.BUNDLED_DIR / f"{MODEL}.json").read_text())
-    document = bundled["HubContentDocument"]
+    document = hub_document()
     document["TrainingScriptUri"] = document["TrainingScriptUri"].replace("v1.2.0", "v9.9.9")
     g5 = document["TrainingInstanceTypeVariants"]["Variants"]["g5"]["Properties"]
     g5["ImageUri"] = g5["ImageUri"].replace("2.0.0-transformers4.28.1", "9.9.9-transformers9")
-    (tmp_path / f"{MODEL}.json").write_text(json.dumps(bundled), encoding="utf-8")
-    monkeypatch.setattr(jumpstart_metadata, "BUNDLED_DIR", tmp_path)
+    (tmp_path / "changed.json").write_text(json.dumps(document), encoding="utf-8")
+    settings.hub_document = tmp_path / "changed.json"
 
     request, _ = training_request(aws, settings, catalog)
 
@@ -249,7 +258,7 @@ def test_the_request_follows_whatever_the_hub_document_says(
 
 
 def test_bundled_metadata_names_the_regions_own_containers_and_buckets() -> None:
-    document = hub_document("af-south-1")
+    document = bundled_document("af-south-1")
     assert document["TrainingEcrUri"].startswith("626614931356.dkr.ecr.af-south-1.amazonaws.com/")
     assert document["TrainingScriptUri"].startswith("s3://jumpstart-cache-prod-af-south-1/")
     assert "us-east-1" not in json.dumps(document)
@@ -277,14 +286,15 @@ def test_train_deploy_invoke_delete_against_moto(
     assert any(key.endswith("/train.txt") for key in bucket_keys(aws))
     record = json.loads((settings.manifests_dir / f"{job}.json").read_text())
     assert record["training"]["status"] == "Completed"
-    assert record["training"]["instance_type"] == "ml.g5.12xlarge"
+    assert record["training"]["instance_type"] == hub_document()["DefaultTrainingInstanceType"]
     assert record["jumpstart_metadata"] == "bundled"
 
     endpoint = pipeline.deploy_on_sagemaker(context, settings, job, messages.append)
 
     model = sagemaker.describe_model(ModelName=endpoint)
-    document = hub_document()
-    assert model["PrimaryContainer"]["Image"] == document["HostingEcrUri"]
+    tgi = hub_document()["InferenceConfigComponents"]["tgi"]
+    g5 = tgi["HostingInstanceTypeVariants"]["Variants"]["g5"]["Properties"]
+    assert model["PrimaryContainer"]["Image"] == g5["ImageUri"]
     # moto keeps no isolation flag, so it is read from the request it accepted.
     assert created_models[0]["EnableNetworkIsolation"] is True
     assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
@@ -327,13 +337,11 @@ def _run(awaitable: Any) -> Any:
 def test_deploy_passes_the_licence_for_uncompressed_weights(
     aws: boto3.session.Session, settings: SageMakerFinetuneSettings, catalog: Path
 ) -> None:
-    from infra.finetune.sagemaker_endpoint import model_request
+    from infra.finetune.sagemaker_endpoint import hosting_for, model_request
 
     context = open_context(settings, boto_session=aws)
-    from infra.finetune.sagemaker_endpoint import hosting_document
-
-    document = hosting_document(settings, context)
-    request = model_request(settings, document, "ep", f"s3://{BUCKET}/out/job/output/model/")
+    hosting = hosting_for(settings, context)
+    request = model_request(settings, hosting, "ep", f"s3://{BUCKET}/out/job/output/model/")
     source = request["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]
     assert source == {
         "S3Uri": f"s3://{BUCKET}/out/job/output/model/",

@@ -1,6 +1,6 @@
-"""Behind the load balancer each client keeps its own per-replica rate limit: the task's
-environment makes uvicorn trust X-Forwarded-For (requests go to 127.0.0.1 from 127.0.0.2, an
-address uvicorn does not trust by default, as the ALB's is not)."""
+"""Behind the load balancer each client keeps its own per-replica rate limit, and nobody else
+can choose an address: the task trusts X-Forwarded-For from its VPC only (requests go to
+127.0.0.1 from 127.0.0.2, which stands for the ALB when FMT_TRUSTED_PROXIES names it)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def statuses_of_two_clients(environment: dict[str, str]) -> list[int]:
         "HF_HUB_OFFLINE": "1",
     }
     with uvicorn_process(
-        "tests.load.fake_app:create_fake_app", environment=served_environment
+        "tests.load.fake_app:create_fake_app", environment=served_environment, as_main=True
     ) as served:
         transport = httpx.HTTPTransport(local_address="127.0.0.2")
         with httpx.Client(transport=transport, base_url=served.url, timeout=10) as client:
@@ -35,17 +35,16 @@ def statuses_of_two_clients(environment: dict[str, str]) -> list[int]:
             ]
 
 
-@pytest.mark.slow
-def test_each_forwarded_client_has_its_own_limit_with_the_tasks_environment() -> None:
+def _task_trust() -> dict[str, str]:
     task = service_environment(ServiceSettings(retriever="local", generator="local"), None)
-    assert statuses_of_two_clients({"FORWARDED_ALLOW_IPS": task["FORWARDED_ALLOW_IPS"]}) == [
-        200,
-        429,
-        200,
-    ]
+    return {"FMT_TRUSTED_PROXIES": task["FMT_TRUSTED_PROXIES"]}
 
 
 @pytest.mark.slow
-def test_without_it_every_client_shares_the_proxys_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
-    assert statuses_of_two_clients({}) == [200, 429, 429]
+def test_each_forwarded_client_has_its_own_limit_behind_a_trusted_proxy() -> None:
+    assert statuses_of_two_clients({"FMT_TRUSTED_PROXIES": "127.0.0.2"}) == [200, 429, 200]
+
+
+@pytest.mark.slow
+def test_a_peer_outside_the_tasks_trusted_range_cannot_choose_its_address() -> None:
+    assert statuses_of_two_clients(_task_trust()) == [200, 429, 429]

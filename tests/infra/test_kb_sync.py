@@ -404,6 +404,54 @@ def test_a_missing_catalog_is_a_usage_error(
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_the_retriever_names_the_section_the_sync_wrote_in_the_sidecar(tmp_path: Path) -> None:
+    from app.retrievers.bedrock_kb import passage_from_result
+
+    (tmp_path / "export.txt").write_text(
+        "Name: Kestrel KX-420 Press\nProduct ID: KX-420\n"
+        "Description: A four-post hydraulic press rated at 420 kN for stamping and drawing.\n"
+        "Safety: Keep both hands on the two-hand control while the ram moves.\n\n"
+        "Name: Brantley BW-350 Welder\n"
+        "Safety: Wear a helmet of shade 12 or darker above 250 A.\n",
+        encoding="utf-8",
+    )
+    objects = {item.key: item for item in catalog_objects(tmp_path, "kb/")}
+    key = "kb/export/kestrel-kx-420-press.md"
+    attributes = json.loads(objects[key + ".metadata.json"].body)["metadataAttributes"]
+    # Bedrock returns a chunk's sidecar attributes as its metadata; the chunk is a slice of the
+    # uploaded markdown.
+    document = objects[key].body.decode()
+    chunk = document[document.index("## Safety") :]
+    result = {
+        "content": {"text": chunk},
+        "location": {"type": "S3", "s3Location": {"uri": f"s3://bucket/{key}"}},
+        "metadata": attributes,
+    }
+
+    passage = passage_from_result(result, 0, "product")
+
+    assert passage.section == "Safety"
+
+
+def test_filterable_sidecar_metadata_stays_within_s3_vectors_2_kb_for_any_catalog(
+    tmp_path: Path,
+) -> None:
+    from infra.cdk.s3_vectors_store import FILTERABLE_METADATA_LIMIT, NON_FILTERABLE_KEYS
+
+    sections = "".join(
+        f"Feature number {index} of the press with a long descriptive title: text {index}.\n"
+        for index in range(200)
+    )
+    (tmp_path / "press.txt").write_text(f"Name: Kestrel KX-420 Press\n{sections}")
+    objects = catalog_objects(tmp_path, "kb/")
+    sidecars = [item for item in objects if item.key.endswith(".metadata.json")]
+    assert sidecars
+    for sidecar in sidecars:
+        attributes = json.loads(sidecar.body)["metadataAttributes"]
+        filterable = {k: v for k, v in attributes.items() if k not in NON_FILTERABLE_KEYS}
+        assert len(json.dumps(filterable).encode()) <= FILTERABLE_METADATA_LIMIT
+
+
 def test_every_flag_is_a_setting_and_keep_stale_still_keeps(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.catalog.readers.base import Reader, UnreadableFile
+from app.catalog.readers.base import Reader, ReadLimits, UnreadableFile
 from app.catalog.readers.docx import read_docx
 from app.catalog.readers.html import read_html
 from app.catalog.readers.pdf import read_pdf
@@ -22,4 +22,4 @@ READERS: dict[str, Reader] = {
     ".jsonl": read_jsonl,
 }
 
-__all__ = ["READERS", "Reader", "UnreadableFile"]
+__all__ = ["READERS", "ReadLimits", "Reader", "UnreadableFile"]

@@ -1,4 +1,4 @@
-"""HTML pages with the standard library's parser: <title>, <h1> products, <h2> sections, text."""
+"""HTML pages with the standard library's parser: <title>, <h1> and <h2> headings, text."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from app.catalog.model import Block, BlockKind
+from app.catalog.readers.base import ReadLimits, check_text_size
 from app.catalog.readers.text import decode_text
 
-_HEADING_KINDS: dict[str, BlockKind] = {"title": "title", "h1": "product", "h2": "section"}
+_HEADING_KINDS: dict[str, BlockKind] = {"title": "property_title", "h1": "heading", "h2": "section"}
 # Text inside these is not content.
 _IGNORED = frozenset({"script", "style", "noscript", "template", "svg", "nav", "footer"})
 # These end a paragraph of text.
@@ -59,8 +60,10 @@ class _BlockParser(HTMLParser):
         self._flush()
 
 
-def read_html(path: Path) -> list[Block]:
+def read_html(path: Path, limits: ReadLimits) -> list[Block]:
+    text = decode_text(path.read_bytes())
+    check_text_size(len(text), limits)
     parser = _BlockParser()
-    parser.feed(decode_text(path.read_bytes()))
+    parser.feed(text)
     parser.close()
     return parser.blocks

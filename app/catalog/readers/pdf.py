@@ -8,7 +8,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from app.catalog.model import Block
-from app.catalog.readers.base import UnreadableFile, text_lines
+from app.catalog.readers.base import ReadLimits, UnreadableFile, check_text_size, text_lines
 
 
 def _open(path: Path) -> PdfReader:
@@ -23,15 +23,20 @@ def _open(path: Path) -> PdfReader:
     return reader
 
 
-def read_pdf(path: Path) -> list[Block]:
+def read_pdf(path: Path, limits: ReadLimits) -> list[Block]:
     reader = _open(path)
     blocks: list[Block] = []
+    characters = 0
     try:
         title = (reader.metadata.title if reader.metadata else None) or ""
-        if title.strip():
-            blocks.append(Block("title", " ".join(title.split())))
+        if isinstance(title, str) and title.strip():
+            blocks.append(Block("property_title", " ".join(title.split())))
         for number, page in enumerate(reader.pages, start=1):
-            blocks.extend(text_lines(page.extract_text() or "", page=number))
+            text = page.extract_text() or ""
+            characters += len(text)
+            # Page by page: compressed content streams make a small PDF's text large.
+            check_text_size(characters, limits)
+            blocks.extend(text_lines(text, page=number))
     except (PyPdfError, ValueError, KeyError, TypeError) as error:
         raise UnreadableFile(f"not a readable PDF ({error})") from error
     if not any(block.text.strip() for block in blocks if block.kind == "line"):

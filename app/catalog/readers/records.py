@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from app.catalog.model import Block
-from app.catalog.readers.base import UnreadableFile
+from app.catalog.readers.base import ReadLimits, UnreadableFile, check_text_size
 from app.catalog.readers.text import decode_text
 
 # Field names that hold the product's name, in order of preference (case and spacing ignored).
@@ -69,8 +69,39 @@ def record_blocks(records: Iterable[Mapping[str, object]]) -> list[Block]:
     return blocks
 
 
-def read_csv(path: Path) -> list[Block]:
+def json_depth(value: object) -> int:
+    """How deep the arrays and objects of a parsed JSON value nest (without recursing)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, Mapping):
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+    return deepest
+
+
+def _parse_json(text: str, limits: ReadLimits) -> object:
+    """The JSON value; UnreadableFile when it nests deeper than the limit (what reads it
+    afterwards recurses once per level). The C parser refuses a nesting deeper than the
+    interpreter's recursion limit itself, with RecursionError, before using much memory."""
+    too_deep = f"JSON nested deeper than FMT_DOCUMENTS__MAX_JSON_DEPTH={limits.max_json_depth}"
+    try:
+        value = json.loads(text)
+    except RecursionError as error:
+        raise UnreadableFile(too_deep) from error
+    if json_depth(value) > limits.max_json_depth:
+        raise UnreadableFile(too_deep)
+    return value
+
+
+def read_csv(path: Path, limits: ReadLimits) -> list[Block]:
     text = decode_text(path.read_bytes())
+    check_text_size(len(text), limits)
     try:
         # Only the delimiter is guessed: the sniffer's quoting guesses fail on quoted quotes.
         delimiter = csv.Sniffer().sniff(text[:4096], delimiters=_DELIMITERS).delimiter
@@ -97,21 +128,25 @@ def _records_of(document: object) -> list[Mapping[str, object]]:
     return [item for item in document if isinstance(item, Mapping)]
 
 
-def read_json(path: Path) -> list[Block]:
+def read_json(path: Path, limits: ReadLimits) -> list[Block]:
+    text = decode_text(path.read_bytes())
+    check_text_size(len(text), limits)
     try:
-        document = json.loads(decode_text(path.read_bytes()))
+        document = _parse_json(text, limits)
     except json.JSONDecodeError as error:
         raise UnreadableFile(f"not valid JSON ({error})") from error
     return record_blocks(_records_of(document))
 
 
-def read_jsonl(path: Path) -> list[Block]:
+def read_jsonl(path: Path, limits: ReadLimits) -> list[Block]:
+    text = decode_text(path.read_bytes())
+    check_text_size(len(text), limits)
     records: list[Mapping[str, object]] = []
-    for number, line in enumerate(decode_text(path.read_bytes()).splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _parse_json(line, limits)
         except json.JSONDecodeError as error:
             raise UnreadableFile(f"line {number} is not valid JSON ({error.msg})") from error
         records.extend(_records_of(record))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.catalog.model import Block
-from app.catalog.readers.base import UnreadableFile, text_lines
+from app.catalog.readers.base import ReadLimits, UnreadableFile, check_text_size, text_lines
 
 # Share of control characters (other than whitespace) above which a file is not text.
 MAX_CONTROL_SHARE = 0.02
@@ -27,5 +27,7 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def read_text(path: Path) -> list[Block]:
-    return text_lines(decode_text(path.read_bytes()))
+def read_text(path: Path, limits: ReadLimits) -> list[Block]:
+    text = decode_text(path.read_bytes())
+    check_text_size(len(text), limits)
+    return text_lines(text)
