@@ -226,30 +226,15 @@ def _run_sagemaker(
 
 
 def _run_ledger(arguments: argparse.Namespace, settings: Settings, adapter: Path) -> int:
-    from infra.finetune.catalog_qa import catalog_facts
-    from infra.finetune.compare import model_answers
-    from infra.finetune.facts import probes
-    from infra.finetune.ledger import (
-        ledger_document,
-        ledger_entries,
-        ledger_questions,
-        summary_lines,
-        trained_paraphrases,
-    )
-    from infra.finetune.recall import sample_probes
+    from infra.finetune.ledger import build_ledger, summary_lines
 
-    local = FinetuneSettings().local
-    paraphrases = trained_paraphrases(adapter.parent / "manifest.json", local.paraphrases)
-    everything = probes(catalog_facts(settings.catalog), paraphrases, local.seed)
-    ordered = sample_probes(everything, len(everything), local.seed)
-    asked = ledger_questions(arguments.questions, arguments.limit, ordered, arguments.catalog_facts)
-    questions = [item.question for item in asked]
-    entries = ledger_entries(
-        asked,
-        model_answers(settings, None, questions),
-        model_answers(settings, adapter, questions),
+    document = build_ledger(
+        settings,
+        adapter,
+        FinetuneSettings().local,
+        (arguments.questions, arguments.limit),
+        arguments.catalog_facts,
     )
-    document = ledger_document(entries, str(adapter))
     arguments.ledger.parent.mkdir(parents=True, exist_ok=True)
     arguments.ledger.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     summary = document["summary"]

@@ -21,8 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from app.settings import Settings
 from eval.metrics.facts import Fact
-from infra.finetune.facts import FactProbe, invented_figures, states
+from infra.finetune.catalog_qa import catalog_facts
+from infra.finetune.facts import FactProbe, invented_figures, probes, states
+from infra.finetune.settings import LocalFinetuneSettings
 
 Status = Literal["known", "learned", "unknown", "forgotten"]
 Source = Literal["test", "catalog"]
@@ -209,3 +212,28 @@ def ledger_questions(
     of a seeded order)."""
     asked = read_test_questions(test_set, limit) if test_set is not None else []
     return asked + catalog_questions(list(probes)[:catalog_limit])
+
+
+def build_ledger(
+    settings: Settings,
+    adapter: Path,
+    local: LocalFinetuneSettings,
+    test_set: tuple[Path | None, int | None],
+    catalog_limit: int | None,
+) -> dict[str, object]:
+    """Both models' closed-book answers to the test set (path, first N) and to the probes of
+    the trained catalog facts (the first `catalog_limit` of the seeded order), as the ledger."""
+    from infra.finetune.compare import model_answers
+    from infra.finetune.recall import sample_probes
+
+    paraphrases = trained_paraphrases(adapter.parent / "manifest.json", local.paraphrases)
+    everything = probes(catalog_facts(settings.catalog), paraphrases, local.seed)
+    ordered = sample_probes(everything, len(everything), local.seed)
+    asked = ledger_questions(test_set[0], test_set[1], ordered, catalog_limit)
+    questions = [item.question for item in asked]
+    entries = ledger_entries(
+        asked,
+        model_answers(settings, None, questions),
+        model_answers(settings, adapter, questions),
+    )
+    return ledger_document(entries, str(adapter))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from infra.finetune.catalog_qa import CatalogFact, paraphrases
 from infra.finetune.facts import figures, invented_figures, probe_for
 from infra.finetune.ledger import (
@@ -107,3 +109,40 @@ def test_a_probe_asks_a_paraphrase_never_trained_and_checks_the_figures_it_lacks
 def test_figures_and_inventions_ignore_formatting() -> None:
     assert figures("Set P08 to 0.06 s, E-21 and 4,000 h.") == {"P08", "0.06", "E-21", "4,000"}
     assert invented_figures("Every 4000 h or 12 months.", ["Every 4,000 hours."]) == ["12"]
+
+
+def test_the_command_writes_the_ledger_and_prints_the_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.finetune.__main__ import main
+
+    catalog = tmp_path / "catalog.txt"
+    catalog.write_text(
+        "=== PRODUCT: Kestrel KX-420 Hydraulic Press ===\n--- Description ---\n"
+        "The ram stroke is 300 mm. The press weighs 3,850 kg.\n",
+        encoding="utf-8",
+    )
+    test_set = tmp_path / "test.json"
+    test_set.write_text(
+        json.dumps(
+            [{"question": "What is the stroke?", "answer": "300 mm.", "must_mention": ["300 mm"]}]
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FMT_CATALOG", str(catalog))
+    monkeypatch.setenv("FMT_LOCAL__ADAPTERS_DIR", str(tmp_path / "adapters"))
+
+    def answers(settings: object, lora_path: Path | None, questions: list[str]) -> list[str]:
+        return ["It is 300 mm." if lora_path else "About 12 mm." for _ in questions]
+
+    monkeypatch.setattr("infra.finetune.compare.model_answers", answers)
+    out = tmp_path / "ledger.json"
+
+    assert main(["compare", "--questions", str(test_set), "--ledger", str(out)]) == 0
+
+    document = json.loads(out.read_text(encoding="utf-8"))
+    test_facts = [fact for fact in document["facts"] if fact["source"] == "test"]
+    assert [(fact["fact"], fact["status"]) for fact in test_facts] == [("300 mm", "learned")]
+    assert test_facts[0]["base_invented"] == ["12"]
+    assert {fact["source"] for fact in document["facts"]} == {"test", "catalog"}
+    assert "test: 1 facts in 1 questions: known 0, learned 1" in capsys.readouterr().out
