@@ -45,7 +45,7 @@ class LocalFinetuneSettings(BaseModel):
         "paraphrase, never trained, is the fact's held-out probe (early stopping, the ledger).",
     )
     reading_share: float = Field(
-        0.25,
+        0.5,
         ge=0.0,
         le=1.0,
         description="With text_format=qa: the share of facts also asked once through the "
