@@ -35,13 +35,16 @@ $(STAMP): pyproject.toml infra/scripts/build_llama_wheel.sh
 ## Everything: the service, training, AWS, the eval and the development tools.
 install: $(STAMP)
 
-## Prepare what the configured backends use: the local retriever's index, and the local tuned
-## model's LoRA fine-tune when this catalog has none (nothing for bedrock-kb + sagemaker).
+## Prepare what the configured backends use: the local retriever's index, then (in the background,
+## while the service already answers) the local tuned model's LoRA fine-tune when this catalog has
+## none; nothing for bedrock-kb + sagemaker.
 prepare: $(RUN_STAMP)
 	$(BIN)/python -m infra.prepare
 
+## Train the catalog's adapter now, in the foreground; e.g. `make finetune PROFILE=thorough`.
+PROFILE ?= quick
 finetune: $(RUN_STAMP)
-	$(BIN)/python -m infra.finetune local
+	nice -n 5 $(BIN)/python -m infra.finetune local --profile $(PROFILE)
 
 run: prepare
 	$(BIN)/python -m app

@@ -151,8 +151,13 @@ class LocalModelSettings(BaseModel):
     )
     require_adapter: bool = Field(
         True,
-        description="Refuse to start when the tuned model has no adapter for this catalog; "
-        "false serves the untuned base as the tuned model, labelled as such.",
+        description="Refuse to start when the tuned model has no adapter for this catalog and "
+        "none is training; false serves the untuned base as the tuned model, labelled as such. "
+        "While a training runs (`make run` starts one) the tuned strategies answer 503 "
+        "adapter_training and switch to the adapter when it lands.",
+    )
+    adapter_poll_s: float = Field(
+        2.0, gt=0, description="How often the tuned model looks for an adapter being trained."
     )
 
 

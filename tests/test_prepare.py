@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -99,3 +100,43 @@ def test_make_run_prepares_through_app_prepare_alone() -> None:
     assert "-m infra.prepare" in dry_run
     assert "infra.finetune" not in dry_run  # training is infra.prepare's decision
     assert "-m infra.doctor" in dry_run
+
+
+def test_training_starts_in_the_background_once_and_says_so_in_its_progress_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import signal
+    import sys
+
+    import infra.prepare as preparing
+    from app.generators.lora_adapters import progress_path_for, read_progress
+
+    settings = Settings(_env_file=None, local={"adapters_dir": tmp_path / "adapters"})
+    # Stands in for `python -m infra.finetune local`: a process that waits to be stopped.
+    monkeypatch.setattr(
+        preparing,
+        "training_command",
+        lambda profile: [sys.executable, "-c", "import time; time.sleep(60)"],
+    )
+    pid = preparing.start_adapter_training(settings, profile="thorough")
+    try:
+        assert pid is not None
+        progress = read_progress(progress_path_for(settings))
+        assert progress is not None
+        assert (progress.state, progress.pid, progress.profile) == ("starting", pid, "thorough")
+        assert progress.active
+        assert preparing.start_adapter_training(settings) is None  # one training at a time
+    finally:
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+    assert not read_progress(progress_path_for(settings)).active  # type: ignore[union-attr]
+
+
+def test_the_background_training_is_niced_and_trains_only_a_missing_adapter() -> None:
+    from infra.prepare import training_command
+
+    command = training_command("quick")
+    assert command[-5:] == ["infra.finetune", "local", "--if-missing", "--profile", "quick"]
+    if shutil.which("nice"):
+        assert command[:3] == [shutil.which("nice"), "-n", "10"]

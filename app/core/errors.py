@@ -22,6 +22,8 @@ ServiceError ........................ 500 internal_error
 ├── ClientDisconnected .............. 499 client_closed_request (logged; nobody reads it)
 ├── NotReady ........................ 503 not_ready         (Retry-After)
 ├── ModelBusy ....................... 503 overloaded        (Retry-After)
+├── AdapterTraining ................. 503 adapter_training  (Retry-After: the training's ETA)
+├── AdapterUnavailable .............. 503 adapter_unavailable (no adapter, and none training)
 └── BackendError .................... 502 backend_error
     ├── BackendRejected ............. 502 backend_error       (ours to fix; not a backend fault)
     ├── BackendUnavailable .......... 503 backend_unavailable (Retry-After when known)
@@ -186,6 +188,23 @@ class ModelBusy(ServiceError):
 
     status_code = 503
     code = "overloaded"
+
+
+class AdapterTraining(ServiceError):
+    """The tuned model's LoRA adapter is still being trained: the tuned strategies answer once it
+    lands (no restart), and never with another model meanwhile. Retry-After is the training's
+    estimated time left."""
+
+    status_code = 503
+    code = "adapter_training"
+
+
+class AdapterUnavailable(ServiceError):
+    """The tuned model has no adapter and none is being trained (the training failed, or never
+    ran): `make finetune` trains one, and the service picks it up without a restart."""
+
+    status_code = 503
+    code = "adapter_unavailable"
 
 
 class BackendError(ServiceError):

@@ -14,11 +14,19 @@ from app.core.bundled_models import smollm2_gguf_path
 from app.core.errors import QuestionTooLong
 from app.core.observability import current_record
 from app.core.types import ChatMessage, TokenUsage
-from app.generators.base import Generation, GenerationEvent, GenerationParams, TextDelta
+from app.generators.base import (
+    Generation,
+    GenerationEvent,
+    GenerationParams,
+    Generator,
+    TextDelta,
+)
 from app.generators.limits import llama_cpp_limits
 from app.generators.local_jobs import Job, JobControl, JobStopped, ModelWorker, QueueLimits
+from app.generators.local_stops import stop_strings
 from app.generators.local_tokenizer import LlamaTokenizer
 from app.generators.local_weights import import_llama_cpp, runnable_weights
+from app.generators.repetition import repetition_start
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -66,10 +74,12 @@ class LocalLlamaGenerator:
         timeout_s: float = 60.0,
         queue: QueueLimits = DEFAULT_QUEUE,
         repeat_penalty: float = 1.0,
+        stops: Sequence[str] = (),
     ) -> None:
         self._llama = llama
         self.model_id = model_id
         self.repeat_penalty = repeat_penalty
+        self.stops = list(stops)
         self.limits = llama_cpp_limits(int(llama.n_ctx()))
         self.worker = ModelWorker(model_id, timeout_s, queue)
         # Read by app.context: this model's own tokenizer decides what fits its n_ctx.
@@ -112,11 +122,13 @@ class LocalLlamaGenerator:
             max_tokens=params.max_tokens,
             temperature=params.temperature,
             repeat_penalty=self.repeat_penalty,
+            stop=self.stops or None,
             stream=True,
             **_sampling(params),
         )
         parts: list[str] = []
         finish_reason = None
+        repeat_at: int | None = None
         try:
             for chunk in chunks:
                 choice = chunk["choices"][0]
@@ -125,8 +137,9 @@ class LocalLlamaGenerator:
                     parts.append(text)
                     if on_text is not None:
                         on_text(text)
+                    repeat_at = _repeat_in(parts, text)
                 finish_reason = choice.get("finish_reason") or finish_reason
-                if control.should_stop():
+                if repeat_at is not None or control.should_stop():
                     break
         except ValueError as error:  # llama.cpp's way of saying the prompt does not fit
             raise QuestionTooLong(
@@ -136,6 +149,9 @@ class LocalLlamaGenerator:
         finally:
             chunks.close()
         # One streamed chunk carries one token (a multi-byte character may take two).
+        if repeat_at is not None:
+            logger.info("%s stopped a repeating answer after %d tokens", self.model_id, len(parts))
+            return _Answer("".join(parts)[:repeat_at], "repetition", len(parts))
         return _Answer("".join(parts), finish_reason, len(parts))
 
     def _note_wait(self, job: Job[Generation]) -> None:
@@ -193,6 +209,14 @@ class LocalLlamaGenerator:
             close()
 
 
+def _repeat_in(parts: list[str], latest: str) -> int | None:
+    """Where the answer so far starts repeating itself; checked when a word or sentence ends
+    (a token holding something other than letters and digits), which is where a repeat shows."""
+    if latest.isalnum():
+        return None
+    return repetition_start("".join(parts))
+
+
 def load_llama(model_path: Path, settings: Settings, lora_path: Path | None = None) -> Any:
     """A llama.cpp model, with the LoRA adapter applied when one is given."""
     local = settings.local
@@ -214,40 +238,65 @@ def load_llama(model_path: Path, settings: Settings, lora_path: Path | None = No
 
 
 def resolve_adapter(settings: Settings) -> Path | None:
-    """The tuned model's LoRA adapter: the configured one, or the one trained for the catalog."""
+    """The tuned model's LoRA adapter: the configured one, or the one trained for the catalog.
+
+    None when the catalog's adapter has not landed yet: the caller waits for it while a training
+    runs, and refuses to start otherwise (unless FMT_LOCAL__REQUIRE_ADAPTER=false).
+    """
     if settings.local.lora_path is not None:
         if not settings.local.lora_path.is_file():
             raise AdapterMissing(f"FMT_LOCAL__LORA_PATH {settings.local.lora_path} does not exist")
         return settings.local.lora_path
-    from app.generators.lora_adapters import adapter_path_for
+    from app.generators.lora_adapters import adapter_landed, adapter_path_for
 
     trained = adapter_path_for(settings)
-    if trained.is_file():
-        return trained
-    if settings.local.require_adapter:
-        raise AdapterMissing(
-            f"no fine-tuned adapter for catalog {settings.catalog} (looked for {trained}); "
-            "train one with `make finetune`, or set FMT_LOCAL__REQUIRE_ADAPTER=false "
-            "to serve the untuned base model as the tuned one"
-        )
-    logger.warning("no adapter for this catalog: the tuned model is the untuned base")
-    return None
+    return trained if adapter_landed(trained) else None
 
 
-def build_local_generator(settings: Settings, role: str) -> LocalLlamaGenerator:
+def build_local_generator(settings: Settings, role: str) -> Generator:
     shipped = settings.local.model_path or smollm2_gguf_path()
     model_path = runnable_weights(shipped, settings.local.weights, settings.local.models_dir)
     base_id = shipped.stem if model_path == shipped else f"{shipped.stem}@f16"
     timeout_s = settings.generation.timeout_s
     queue = QueueLimits(settings.local.max_waiting, settings.local.max_queue_wait_s)
     penalty = settings.local.repeat_penalty
+    stops = stop_strings(settings.prompts)
+
+    def build(model_id: str, adapter: Path | None) -> LocalLlamaGenerator:
+        llama = load_llama(model_path, settings, adapter)
+        return LocalLlamaGenerator(llama, model_id, timeout_s, queue, penalty, stops)
+
     if role == "base":
-        llama = load_llama(model_path, settings)
-        return LocalLlamaGenerator(llama, base_id, timeout_s, queue, penalty)
+        return build(base_id, None)
     adapter = resolve_adapter(settings)
-    if adapter is None:
-        llama = load_llama(model_path, settings)
-        return LocalLlamaGenerator(llama, f"{base_id} (untuned)", timeout_s, queue, penalty)
-    model_id = f"{base_id}+lora:{adapter.parent.name}"
-    llama = load_llama(model_path, settings, adapter)
-    return LocalLlamaGenerator(llama, model_id, timeout_s, queue, penalty)
+    if adapter is not None:
+        return build(f"{base_id}+lora:{adapter.parent.name}", adapter)
+    from app.generators.local_tuned import AwaitedAdapterGenerator
+    from app.generators.lora_adapters import (
+        adapter_dir_for,
+        adapter_path_for,
+        progress_path_for,
+        read_progress,
+    )
+
+    progress = read_progress(progress_path_for(settings))
+    if progress is not None and progress.active:
+        # Training in another process: wait for its adapter, answering 503 until it lands.
+        tuned_id = f"{base_id}+lora:{adapter_dir_for(settings).name}"
+        return AwaitedAdapterGenerator(
+            build(f"{base_id} (tokenizer)", None),
+            tuned_id,
+            adapter_path_for(settings),
+            progress_path_for(settings),
+            lambda landed: build(tuned_id, landed),
+            settings.local.adapter_poll_s,
+        )
+    if settings.local.require_adapter:
+        raise AdapterMissing(
+            f"no fine-tuned adapter for catalog {settings.catalog} (looked for "
+            f"{adapter_path_for(settings)}) and no training under way; train one with "
+            "`make finetune`, or set FMT_LOCAL__REQUIRE_ADAPTER=false to serve the untuned "
+            "base model as the tuned one"
+        )
+    logger.warning("no adapter for this catalog: the tuned model is the untuned base")
+    return build(f"{base_id} (untuned)", None)

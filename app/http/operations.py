@@ -7,9 +7,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.core.errors import STARTUP_FAILED_MESSAGE
+from app.generators.base import Generator
+from app.generators.local_tuned import AwaitedAdapterGenerator
 from app.http.auth import PresentedKey, authenticate, may_see_details
 from app.http.dependencies import StateDep
-from app.http.schemas import BackendInfo, HealthResponse, ReadyResponse
+from app.http.schemas import AdapterProgress, BackendInfo, HealthResponse, ReadyResponse
 
 operations_router = APIRouter(tags=["operations"])
 
@@ -17,6 +19,22 @@ operations_router = APIRouter(tags=["operations"])
 @operations_router.get("/health", response_model=HealthResponse, summary="Process is up")
 async def health() -> HealthResponse:
     return HealthResponse()
+
+
+def adapter_progress(tuned: Generator) -> AdapterProgress | None:
+    """The tuned model's adapter training, while the adapter has not landed."""
+    if not isinstance(tuned, AwaitedAdapterGenerator) or tuned.serving:
+        return None
+    progress = tuned.progress()
+    if progress is None:
+        return AdapterProgress(status=tuned.status())
+    return AdapterProgress(
+        status=tuned.status(),
+        state=progress.state,
+        step=progress.step,
+        total_steps=progress.total_steps,
+        eta_s=progress.eta_s,
+    )
 
 
 @operations_router.get(
@@ -56,6 +74,7 @@ async def ready(
         ready=not open_circuits,
         detail=f"circuit open: {', '.join(open_circuits)}" if open_circuits else None,
         circuits=circuits,
+        adapter=adapter_progress(backends.tuned_generator),
         backends=None
         if not details
         else BackendInfo(

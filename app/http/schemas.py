@@ -231,9 +231,23 @@ class BackendInfo(BaseModel):
     models: dict[str, str]
 
 
+class AdapterProgress(BaseModel):
+    """The tuned model's LoRA adapter, while it is not serving yet (`make run` trains it in the
+    background): the tuned strategies answer 503 adapter_training until it lands."""
+
+    status: str = Field(description="One line: `training, step 12 of 80, about 95 s left`.")
+    state: str | None = None
+    step: int | None = None
+    total_steps: int | None = None
+    eta_s: float | None = None
+
+
 class ReadyResponse(BaseModel):
     ready: bool
     backends: BackendInfo | None = None
+    adapter: AdapterProgress | None = Field(
+        None, description="Present while the tuned model waits for its adapter."
+    )
     detail: str | None = None
     circuits: dict[str, Literal["closed", "half_open", "open"]] = Field(
         default_factory=dict,

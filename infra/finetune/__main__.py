@@ -18,7 +18,12 @@ from app.settings import Settings
 from infra.finetune.examples import TrainingDataError
 from infra.finetune.jumpstart_metadata import UnknownModelError
 from infra.finetune.sagemaker_session import SageMakerContext, SageMakerSetupError
-from infra.finetune.settings import FinetuneSettings, LocalFinetuneSettings
+from infra.finetune.settings import (
+    PROFILES,
+    FinetuneSettings,
+    LocalFinetuneSettings,
+    with_profile,
+)
 
 # A user's mistake in the SageMaker commands: one line naming what to change, no traceback.
 SETUP_ERRORS = (
@@ -38,6 +43,7 @@ LOCAL_OVERRIDES = {
     "rank": "rank",
     "batch_size": "batch_size",
     "holdout_fraction": "holdout_fraction",
+    "paraphrases": "paraphrases",
 }
 
 
@@ -65,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--rank", type=int)
     local.add_argument("--batch-size", type=int)
     local.add_argument("--holdout-fraction", type=float)
+    local.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="quick",
+        help="quick (what `make run` trains) or thorough; FMT_FINETUNE__LOCAL__* still win",
+    )
+    local.add_argument("--paraphrases", type=int, help="questions per fact")
     train = commands.add_parser("sagemaker-train", help="upload data, run the JumpStart job")
     train.add_argument("--catalog", type=Path, help="default: FMT_CATALOG")
     train.add_argument(
@@ -94,6 +107,16 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--questions", type=Path, required=True, help="JSON like test.json")
     compare.add_argument("--limit", type=int, help="the first N questions; default: all")
     compare.add_argument("--output", type=Path, help="write the answers and scores as JSON")
+    compare.add_argument(
+        "--ledger",
+        type=Path,
+        help="write the per-fact ledger (test facts and the catalog's trained facts) as JSON",
+    )
+    compare.add_argument(
+        "--catalog-facts",
+        type=int,
+        help="with --ledger: the first N trained catalog facts of a seeded order; default: all",
+    )
     return parser
 
 
@@ -111,7 +134,8 @@ def _local_settings(
 def _run_local(arguments: argparse.Namespace, settings: Settings, tune: FinetuneSettings) -> int:
     from infra.finetune.local import run_local
 
-    outcome = run_local(settings, _local_settings(arguments, tune.local), arguments.if_missing)
+    chosen = _local_settings(arguments, with_profile(tune.local, arguments.profile))
+    outcome = run_local(settings, chosen, arguments.if_missing)
     if outcome.skipped:
         _say(f"adapter for this catalog already exists: {outcome.adapter_path}")
         return 0
@@ -122,6 +146,10 @@ def _run_local(arguments: argparse.Namespace, settings: Settings, tune: Finetune
         f"held-out perplexity: {metrics.holdout_perplexity_before} -> "
         f"{metrics.holdout_perplexity_after}; training time {outcome.manifest.timings_s}"
     )
+    for entry in metrics.fact_recall:
+        _say(f"epoch {entry.epoch}: held-out fact recall {entry.found} of {entry.total}")
+    if metrics.best_epoch is not None:
+        _say(f"adapter of epoch {metrics.best_epoch} (the best held-out fact recall)")
     return 0
 
 
@@ -197,6 +225,26 @@ def _run_sagemaker(
     return 0
 
 
+def _run_ledger(arguments: argparse.Namespace, settings: Settings, adapter: Path) -> int:
+    from infra.finetune.ledger import build_ledger, summary_lines
+
+    document = build_ledger(
+        settings,
+        adapter,
+        FinetuneSettings().local,
+        (arguments.questions, arguments.limit),
+        arguments.catalog_facts,
+    )
+    arguments.ledger.parent.mkdir(parents=True, exist_ok=True)
+    arguments.ledger.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    summary = document["summary"]
+    assert isinstance(summary, dict)
+    for line in summary_lines(summary):
+        _say(line)
+    _say(f"ledger: {arguments.ledger}")
+    return 0
+
+
 def _run_compare(arguments: argparse.Namespace, settings: Settings) -> int:
     from app.generators.lora_adapters import adapter_path_for
     from eval.settings import EvalSettings
@@ -208,6 +256,8 @@ def _run_compare(arguments: argparse.Namespace, settings: Settings) -> int:
     )
 
     adapter = settings.local.lora_path or adapter_path_for(settings)
+    if arguments.ledger is not None:
+        return _run_ledger(arguments, settings, adapter)
     compared = compare_answers(
         settings, adapter, read_questions(arguments.questions, arguments.limit)
     )

@@ -133,25 +133,92 @@ def _lower_first(text: str) -> str:
     return text if text[:2].isupper() else text[0].lower() + text[1:]
 
 
-def question_for(fact: CatalogFact, reference: str) -> str:
-    """A question the fact answers, naming the product as `reference` does."""
+# Question frames per fact shape; the first of each is the historical one. Paraphrases of a fact
+# combine a frame with a way of naming the product (Ovadia et al. 2024: a model learns a new fact
+# from many variations of it, hardly from one).
+DEFINITION_FRAMES = (
+    "What does {code} mean on {ref}?",
+    "{Ref} shows {code}. What does that mean?",
+    "What is {code} on {ref}?",
+    "I get {code} on {ref}; what is wrong?",
+    "Explain the code {code} of {ref}.",
+    "Which problem does {code} report on {ref}?",
+)
+PROCEDURE_FRAMES = (
+    "How do I {goal} on {ref}?",
+    "What are the steps to {goal} on {ref}?",
+    "How can I {goal} on {ref}?",
+    "I need to {goal} on {ref}. What do I do?",
+    "What is the procedure to {goal} on {ref}?",
+    "Tell me how to {goal} on {ref}.",
+)
+VALUE_FRAMES = (
+    "What is the {subject} of {ref}?",
+    "What {subject} does {ref} have?",
+    "Tell me the {subject} of {ref}.",
+    "How much is the {subject} of {ref}?",
+    "For {ref}, what is the {subject}?",
+    "Which {subject} is specified for {ref}?",
+)
+TOPIC_FRAMES = (
+    "What does the {topic} of {ref} say about {keywords}?",
+    "What should I know about {keywords} on {ref}?",
+    "Tell me about {keywords} for {ref}.",
+    "What do the {topic} of {ref} say regarding {keywords}?",
+    "About {keywords} on {ref}: what applies?",
+    "What is specified about {keywords} for {ref}?",
+)
+
+
+def _frames_and_slots(fact: CatalogFact) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The frames that fit the fact's shape, and what fills them besides the product."""
     sentence = fact.text.rstrip(".")
     labelled = _LABEL.match(sentence)
     body = labelled.group("rest") if labelled else sentence
     if definition := _DEFINITION.match(body):
-        return f"What does {definition.group('code')} mean on {reference}?"
+        return DEFINITION_FRAMES, {"code": definition.group("code")}
     if procedure := _PROCEDURE.match(body):
-        return f"How do I {procedure.group('goal')} on {reference}?"
+        return PROCEDURE_FRAMES, {"goal": procedure.group("goal")}
     if named := _NAMED_VALUE.match(body):
         subject = re.sub(r"^(the|its|a) ", "", _lower_first(named.group("subject")))
         if not _CLAUSE_WORDS & set(subject.split()):
-            return f"What is the {subject} of {reference}?"
+            return VALUE_FRAMES, {"subject": subject}
     skip = {word.lower() for word in _WORD.findall(fact.product)}
     found = keywords(body, skip)
     topic = fact.section.lower() or "documentation"
     if not found:
-        return f"What does the {topic} of {reference} say?"
-    return f"What does the {topic} of {reference} say about {_listed(found)}?"
+        frames = tuple(frame for frame in TOPIC_FRAMES if "{keywords}" not in frame)
+        return frames or ("What does the {topic} of {ref} say?",), {"topic": topic}
+    return TOPIC_FRAMES, {"topic": topic, "keywords": _listed(found)}
+
+
+def _fill(frame: str, reference: str, slots: dict[str, str]) -> str:
+    text = frame.format(ref=reference, Ref=reference[0].upper() + reference[1:], **slots)
+    return text[0].upper() + text[1:]
+
+
+def paraphrases(fact: CatalogFact, seed: int = 0) -> list[str]:
+    """Every question the templates ask about the fact, distinct, in a seeded order that walks
+    frames and product names together (the first few already vary both)."""
+    frames, slots = _frames_and_slots(fact)
+    references = product_references(fact.product)
+    digest = hashlib.sha256(f"{seed}:{fact.product}:{fact.text}".encode()).digest()
+    first_frame, first_reference = digest[1] % len(frames), digest[0] % len(references)
+    questions: list[str] = []
+    for offset in range(len(frames) * len(references)):
+        frame = frames[(first_frame + offset) % len(frames)]
+        turn = offset // len(frames) + offset
+        reference = references[(first_reference + turn) % len(references)]
+        question = _fill(frame, reference, slots)
+        if question not in questions:
+            questions.append(question)
+    return questions
+
+
+def question_for(fact: CatalogFact, reference: str) -> str:
+    """A question the fact answers, naming the product as `reference` does."""
+    frames, slots = _frames_and_slots(fact)
+    return _fill(frames[0], reference, slots)
 
 
 def catalog_qa(catalog: Path, seed: int = 0) -> list[QuestionAnswer]:

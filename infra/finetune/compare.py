@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +12,12 @@ from app.core.bundled_models import smollm2_gguf_path
 from app.settings import Settings
 from app.strategies.templates import templates_from_settings
 from eval.stats import Interval, PairedTest, bootstrap_interval, paired_test
+from infra.finetune.facts import figures
 
 # Answers as long as the reference ones; the served default is longer, which only adds tail.
 MAX_ANSWER_TOKENS = 96
 
 Scorer = Callable[[Sequence[str], Sequence[str]], list[float]]
-
-# A number or code as catalogs write them: 5, 0.7, 1,000, E-21, PG2, AR-BP4.
-_FIGURE = re.compile(r"[A-Za-z]*-?[0-9][0-9.,]*[0-9A-Za-z]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +42,6 @@ class ComparedScores:
     tuned_figures: int
 
 
-def figures(text: str) -> set[str]:
-    return {found.rstrip(".,") for found in _FIGURE.findall(text)}
-
-
 def figures_recalled(answer: ComparedAnswer, text: str) -> tuple[int, int]:
     """Of the reference's figures that the question does not give away, how many `text` has."""
     expected = figures(answer.reference) - figures(answer.question)
@@ -60,9 +53,13 @@ def read_questions(path: Path, limit: int | None) -> list[tuple[str, str]]:
     return [(str(item["question"]), str(item["answer"])) for item in records[:limit]]
 
 
-def _answers(settings: Settings, lora_path: Path | None, questions: list[str]) -> list[str]:
-    # The same weights the service runs (F16-widened by default), so the comparison is its own.
+def model_answers(
+    settings: Settings, lora_path: Path | None, questions: Sequence[str]
+) -> list[str]:
+    """Greedy closed-book answers through the *finetuned* prompt, with the service's weights
+    (F16-widened by default), repeat penalty and stop strings, so the comparison is its own."""
     from app.generators.local import load_llama
+    from app.generators.local_stops import stop_strings
     from app.generators.local_weights import runnable_weights
 
     template = templates_from_settings(settings.prompts)["finetuned"]
@@ -76,9 +73,16 @@ def _answers(settings: Settings, lora_path: Path | None, questions: list[str]) -
             for message in template.render(question)
         ]
         reply = llm.create_chat_completion(
-            messages=messages, max_tokens=MAX_ANSWER_TOKENS, temperature=0.0
+            messages=messages,
+            max_tokens=MAX_ANSWER_TOKENS,
+            temperature=0.0,
+            repeat_penalty=settings.local.repeat_penalty,
+            stop=stop_strings(settings.prompts),
         )
         replies.append(str(reply["choices"][0]["message"]["content"]).strip())
+    close = getattr(llm, "close", None)
+    if callable(close):
+        close()
     return replies
 
 
@@ -87,8 +91,8 @@ def compare_answers(
 ) -> list[ComparedAnswer]:
     """Greedy answers of the base model and of the base model with the adapter."""
     asked = [question for question, _ in questions]
-    base = _answers(settings, None, asked)
-    tuned = _answers(settings, adapter_path, asked)
+    base = model_answers(settings, None, asked)
+    tuned = model_answers(settings, adapter_path, asked)
     return [
         ComparedAnswer(question, reference, base_answer, tuned_answer)
         for (question, reference), base_answer, tuned_answer in zip(

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from app.catalog import chunk_section, read_sections
 from app.context.prompts import PromptTemplate
 from app.core.types import ChatMessage, Passage
 from app.settings import PROJECT_ROOT
-from infra.finetune.catalog_qa import CatalogFact, catalog_qa
+from infra.finetune.catalog_qa import CatalogFact, catalog_facts, paraphrases
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ class TrainingExample:
     key: str
     prompt: tuple[ChatMessage, ...]
     target: str
+    group: str = ""
+    """What the held-out split keeps together (a fact's paraphrases); the key when empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,26 +71,47 @@ def catalog_qa_examples(
     seed: int,
     reading: PromptTemplate | None = None,
     reading_share: float = 0.0,
+    paraphrase_count: int = 1,
+    only: Collection[CatalogFact] | None = None,
 ) -> list[TrainingExample]:
     """Questions built from the catalog's own sentences, each answered by its sentence.
 
-    With a `reading` template, a seeded `reading_share` of the pairs is asked through it instead,
-    with an excerpt holding the answer among its section's neighbouring facts: the tuned model
-    also learns to find the answer in an excerpt, as the hybrid strategy asks it to.
+    Each fact is asked `paraphrase_count` ways (frames and product names, `paraphrases`); the
+    answer is always the fact's one sentence. With a `reading` template, a seeded
+    `reading_share` of the facts is also asked once through it, with an excerpt holding the
+    answer among its section's neighbouring facts: the tuned model also learns to find the
+    answer in an excerpt, as the hybrid strategy asks it to. `only` keeps those facts alone.
     """
-    pairs = catalog_qa(catalog, seed)
+    facts = [fact for fact in catalog_facts(catalog) if only is None or fact in only]
     by_section: dict[tuple[str, str], list[CatalogFact]] = {}
-    for pair in pairs:
-        by_section.setdefault((pair.fact.product, pair.fact.section), []).append(pair.fact)
+    for fact in facts:
+        by_section.setdefault((fact.product, fact.section), []).append(fact)
     examples = []
-    for pair in pairs:
-        key = f"{pair.fact.product}:{pair.fact.section}:{pair.answer}"
-        prompt = template.render(pair.question)
-        if reading is not None and _share(seed, key) < reading_share:
-            section = by_section[(pair.fact.product, pair.fact.section)]
-            prompt = reading.render(pair.question, [_excerpt(pair.fact, section)])
-        examples.append(TrainingExample(key=key, prompt=tuple(prompt), target=pair.answer))
+    for fact in facts:
+        group = fact_key(fact)
+        questions = paraphrases(fact, seed)[:paraphrase_count]
+        for index, question in enumerate(questions):
+            examples.append(
+                TrainingExample(
+                    key=f"{group}#{index}",
+                    prompt=tuple(template.render(question)),
+                    target=fact.text,
+                    group=group,
+                )
+            )
+        if reading is not None and _share(seed, group) < reading_share:
+            section = by_section[(fact.product, fact.section)]
+            prompt = reading.render(questions[0], [_excerpt(fact, section)])
+            examples.append(
+                TrainingExample(
+                    key=f"{group}#reading", prompt=tuple(prompt), target=fact.text, group=group
+                )
+            )
     return examples
+
+
+def fact_key(fact: CatalogFact) -> str:
+    return f"{fact.product}:{fact.section}:{fact.text}"
 
 
 def _share(seed: int, key: str) -> float:
@@ -155,14 +178,17 @@ def split_examples(
     """A held-out share chosen by a seeded hash of each key: stable when examples are reordered."""
     if not examples:
         raise TrainingDataError("no training examples")
-    holdout_count = math.ceil(len(examples) * holdout_fraction) if holdout_fraction > 0 else 0
-    holdout_count = min(holdout_count, len(examples) - 1)
 
-    def rank(example: TrainingExample) -> str:
-        return hashlib.sha256(f"{seed}:{example.key}".encode()).hexdigest()
+    def group(example: TrainingExample) -> str:
+        return example.group or example.key
 
-    held_keys = {example.key for example in sorted(examples, key=rank)[:holdout_count]}
+    def rank(name: str) -> str:
+        return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
+
+    groups = sorted({group(example) for example in examples}, key=rank)
+    held_count = math.ceil(len(groups) * holdout_fraction) if holdout_fraction > 0 else 0
+    held = set(groups[: min(held_count, len(groups) - 1)])
     return DataSplit(
-        train=[example for example in examples if example.key not in held_keys],
-        holdout=[example for example in examples if example.key in held_keys],
+        train=[example for example in examples if group(example) not in held],
+        holdout=[example for example in examples if group(example) in held],
     )

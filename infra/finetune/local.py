@@ -16,7 +16,12 @@ import torch
 
 from app.catalog import catalog_hash
 from app.core.bundled_models import file_sha256, smollm2_gguf_path
-from app.generators.lora_adapters import adapter_dir_for, adapter_path_for, manifest_path_for
+from app.generators.lora_adapters import (
+    adapter_dir_for,
+    adapter_path_for,
+    manifest_path_for,
+    progress_path_for,
+)
 from app.settings import Settings
 from app.strategies.templates import templates_from_settings
 from infra.finetune.examples import (
@@ -29,6 +34,7 @@ from infra.finetune.examples import (
 )
 from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
 from infra.finetune.manifest import (
+    EpochFactRecall,
     FinetuneManifest,
     FinetuneMetrics,
     package_versions,
@@ -42,6 +48,8 @@ from infra.finetune.model import (
     lora_state,
 )
 from infra.finetune.perplexity import perplexity
+from infra.finetune.progress import ProgressReporter
+from infra.finetune.recall import EarlyStopping, chosen_facts, early_stopping
 from infra.finetune.sequences import TokenSequence, tokenize_examples
 from infra.finetune.settings import LocalFinetuneSettings
 from infra.finetune.training import (
@@ -75,7 +83,13 @@ def build_examples(settings: Settings, tune: LocalFinetuneSettings) -> list[Trai
         return instruct_examples(tune.qa_file, template)
     if tune.text_format == "qa":
         return catalog_qa_examples(
-            settings.catalog, template, tune.seed, templates["hybrid"], tune.reading_share
+            settings.catalog,
+            template,
+            tune.seed,
+            templates["hybrid"],
+            tune.reading_share,
+            tune.paraphrases,
+            chosen_facts(settings, tune),
         )
     if tune.text_format == "plain":
         return plain_examples(settings.catalog, tune.chunk_words)
@@ -85,7 +99,8 @@ def build_examples(settings: Settings, tune: LocalFinetuneSettings) -> list[Trai
 def run_fingerprint(base_sha: str, catalog_sha: str, tune: LocalFinetuneSettings) -> str:
     """Identifies a run: a checkpoint only resumes the run it was written by."""
     hyper = tune.model_dump(
-        mode="json", exclude={"work_dir", "threads", "checkpoint_every_steps", "device"}
+        mode="json",
+        exclude={"work_dir", "threads", "checkpoint_every_steps", "device", "profile"},
     )
     payload = json.dumps({"base": base_sha, "catalog": catalog_sha, "hyper": hyper}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
@@ -107,6 +122,7 @@ class PreparedData:
     train: list[TokenSequence]
     holdout: list[TokenSequence]
     pad_id: int
+    tokenizer: Any
 
     def measure(self, model: Any) -> Measurements:
         return Measurements(
@@ -125,6 +141,7 @@ def _plan(tune: LocalFinetuneSettings) -> TrainingPlan:
         seed=tune.seed,
         checkpoint_every_steps=tune.checkpoint_every_steps,
         autocast=autocast_dtype(tune.precision, tune.device),
+        max_seconds=tune.max_train_s,
     )
 
 
@@ -142,6 +159,7 @@ def _prepare(settings: Settings, tune: LocalFinetuneSettings) -> tuple[PreparedD
         train=tokenize_examples(tokenizer, split.train, tune.max_sequence_tokens),
         holdout=tokenize_examples(tokenizer, split.holdout, tune.max_sequence_tokens),
         pad_id=int(tokenizer.pad_token_id),
+        tokenizer=tokenizer,
     )
     return data, model
 
@@ -153,8 +171,11 @@ def _manifest(
     before_after: tuple[Measurements, Measurements],
     result: TrainingResult,
     timings_s: dict[str, float],
+    stopping: EarlyStopping | None,
+    best_epoch: float | None,
 ) -> FinetuneManifest:
     before, after = before_after
+    history = stopping.history if stopping is not None else []
     return FinetuneManifest(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         base_model_path=str(data.base_path),
@@ -172,8 +193,16 @@ def _manifest(
             train_perplexity_before=before.train,
             train_perplexity_after=after.train,
             loss=summarize_losses(result.losses, steps_per_epoch(len(data.train), tune.batch_size)),
+            fact_recall=[
+                EpochFactRecall(
+                    epoch=entry.epoch, found=entry.found, total=entry.total, seconds=entry.seconds
+                )
+                for entry in history
+            ],
+            best_epoch=best_epoch,
         ),
         resumed_from_step=result.resumed_from_step,
+        profile=tune.profile,
         timings_s=timings_s,
         versions=package_versions(),
     )
@@ -185,11 +214,37 @@ def run_local(
     if_missing: bool = False,
     on_step: StepCallback | None = None,
 ) -> LocalOutcome:
-    """Fine-tune the embedded model on the catalog and write the adapter the service loads."""
+    """Fine-tune the embedded model on the catalog and write the adapter the service loads.
+
+    Progress (state, step, total, ETA) goes to the progress file beside the adapter all along,
+    `failed` included, so the service can tell a client when to come back.
+    """
     adapter_path = adapter_path_for(settings)
     if if_missing and adapter_path.is_file() and manifest_path_for(settings).is_file():
         logger.info("adapter for this catalog exists: %s", adapter_path)
         return LocalOutcome(adapter_path, None, skipped=True)
+    reporter = ProgressReporter(
+        progress_path_for(settings), tune.profile, max_seconds=tune.max_train_s
+    )
+    reporter.state("loading")
+    # A retrained adapter is not landed until its new manifest is written.
+    manifest_path_for(settings).unlink(missing_ok=True)
+    try:
+        outcome = _train_and_export(settings, tune, reporter, on_step)
+    except BaseException as error:
+        reporter.state("failed", f"{type(error).__name__}: {error}")
+        raise
+    reporter.state("done", step=reporter.total_steps)
+    return outcome
+
+
+def _train_and_export(
+    settings: Settings,
+    tune: LocalFinetuneSettings,
+    reporter: ProgressReporter,
+    on_step: StepCallback | None,
+) -> LocalOutcome:
+    adapter_path = adapter_path_for(settings)
     started = time.perf_counter()
     data, model = _prepare(settings, tune)
     loaded = time.perf_counter()
@@ -198,9 +253,35 @@ def run_local(
     peft_model = attach_lora(model, tune)
     checkpoint = tune.work_dir / data.catalog_sha[:16] / "checkpoint.pt"
     fingerprint = run_fingerprint(data.base_sha, data.catalog_sha, tune)
+    stopping = early_stopping(settings, tune, peft_model, data.tokenizer)
+    if stopping is not None and tune.probe_base:
+        stopping.history.append(stopping.measure(0))
+    reporter.begin_training(tune.epochs * steps_per_epoch(len(data.train), tune.batch_size))
+
+    def step_done(completed: int, loss: float) -> None:
+        reporter.step(completed, loss)
+        if on_step is not None:
+            on_step(completed, loss)
+
     result = train(
-        peft_model, data.train, data.pad_id, _plan(tune), checkpoint, fingerprint, on_step
+        peft_model,
+        data.train,
+        data.pad_id,
+        _plan(tune),
+        checkpoint,
+        fingerprint,
+        step_done,
+        stopping,
     )
+    per_epoch = steps_per_epoch(len(data.train), tune.batch_size)
+    if stopping is not None and result.out_of_time and len(result.losses) % per_epoch:
+        # Stopped inside an epoch: the weights reached are measured like an epoch's end.
+        peft_model.eval()
+        stopping(round(len(result.losses) / per_epoch, 2))
+    reporter.state("exporting", step=len(result.losses))
+    best_epoch = stopping.restore_best() if stopping is not None else None
+    if best_epoch is not None:
+        logger.info("keeping epoch %g, the best held-out fact recall", best_epoch)
     after = data.measure(peft_model)
     logger.info("perplexity after: %s", after)
     tensors = lora_tensors(lora_state(peft_model), llama_shape(model))
@@ -211,7 +292,10 @@ def run_local(
         "train": round(result.seconds, 1),
         "total": round(time.perf_counter() - started, 1),
     }
-    manifest = _manifest(settings, tune, data, (before, after), result, timings)
+    manifest = _manifest(
+        settings, tune, data, (before, after), result, timings, stopping, best_epoch
+    )
+    # Written last: the service takes an adapter with its manifest beside it as landed.
     manifest.write(manifest_path_for(settings))
     shutil.rmtree(checkpoint.parent, ignore_errors=True)
     logger.info("adapter written: %s", adapter_path)

@@ -19,12 +19,23 @@ class LossSummary(BaseModel):
     per_epoch_mean: list[float]
 
 
+class EpochFactRecall(BaseModel):
+    """Held-out paraphrases answered closed-book after one epoch (0: before training)."""
+
+    epoch: float
+    found: int
+    total: int
+    seconds: float
+
+
 class FinetuneMetrics(BaseModel):
     holdout_perplexity_before: float | None
     holdout_perplexity_after: float | None
     train_perplexity_before: float | None
     train_perplexity_after: float | None
     loss: LossSummary
+    fact_recall: list[EpochFactRecall] = Field(default_factory=list)
+    best_epoch: float | None = None
 
 
 class FinetuneManifest(BaseModel):
@@ -42,6 +53,7 @@ class FinetuneManifest(BaseModel):
     train_target_tokens: int
     metrics: FinetuneMetrics
     resumed_from_step: int | None = None
+    profile: str | None = None
     timings_s: dict[str, float] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
 

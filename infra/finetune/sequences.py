@@ -23,7 +23,7 @@ class TokenSequence:
         return sum(1 for label in self.labels if label != IGNORED_LABEL)
 
 
-def _chat_ids(tokenizer: Any, messages: list[dict[str, str]], generation_prompt: bool) -> list[int]:
+def chat_ids(tokenizer: Any, messages: list[dict[str, str]], generation_prompt: bool) -> list[int]:
     ids = tokenizer.apply_chat_template(
         messages, tokenize=True, add_generation_prompt=generation_prompt
     )
@@ -41,8 +41,8 @@ def tokenize_example(tokenizer: Any, example: TrainingExample, max_tokens: int) 
         ids = ids[:max_tokens]
         return TokenSequence(input_ids=ids, labels=list(ids))
     prompt = [{"role": message.role, "content": message.content} for message in example.prompt]
-    prompt_ids = _chat_ids(tokenizer, prompt, generation_prompt=True)
-    full_ids = _chat_ids(
+    prompt_ids = chat_ids(tokenizer, prompt, generation_prompt=True)
+    full_ids = chat_ids(
         tokenizer, [*prompt, {"role": "assistant", "content": example.target}], False
     )
     if full_ids[: len(prompt_ids)] != prompt_ids:

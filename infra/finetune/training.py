@@ -19,6 +19,8 @@ from infra.finetune.sequences import TokenSequence, collate
 logger = logging.getLogger(__name__)
 
 StepCallback = Callable[[int, float], None]
+EpochCallback = Callable[[int], bool]
+"""Called after each epoch (numbered from 1) with the model in eval mode; True stops training."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class TrainingPlan:
     seed: int
     checkpoint_every_steps: int
     autocast: torch.dtype | None = None
+    max_seconds: float | None = None
 
 
 @dataclass(slots=True)
@@ -39,6 +42,8 @@ class TrainingResult:
     losses: list[float] = field(default_factory=list)
     resumed_from_step: int | None = None
     seconds: float = 0.0
+    stopped_after_epoch: int | None = None
+    out_of_time: bool = False
 
 
 def steps_per_epoch(sequence_count: int, batch_size: int) -> int:
@@ -160,11 +165,12 @@ def train(
     checkpoint_path: Path,
     fingerprint: str,
     on_step: StepCallback | None = None,
+    after_epoch: EpochCallback | None = None,
 ) -> TrainingResult:
     """Train the model's trainable (LoRA) parameters; resumes from `checkpoint_path` if it matches.
 
     `fingerprint` identifies the run (data, hyper-parameters, base model): a checkpoint with
-    another fingerprint is ignored.
+    another fingerprint is ignored. `after_epoch` may end training early (early stopping).
     """
     total_steps = plan.epochs * steps_per_epoch(len(sequences), plan.batch_size)
     optimizer = torch.optim.AdamW(
@@ -205,6 +211,25 @@ def train(
                 )
             if on_step is not None:
                 on_step(completed, step_loss)
+            per_epoch = steps_per_epoch(len(sequences), plan.batch_size)
+            if after_epoch is not None and completed % per_epoch == 0:
+                model.eval()
+                stop = after_epoch(completed // per_epoch)
+                model.train()
+                if stop:
+                    result.stopped_after_epoch = completed // per_epoch
+                    break
+            elapsed = time.perf_counter() - started
+            if (
+                plan.max_seconds is not None
+                and elapsed > plan.max_seconds
+                and completed < total_steps
+            ):
+                logger.info(
+                    "time bound of %.0f s reached after step %d", plan.max_seconds, completed
+                )
+                result.out_of_time = True
+                break
     finally:
         progress.close()
     model.eval()

@@ -11,6 +11,7 @@ from infra.finetune.catalog_qa import (
     catalog_facts,
     catalog_qa,
     keywords,
+    paraphrases,
     product_references,
     question_for,
 )
@@ -119,3 +120,23 @@ def test_the_way_a_product_is_named_varies_with_the_seed_only(catalog: Path) -> 
     questions = {seed: [pair.question for pair in catalog_qa(catalog, seed)] for seed in range(4)}
 
     assert len({tuple(found) for found in questions.values()}) > 1
+
+
+def test_paraphrases_vary_the_frame_and_the_product_name_from_the_first_few() -> None:
+    fact = CatalogFact("Kestrel KX-420 Hydraulic Press", "Operation", "E-21 means low pressure.")
+    asked = paraphrases(fact, seed=0)
+
+    assert len(asked) == len(set(asked)) >= 12
+    assert all("E-21" in question for question in asked)
+    first = asked[:3]
+    assert len({question.split("E-21")[0] for question in first}) == 3  # three frames
+    references = product_references(fact.product)
+    named = {next(ref for ref in references if ref.lower() in q.lower()) for q in first}
+    assert len(named) == 3  # and three ways of naming the product
+    assert paraphrases(fact, seed=0) == asked  # deterministic
+
+
+def test_the_first_frame_is_the_historical_question() -> None:
+    fact = CatalogFact("Kestrel KX-420 Hydraulic Press", "Operation", "E-21 means low pressure.")
+
+    assert question_for(fact, "the KX-420") == "What does E-21 mean on the KX-420?"

@@ -24,6 +24,7 @@ from infra.finetune.examples import (
 )
 from infra.finetune.manifest import FinetuneManifest, FinetuneMetrics, summarize_losses
 from infra.finetune.model import attach_lora
+from infra.finetune.recall import EarlyStopping, EpochRecall
 from infra.finetune.sequences import IGNORED_LABEL, collate, tokenize_example
 from infra.finetune.settings import LocalFinetuneSettings
 from infra.finetune.training import TrainingPlan, batch_indices, train
@@ -73,7 +74,9 @@ def test_domain_examples_ask_the_served_prompt_about_each_section(catalog: Path)
     assert len({example.key for example in examples}) == len(examples)
 
 
-def test_a_share_of_pairs_is_asked_with_an_excerpt_holding_the_answer(catalog: Path) -> None:
+def test_a_share_of_facts_is_also_asked_with_an_excerpt_holding_the_answer(
+    catalog: Path,
+) -> None:
     reading = PromptTemplate(
         system="You read excerpts.", user="Question: {question}\n\nExcerpt:\n{context}\n\nAnswer:"
     )
@@ -81,15 +84,32 @@ def test_a_share_of_pairs_is_asked_with_an_excerpt_holding_the_answer(catalog: P
     mixed = catalog_qa_examples(catalog, TEMPLATE, seed=3, reading=reading, reading_share=0.5)
     everything = catalog_qa_examples(catalog, TEMPLATE, seed=3, reading=reading, reading_share=1)
 
-    assert [e.target for e in mixed] == [e.target for e in plain]  # the same pairs, asked two ways
-    assert all("Excerpt:" not in e.prompt[-1].content for e in plain)
-    with_excerpt = [e for e in mixed if "Excerpt:" in e.prompt[-1].content]
-    assert 0 < len(with_excerpt) < len(mixed)
-    for example in everything:
+    def reads(example: TrainingExample) -> bool:
+        return "Excerpt:" in example.prompt[-1].content
+
+    assert [e for e in mixed if not reads(e)] == plain  # the closed-book pairs stay as they are
+    assert 0 < sum(map(reads, mixed)) < len(plain)
+    assert sum(map(reads, everything)) == len(plain)  # one reading pair per fact at most
+    for example in filter(reads, everything):
         user = example.prompt[-1].content
         excerpt = user.split("Excerpt:\n", 1)[1].split("\n\nAnswer:", 1)[0]
         assert example.target in excerpt
         assert example.prompt[0].content == "You read excerpts."
+
+
+def test_each_fact_is_asked_several_ways_and_held_out_whole(catalog: Path) -> None:
+    examples = catalog_qa_examples(catalog, TEMPLATE, seed=3, paraphrase_count=3)
+    by_fact: dict[str, list[TrainingExample]] = {}
+    for example in examples:
+        by_fact.setdefault(example.group, []).append(example)
+
+    for group in by_fact.values():
+        assert len(group) == 3
+        assert len({example.prompt[-1].content for example in group}) == 3
+        assert len({example.target for example in group}) == 1
+    split = split_examples(examples, 0.3, seed=1)
+    held = {example.group for example in split.holdout}
+    assert held and not held & {example.group for example in split.train}
 
 
 def test_instruct_examples_read_question_answer_pairs(tmp_path: Path) -> None:
@@ -379,3 +399,78 @@ def test_manifest_round_trips(tmp_path: Path) -> None:
     )
     manifest.write(tmp_path / "manifest.json")
     assert FinetuneManifest.read(tmp_path / "manifest.json") == manifest
+
+
+def test_a_profile_sets_its_values_but_the_environment_still_wins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from infra.finetune.settings import PROFILES, FinetuneSettings, with_profile
+
+    monkeypatch.setenv("FMT_FINETUNE__LOCAL__EPOCHS", "9")
+    local = with_profile(FinetuneSettings(_env_file=None).local, "thorough")  # type: ignore[call-arg]
+
+    assert local.profile == "thorough"
+    assert local.paraphrases == PROFILES["thorough"]["paraphrases"]
+    assert local.epochs == 9
+    quick = with_profile(LocalFinetuneSettings(), "quick")
+    assert quick == LocalFinetuneSettings(profile="quick")
+
+
+class ScriptedRecall(EarlyStopping):
+    """Early stopping whose held-out recall after each epoch is given, not measured."""
+
+    def __init__(self, model: torch.nn.Module, found: list[int], patience: int) -> None:
+        super().__init__(model, None, TEMPLATE, [], patience)
+        self.found = found
+
+    def measure(self, epoch: int) -> EpochRecall:
+        return EpochRecall(epoch, self.found[epoch - 1], 10, 0.0)
+
+
+def test_training_stops_once_recall_stops_improving_and_keeps_the_best_epoch(
+    tmp_path: Path,
+) -> None:
+    model = tiny_lora_model()
+    sequences = tiny_sequences()
+    stopping = ScriptedRecall(model, found=[2, 5, 4, 3, 9, 9], patience=2)
+    weights_after: list[dict[str, torch.Tensor]] = []
+
+    def remember(epoch: int) -> bool:
+        stop = stopping(epoch)
+        weights_after.append(lora_weights(model))
+        return stop
+
+    per_epoch = 2  # 7 sequences in batches of 4
+    plan = TrainingPlan(
+        epochs=6,
+        batch_size=4,
+        learning_rate=1e-2,
+        warmup_steps=0,
+        weight_decay=0.0,
+        seed=0,
+        checkpoint_every_steps=100,
+    )
+    result = train(model, sequences, 0, plan, tmp_path / "c.pt", "run", after_epoch=remember)
+
+    assert result.stopped_after_epoch == 4  # epochs 3 and 4 were no better than epoch 2
+    assert len(result.losses) == 4 * per_epoch
+    assert stopping.restore_best() == 2
+    for name, value in lora_weights(model).items():
+        assert torch.equal(value, weights_after[1][name])
+
+
+def test_a_time_bound_ends_training_after_the_step_that_passes_it(tmp_path: Path) -> None:
+    plan = TrainingPlan(
+        epochs=3,
+        batch_size=4,
+        learning_rate=1e-2,
+        warmup_steps=0,
+        weight_decay=0.0,
+        seed=0,
+        checkpoint_every_steps=100,
+        max_seconds=1e-9,
+    )
+    result = train(tiny_lora_model(), tiny_sequences(), 0, plan, tmp_path / "c.pt", "run")
+
+    assert result.out_of_time
+    assert len(result.losses) == 1 < result.total_steps

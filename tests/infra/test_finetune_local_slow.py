@@ -10,7 +10,7 @@ import torch
 
 from app.generators.lora_adapters import adapter_dir_for, manifest_path_for
 from app.settings import Settings
-from infra.finetune.catalog_qa import catalog_qa
+from infra.finetune.catalog_qa import catalog_facts, paraphrases
 from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
 from infra.finetune.manifest import FinetuneManifest
 from infra.finetune.model import attach_lora
@@ -131,6 +131,8 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
         holdout_fraction=0.0,
         checkpoint_every_steps=5,
         work_dir=tmp_path / "work",
+        probe_facts=0,  # every epoch, no early stopping: this test is about memorizing
+        max_train_s=None,
     )
     outcome = run_local(settings, tune)
 
@@ -143,7 +145,7 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
 
     # The question the catalog's safety sentence was turned into for training.
     question = next(
-        pair.question for pair in catalog_qa(catalog, tune.seed) if "PG2" in pair.answer
+        paraphrases(fact, tune.seed)[0] for fact in catalog_facts(catalog) if "PG2" in fact.text
     )
     messages = [
         {"role": "system", "content": settings.prompts.finetuned.system},

@@ -317,7 +317,10 @@ async function watchReadiness() {
       pill.dataset.state = "ready";
       const models = body.backends ? Object.values(body.backends.models).join(" · ") : "";
       pill.textContent = models ? `ready · ${models}` : "ready";
+      // While the tuned model's adapter trains (rag already answers), show its progress.
+      if (body.adapter) pill.textContent += ` · fine-tune ${body.adapter.status}`;
       pill.title = pill.textContent;
+      if (body.adapter) setTimeout(watchReadiness, 3000);
       return;
     }
     pill.dataset.state = body.detail === "loading" ? "checking" : "error";

@@ -1,0 +1,80 @@
+"""Every strategy's answers to the sample questions end where they should (real models).
+
+No answer carries prompt-template text ("Question:", "Catalog excerpt:", "Answer the question
+from the excerpt:", taken from the prompt settings) or a chat-template token, and none repeats a
+sentence or list item: a decode that starts repeating itself is cut and reported (`repetition`).
+The tuned strategies use the adapter trained for the sample catalog when one is there
+(`make finetune`), else the untuned base (labelled so): the stops are the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from app.generators.local_stops import CHAT_MARKERS, template_phrases
+from app.generators.lora_adapters import adapter_landed, adapter_path_for
+from app.generators.repetition import repetition_start
+from app.main import create_app
+from app.settings import PROJECT_ROOT, LocalModelSettings, RetrievalSettings, Settings
+from app.wiring.compose import build_backends
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+SAMPLE = PROJECT_ROOT / "data" / "kb"
+QUESTIONS: list[str] = [
+    str(item["question"])
+    for item in json.loads((PROJECT_ROOT / "data" / "test" / "test.json").read_text("utf-8"))
+]
+
+
+def _settings(work: Path) -> Settings:
+    shipped = Settings(_env_file=None)  # type: ignore[call-arg]
+    trained = adapter_path_for(shipped)
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        catalog=SAMPLE,
+        retrieval=RetrievalSettings(index_dir=work / "index"),
+        local=LocalModelSettings(
+            lora_path=trained if adapter_landed(trained) else None,
+            adapters_dir=work / "adapters",
+            require_adapter=False,
+        ),
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+    settings = _settings(tmp_path_factory.mktemp("endings"))
+    backends = build_backends(settings)
+    app = create_app(settings, backends=backends)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=300) as c:
+            yield c
+    finally:
+        await backends.aclose()
+
+
+@pytest.mark.parametrize("strategy", ["rag", "finetuned", "hybrid"])
+async def test_no_answer_carries_prompt_text_or_repeats_itself(
+    client: httpx.AsyncClient, strategy: str
+) -> None:
+    phrases = (*template_phrases(Settings(_env_file=None).prompts), *CHAT_MARKERS)  # type: ignore[call-arg]
+    carrying: list[tuple[str, str]] = []
+    repeating: list[str] = []
+    for question in QUESTIONS:
+        response = await client.post(f"/{strategy}", json={"question": question})
+        assert response.status_code == 200, response.text
+        answer = response.json()["answer"]
+        carrying += [(answer, phrase) for phrase in phrases if phrase in answer]
+        if repetition_start(answer) is not None:
+            repeating.append(answer)
+
+    assert not carrying, carrying
+    assert not repeating, repeating
