@@ -36,13 +36,8 @@ DEFAULT_QUEUE = QueueLimits(max_waiting=64, max_wait_s=60.0)
 
 
 def _sampling(params: GenerationParams) -> dict[str, Any]:
-    """The request's top_p and stop texts, where it gives them (llama.cpp's defaults otherwise)."""
-    extra: dict[str, Any] = {}
-    if params.top_p is not None:
-        extra["top_p"] = params.top_p
-    if params.stop:
-        extra["stop"] = list(params.stop)
-    return extra
+    """The request's top_p, where it gives one (llama.cpp's default otherwise)."""
+    return {} if params.top_p is None else {"top_p": params.top_p}
 
 
 class AdapterMissing(RuntimeError):
@@ -122,7 +117,8 @@ class LocalLlamaGenerator:
             max_tokens=params.max_tokens,
             temperature=params.temperature,
             repeat_penalty=self.repeat_penalty,
-            stop=self.stops or None,
+            # The template's own stop strings, and the request's (OpenAI's `stop`).
+            stop=[*self.stops, *params.stop] or None,
             stream=True,
             **_sampling(params),
         )
