@@ -72,11 +72,19 @@ class BertScorer:
     def score(
         self, candidates: Sequence[str], references: Sequence[str]
     ) -> list[tuple[float, float, float]]:
-        precision, recall, f1 = self._scorer.score(list(candidates), list(references))
-        return [
-            (float(p), float(r), float(f))
-            for p, r, f in zip(precision.tolist(), recall.tolist(), f1.tolist(), strict=True)
-        ]
+        # An empty answer scores 0 (bert-score's own rule), decided here: bert-score's path for
+        # it calls a tokenizer method transformers 5 no longer has.
+        scored = [i for i, candidate in enumerate(candidates) if candidate.strip()]
+        found: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * len(candidates)
+        if scored:
+            precision, recall, f1 = self._scorer.score(
+                [candidates[i] for i in scored], [references[i] for i in scored]
+            )
+            for i, p, r, f in zip(
+                scored, precision.tolist(), recall.tolist(), f1.tolist(), strict=True
+            ):
+                found[i] = (float(p), float(r), float(f))
+        return found
 
 
 async def score_samples(
@@ -95,7 +103,7 @@ async def score_samples(
     scorer = await asyncio.to_thread(BertScorer, settings)
     for start in range(0, len(todo), chunk):
         part = todo[start : start + chunk]
-        # An empty answer scores 0 in bert-score with a warning; keep it, it is a real failure.
+        # An empty answer scores 0; it is kept: it is a real failure.
         scores = await asyncio.to_thread(
             scorer.score, [s.answer for s in part], [s.ground_truth for s in part]
         )

@@ -17,6 +17,7 @@ from app.core.embeddings import load_embedder
 from app.retrievers.local import LocalRetriever
 from app.retrievers.local_index import Encoder, Vector, Vectors, build_index
 from app.settings import PROJECT_ROOT, Settings
+from eval.retrieval.__main__ import conversation_search
 from eval.retrieval.hit_rate import HitRateReport, measure_hit_rate, read_test_questions
 from tests.catalog.converters import CONVERTERS, sample_products
 
@@ -46,7 +47,7 @@ def format_retriever(path: Path, settings: Settings, encoder: Encoder) -> LocalR
 
 
 def hit_rate(retriever: LocalRetriever, top_k: int) -> HitRateReport:
-    return measure_hit_rate(retriever.search, read_test_questions(TEST_SET), top_k)
+    return measure_hit_rate(conversation_search(retriever), read_test_questions(TEST_SET), top_k)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ window comes from the model's own n_ctx) is the one that serves n_ctx 2048.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -79,7 +80,10 @@ async def test_twenty_heavy_requests_are_answered_or_refused_and_no_circuit_open
             assert event == "done", response.text[-500:]
             assert "event: error" not in response.text
             if path != "/finetuned":
-                assert '"truncated": true' in response.text.split("\n\n")[0]
+                sources_event = response.text.split("\n\n")[0]
+                assert sources_event.startswith("event: sources\ndata: "), sources_event
+                sources = json.loads(sources_event.split("data: ", 1)[1])
+                assert sources["context"]["truncated"] is True
         else:
             usage = response.json()["usage"]
             assert usage["input_tokens"] <= 512 - 8

@@ -27,6 +27,15 @@ def test_close_answer_scores_above_unrelated_one() -> None:
     assert 0.0 < unrelated[2] < close[2] <= 1.0
 
 
+def test_an_empty_answer_scores_zero_beside_answers_that_score() -> None:
+    scorer = BertScorer(BertScoreSettings())
+    answered, empty, blank = scorer.score(
+        ["The MANUFLEX 9000 runs at 210 bar.", "", "  "], [REFERENCE, REFERENCE, REFERENCE]
+    )
+    assert answered[2] > 0.5
+    assert empty == blank == (0.0, 0.0, 0.0)
+
+
 async def test_scores_are_stored_once_per_backbone(tmp_path: Path) -> None:
     sample = SampleRecord(
         key="rag/1", strategy="rag", question_id="1", index=0, question="Pressure?",
