@@ -24,29 +24,40 @@ from eval.settings import PROJECT_ROOT, EvalSettings, HttpSettings
 
 PRODUCTS = ("MANUFLEX 9000", "MAPROTECH X5000", "MANUMAX 5000")
 
-QUESTIONS = [
-    {
-        "product_name": product,
-        "question": f"What is the rated {what} of the {product}?",
-        "answer": f"The {product} is rated at {value} for {what}.",
-        "section": "Specifications",
-        "must_mention": [value],
-    }
-    for product in PRODUCTS
-    for what, value in (("pressure", "210 bar"), ("voltage", "400 V"))
-]
 
-PASSAGES = [
-    Passage(
-        id=f"p{number}",
-        title=product,
-        text=f"The {product} is rated at 210 bar pressure and 400 V voltage.",
-        score=1.0,
-        location=f"catalog.txt#{product}",
-        section="Specifications",
-    )
-    for number, product in enumerate(PRODUCTS)
-]
+def catalog_questions(products: Sequence[str]) -> tuple[list[dict[str, object]], list[Passage]]:
+    """Two questions per product, and one passage per product that states both facts."""
+    questions = [
+        {
+            "product_name": product,
+            "question": f"What is the rated {what} of the {product}?",
+            "answer": f"The {product} is rated at {value} for {what}.",
+            "section": "Specifications",
+            "must_mention": [value],
+        }
+        for product in products
+        for what, value in (("pressure", "210 bar"), ("voltage", "400 V"))
+    ]
+    passages = [
+        Passage(
+            id=f"p{number}",
+            title=product,
+            text=f"The {product} is rated at 210 bar pressure and 400 V voltage.",
+            score=1.0,
+            location=f"catalog.txt#{product}",
+            section="Specifications",
+        )
+        for number, product in enumerate(products)
+    ]
+    return questions, passages
+
+
+# Six products, twelve questions: enough for a paired test to tell a change from noise after
+# Holm's correction (six questions cannot: 2/64 is the smallest two-sided p-value).
+MORE_PRODUCTS = (*PRODUCTS, "KESTREL KX-420", "TORVIK TL-1600", "VANTOR VP-65")
+
+
+QUESTIONS, PASSAGES = catalog_questions(PRODUCTS)
 
 
 def echo_context(messages: Sequence[ChatMessage]) -> str:
@@ -119,38 +130,6 @@ def make_settings(testset: Path, tmp_path: Path) -> Callable[..., EvalSettings]:
         return base.model_copy(update={"bertscore": bert, "statistics": statistics, **changes})
 
     return make
-
-
-def catalog_questions(products: Sequence[str]) -> tuple[list[dict[str, object]], list[Passage]]:
-    """Two questions per product, and one passage per product that states both facts."""
-    questions = [
-        {
-            "product_name": product,
-            "question": f"What is the rated {what} of the {product}?",
-            "answer": f"The {product} is rated at {value} for {what}.",
-            "section": "Specifications",
-            "must_mention": [value],
-        }
-        for product in products
-        for what, value in (("pressure", "210 bar"), ("voltage", "400 V"))
-    ]
-    passages = [
-        Passage(
-            id=f"p{number}",
-            title=product,
-            text=f"The {product} is rated at 210 bar pressure and 400 V voltage.",
-            score=1.0,
-            location=f"catalog.txt#{product}",
-            section="Specifications",
-        )
-        for number, product in enumerate(products)
-    ]
-    return questions, passages
-
-
-# Six products, twelve questions: enough for a paired test to tell a change from noise after
-# Holm's correction (six questions cannot: 2/64 is the smallest two-sided p-value).
-MORE_PRODUCTS = (*PRODUCTS, "KESTREL KX-420", "TORVIK TL-1600", "VANTOR VP-65")
 
 
 def asgi(app: FastAPI) -> httpx.ASGITransport:
