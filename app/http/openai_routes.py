@@ -61,7 +61,21 @@ async def list_models(state: StateDep) -> ModelList:
         200: {
             "description": "The answer, or `chat.completion.chunk` events ending with "
             "`data: [DONE]` when `stream` is true.",
-            "content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "content": {
+                SSE_MEDIA_TYPE: {
+                    # Each event, as the native routes document theirs: data lines only.
+                    "schema": {
+                        "type": "object",
+                        "required": ["data"],
+                        "properties": {
+                            "data": {
+                                "type": "string",
+                                "description": "A `chat.completion.chunk`'s JSON, or `[DONE]`.",
+                            }
+                        },
+                    }
+                }
+            },
         }
     },
     summary="Answer a conversation with the strategy named by `model`",
