@@ -3,10 +3,13 @@ answer (status, headers, body) as the schema documents it."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from app.http.auth import digest_of
+from app.http.openai_schemas import OpenAIRole
 from app.main import create_app
 from app.settings import Settings
 from app.strategies.table import STRATEGY_NAMES
@@ -16,6 +19,7 @@ from tests.conftest import SAMPLE_PASSAGES
 
 EXAMPLES_PER_OPERATION = 60
 FUZZ_KEY = "fuzz-key-0123456789"
+OTHER_ROLES = set(get_args(OpenAIRole)) - {"user"}
 
 
 def _fuzzed_app() -> object:
@@ -35,19 +39,23 @@ def _fuzzed_app() -> object:
 schema = schemathesis.openapi.from_asgi("/openapi.json", _fuzzed_app())
 
 
-@schema.hook("filter_body")
-def _conversation_rules(context: schemathesis.HookContext, body: object) -> bool:
+@schema.hook("map_body")
+def _conversation_rules(context: schemathesis.HookContext, body: object) -> object:
     """The rules the schema describes in words only: a conversation ends with the user's
-    question, and `model` names a strategy (`GET /v1/models`)."""
+    question, and `model` names a strategy (`GET /v1/models`). Generated bodies are mended to
+    follow them rather than filtered out: most generated conversations break one, and drawing
+    new ones until one does not cost most of the fuzzing time."""
     if not isinstance(body, dict):
-        return True
-    if "model" in body and body["model"] not in STRATEGY_NAMES:
-        return False
+        return body
+    model = body.get("model")
+    if isinstance(model, str) and model not in STRATEGY_NAMES:
+        body = {**body, "model": STRATEGY_NAMES[len(model) % len(STRATEGY_NAMES)]}
     messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return True
-    last = messages[-1]
-    return not isinstance(last, dict) or last.get("role") == "user"
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    # Only a valid role is changed: a negative case's missing or wrong one must stay wrong.
+    if isinstance(last, dict) and last.get("role") in OTHER_ROLES:
+        body = {**body, "messages": [*messages[:-1], {**last, "role": "user"}]}
+    return body
 
 
 @schema.auth()
