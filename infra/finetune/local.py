@@ -151,7 +151,7 @@ def _prepare(settings: Settings, tune: LocalFinetuneSettings) -> tuple[PreparedD
     split = split_examples(build_examples(settings, tune), tune.holdout_fraction, tune.seed)
     if tune.threads is not None:
         torch.set_num_threads(tune.threads)
-    model, tokenizer = load_base_model(base_path, tune.device)
+    model, tokenizer = load_base_model(base_path, tune.device, settings.local.models_dir)
     data = PreparedData(
         base_path=base_path,
         base_sha=file_sha256(base_path),

@@ -27,6 +27,12 @@ def catalog(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base model's float32 conversion: made by the first test, read by the next."""
+    return tmp_path_factory.mktemp("models")
+
+
 PROMPT = "The Kestrel KX-420 hydraulic press delivers a rated force of"
 
 
@@ -76,11 +82,13 @@ def cosine(left: torch.Tensor, right: torch.Tensor) -> float:
 
 
 @pytest.mark.slow
-def test_llama_cpp_applies_the_exported_adapter_as_peft_does(tmp_path: Path) -> None:
+def test_llama_cpp_applies_the_exported_adapter_as_peft_does(
+    tmp_path: Path, models_dir: Path
+) -> None:
     from app.core.bundled_models import smollm2_gguf_path
     from infra.finetune.model import llama_shape, load_base_model, lora_state
 
-    model, tokenizer = load_base_model(smollm2_gguf_path())
+    model, tokenizer = load_base_model(smollm2_gguf_path(), cache_dir=models_dir)
     shape = llama_shape(model)
     tune = LocalFinetuneSettings(rank=8, alpha=16, dropout=0.0, lora_layers=None)
     peft_model = attach_lora(model, tune)
@@ -112,7 +120,7 @@ def test_llama_cpp_applies_the_exported_adapter_as_peft_does(tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
-    catalog: Path, tmp_path: Path
+    catalog: Path, tmp_path: Path, models_dir: Path
 ) -> None:
     from llama_cpp import Llama
 
@@ -121,6 +129,7 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
 
     settings = Settings(_env_file=None, catalog=catalog)  # type: ignore[call-arg]
     settings.local.adapters_dir = tmp_path / "adapters"
+    settings.local.models_dir = models_dir
     tune = LocalFinetuneSettings(
         epochs=12,
         batch_size=4,
