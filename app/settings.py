@@ -124,7 +124,8 @@ class LocalModelSettings(BaseModel):
         "or as shipped (Q4_1: smaller, but a 135M model's answers degrade).",
     )
     models_dir: Path = Field(
-        PROJECT_ROOT / "var" / "models", description="Where the widened GGUF is cached."
+        PROJECT_ROOT / "var" / "models",
+        description="Where the widened GGUF, and the fine-tune's float32 conversion, are cached.",
     )
     max_waiting: int = Field(
         64, ge=1, description="Requests that may wait for a local model; more get 503 at once."
