@@ -9,6 +9,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -38,6 +39,14 @@ SAMPLE_PASSAGES = [
         section="Configuration Manual",
     ),
 ]
+
+
+@pytest.fixture(scope="session")
+def shared_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One retrieval index folder for the tests of the real embedded models (in process or in a
+    served subprocess). An index is named by its catalog, chunking and encoder, so the first test
+    builds the sample catalog's index and the others load it instead of embedding it again."""
+    return tmp_path_factory.mktemp("shared-index")
 
 
 @pytest.fixture

@@ -33,13 +33,13 @@ QUESTIONS: list[str] = [
 ]
 
 
-def _settings(work: Path) -> Settings:
+def _settings(work: Path, index_dir: Path) -> Settings:
     shipped = Settings(_env_file=None)  # type: ignore[call-arg]
     trained = adapter_path_for(shipped)
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         catalog=SAMPLE,
-        retrieval=RetrievalSettings(index_dir=work / "index"),
+        retrieval=RetrievalSettings(index_dir=index_dir),
         local=LocalModelSettings(
             lora_path=trained if adapter_landed(trained) else None,
             adapters_dir=work / "adapters",
@@ -49,8 +49,10 @@ def _settings(work: Path) -> Settings:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
-    settings = _settings(tmp_path_factory.mktemp("endings"))
+async def client(
+    tmp_path_factory: pytest.TempPathFactory, shared_index_dir: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = _settings(tmp_path_factory.mktemp("endings"), shared_index_dir)
     backends = build_backends(settings)
     app = create_app(settings, backends=backends)
     transport = httpx.ASGITransport(app=app)

@@ -25,11 +25,11 @@ Fault code Z-44 means the water inlet valve is blocked; clean the inlet screen.
 """
 
 
-def _settings(catalog: Path, work: Path) -> Settings:
+def _settings(catalog: Path, work: Path, index_dir: Path | None = None) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         catalog=catalog,
-        retrieval=RetrievalSettings(index_dir=work / "index"),
+        retrieval=RetrievalSettings(index_dir=index_dir or work / "index"),
         local=LocalModelSettings(adapters_dir=work / "adapters", require_adapter=False),
     )
 
@@ -47,10 +47,11 @@ async def _client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def sample_client(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, shared_index_dir: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     work = tmp_path_factory.mktemp("sample")
-    async for client in _client_for(_settings(PROJECT_ROOT / "data" / "kb", work)):
+    sample = _settings(PROJECT_ROOT / "data" / "kb", work, shared_index_dir)
+    async for client in _client_for(sample):
         yield client
 
 

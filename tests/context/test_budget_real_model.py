@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +18,6 @@ import pytest_asyncio
 
 from app.main import create_app
 from app.settings import (
-    PROJECT_ROOT,
     ContextSettings,
     LocalModelSettings,
     RetrievalSettings,
@@ -35,12 +35,13 @@ TOO_LONG_QUESTION = " ".join([QUESTION] * 90)[:3990]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    tmp_path_factory: pytest.TempPathFactory, shared_index_dir: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     work = tmp_path_factory.mktemp("budget")
-    index_dir = PROJECT_ROOT / "var" / "index"
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        retrieval=RetrievalSettings(index_dir=index_dir if index_dir.is_dir() else work),
+        retrieval=RetrievalSettings(index_dir=shared_index_dir),
         local=LocalModelSettings(adapters_dir=work, require_adapter=False, n_ctx=512),
         # Whole passages, as before selection existed: the budget alone must hold.
         context=ContextSettings(selection=False),

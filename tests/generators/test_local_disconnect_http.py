@@ -30,13 +30,14 @@ HANG_S = 120.0
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+def served(tmp_path_factory: pytest.TempPathFactory, shared_index_dir: Path) -> Iterator[ServedApp]:
     log = tmp_path_factory.mktemp("served") / "server.log"
     environment = {
         "HF_HUB_OFFLINE": "1",
         # The untuned model, whatever var/adapters holds: it counts on until max_tokens (a tuned
         # one answers "Count from 1 to 1000 by commas." and ends at once).
         "FMT_LOCAL__ADAPTERS_DIR": str(tmp_path_factory.mktemp("no-adapters")),
+        "FMT_RETRIEVAL__INDEX_DIR": str(shared_index_dir),
         "FMT_LOCAL__REQUIRE_ADAPTER": "false",
         # Without a repeat penalty: with one, the model stops counting after a few numbers.
         "FMT_LOCAL__REPEAT_PENALTY": "1.0",

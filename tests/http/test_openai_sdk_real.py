@@ -32,11 +32,11 @@ def _wait_until_ready(served: ServedApp) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+def served(tmp_path_factory: pytest.TempPathFactory, shared_index_dir: Path) -> Iterator[ServedApp]:
     work = tmp_path_factory.mktemp("openai-sdk")
     environment = {
         "FMT_CATALOG": str(PROJECT_ROOT / "data" / "kb"),
-        "FMT_RETRIEVAL__INDEX_DIR": str(work / "index"),
+        "FMT_RETRIEVAL__INDEX_DIR": str(shared_index_dir),
         "FMT_LOCAL__ADAPTERS_DIR": str(work / "adapters"),
         "FMT_LOCAL__REQUIRE_ADAPTER": "false",
         "FMT_API_KEYS": "",
