@@ -37,28 +37,17 @@ PROMPT = "The Kestrel KX-420 hydraulic press delivers a rated force of"
 
 
 def float32_copy(source: Path, target: Path) -> Path:
-    """The base GGUF dequantized: Q4_1 rounding noise would hide how exactly the adapter applies."""
-    import numpy as np
+    """The base GGUF dequantized by llama.cpp: Q4_1 rounding noise would hide how exactly the
+    adapter applies."""
+    import ctypes
 
-    reader = gguf.GGUFReader(str(source))
-    writer = gguf.GGUFWriter(str(target), reader.fields["general.architecture"].contents())
-    for field in reader.fields.values():
-        if field.name.startswith("GGUF.") or field.name in {
-            "general.architecture",
-            "general.file_type",
-        }:
-            continue
-        value_type = field.types[0]
-        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(field.name, field.contents(), value_type, sub_type=sub_type)
-    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
-    for tensor in reader.tensors:
-        values = gguf.quants.dequantize(tensor.data, tensor.tensor_type)
-        writer.add_tensor(tensor.name, values.astype(np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    from llama_cpp import llama_model_quantize, llama_model_quantize_default_params
+
+    params = llama_model_quantize_default_params()
+    params.ftype = gguf.LlamaFileType.ALL_F32
+    params.allow_requantize = True
+    status = llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params))
+    assert status == 0 and target.is_file(), f"llama.cpp could not write {target} ({status})"
     return target
 
 
