@@ -91,7 +91,9 @@ GenerationEvent = TextDelta | Generation
 class Generator(Protocol):
     """Turns chat messages into an answer, whole or streamed.
 
-    `stream` yields `TextDelta`s and ends with exactly one `Generation` holding the full text.
+    `stream` yields `TextDelta`s and ends with exactly one `Generation` holding the full text;
+    a generator that cannot answer at all right now may raise when `stream` is called, before
+    the first event.
     Backends raise the errors of `app.core.errors` and nothing else for backend failures.
     `tokenizer` is the model's own (an in-process model), or None when the service does not hold
     its vocabulary: its prompts are then counted with the estimate.

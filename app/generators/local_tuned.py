@@ -140,12 +140,12 @@ class AwaitedAdapterGenerator:
     ) -> Generation:
         return await self._serving().generate(messages, params)
 
-    async def stream(
+    def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> AsyncGenerator[GenerationEvent, None]:
-        tuned = self._serving()
-        async for event in tuned.stream(messages, params):
-            yield event
+        """Refuses at once, not at the first event, so that a strategy that retrieves first
+        (hybrid) is refused before its sources are sent."""
+        return self._serving().stream(messages, params)
 
     async def aclose(self) -> None:
         self._closing.set()

@@ -150,6 +150,12 @@ class AnswerResponse(BaseModel):
     answer: str
     sources: list[Source]
     model: str
+    finish_reason: str | None = Field(
+        description="Why the answer ended: stop (the model ended its turn or met a stop string), "
+        "length (max_tokens or the context's end), repetition (the decode began to repeat a "
+        "sentence or list item and was cut before the repeat), or the backend's own word; null "
+        "when the backend gave none."
+    )
     usage: Usage
     timings_ms: Timings
     request_id: str
@@ -163,6 +169,7 @@ class AnswerResponse(BaseModel):
             answer=generation.text,
             sources=[Source.from_passage(passage) for passage in result.passages],
             model=generation.model,
+            finish_reason=generation.finish_reason,
             usage=Usage(
                 input_tokens=generation.usage.input_tokens,
                 output_tokens=generation.usage.output_tokens,

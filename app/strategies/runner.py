@@ -177,12 +177,15 @@ async def stream_strategy(
     started = time.perf_counter()
     prompt = await _prepare(strategy, query)
     retrieved = time.perf_counter()
+    # Asked before the passages go out: a generator that cannot answer now refuses here, and the
+    # client gets that error instead of a stream that has begun.
+    stream = strategy.generator.stream(prompt.messages, query.params)
     if strategy.retriever is not None:
         yield PassagesFound(prompt.sources, prompt.report)
     generation: Generation | None = None
     try:
         # Closed here, not when collected: its in-flight slot and model thread are freed now.
-        async with aclosing(strategy.generator.stream(prompt.messages, query.params)) as events:
+        async with aclosing(stream) as events:
             async for event in events:
                 if isinstance(event, TextDelta):
                     yield event

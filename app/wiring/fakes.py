@@ -75,6 +75,7 @@ class FakeGenerator:
     failures: FailurePlan = never_fail
     name: str = "fake"
     model_id: str = "fake-model"
+    finish_reason: str = "stop"
     limits: GenerationLimits = FAKE_LIMITS
     tokenizer: Tokenizer | None = None
     calls: int = 0
@@ -99,7 +100,7 @@ class FakeGenerator:
             text=text,
             model=self.model_id,
             usage=TokenUsage(prompt_words, len(text.split()), estimated=True),
-            finish_reason="stop",
+            finish_reason=self.finish_reason,
         )
 
     async def generate(

@@ -171,14 +171,21 @@ class GuardedGenerator:
     ) -> Generation:
         return await self.guard.call(self.name, lambda: self.inner.generate(messages, params))
 
-    async def stream(
+    def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> AsyncGenerator[GenerationEvent, None]:
+        # The inner stream is created now: a backend that cannot answer at all (an adapter still
+        # training) refuses here, before the caller has sent anything of its own.
+        return self._guarded(self.inner.stream(messages, params))
+
+    async def _guarded(
+        self, inner: AsyncGenerator[GenerationEvent, None]
     ) -> AsyncGenerator[GenerationEvent, None]:
         call = self.guard.begin(self.name)
         loop = asyncio.get_running_loop()
         started, held_by_reader = loop.time(), 0.0
         try:
-            async with aclosing(self.inner.stream(messages, params)) as events:
+            async with aclosing(inner) as events:
                 async for event in events:
                     if isinstance(event, Generation):
                         # The final event is the verdict: the caller may stop reading after it.

@@ -37,7 +37,7 @@ class LocalFinetuneSettings(BaseModel):
         "plain: raw catalog text.",
     )
     paraphrases: int = Field(
-        1,
+        2,
         ge=1,
         le=18,
         description="With text_format=qa: questions per fact, each a different template frame "
@@ -45,7 +45,7 @@ class LocalFinetuneSettings(BaseModel):
         "paraphrase, never trained, is the fact's held-out probe (early stopping, the ledger).",
     )
     reading_share: float = Field(
-        0.5,
+        0.25,
         ge=0.0,
         le=1.0,
         description="With text_format=qa: the share of facts also asked once through the "
@@ -70,12 +70,12 @@ class LocalFinetuneSettings(BaseModel):
         "for ledger curves; it costs one more round of answers.",
     )
     max_train_s: float | None = Field(
-        900.0,
+        1800.0,
         gt=0,
         description="Stop training after the step that passes this many seconds (the held-out "
         "recall of the weights reached is measured and kept if best); None: no time bound. "
-        "The quick profile's bound keeps the training `make run` starts within about a quarter "
-        "of an hour even on a busy 2-core machine.",
+        "The quick profile's bound keeps the training `make run` starts within about half an "
+        "hour even on a busy 2-core machine.",
     )
     patience: int = Field(
         1,
@@ -100,8 +100,8 @@ class LocalFinetuneSettings(BaseModel):
         "on unseen text. 0 by default: a fact held out is a fact the adapter cannot know, and "
         "fact recall on held-out paraphrases (probe_facts) is what chooses the epochs.",
     )
-    rank: int = Field(16, ge=1, le=256, description="LoRA rank r.")
-    alpha: int = Field(32, ge=1, description="LoRA alpha; the update is scaled by alpha / r.")
+    rank: int = Field(32, ge=1, le=256, description="LoRA rank r.")
+    alpha: int = Field(64, ge=1, description="LoRA alpha; the update is scaled by alpha / r.")
     dropout: float = Field(
         0.0,
         ge=0.0,
@@ -110,8 +110,17 @@ class LocalFinetuneSettings(BaseModel):
         "CPU it costs about a fifth of each step (a copy of every adapted layer's input).",
     )
     target_modules: list[str] = Field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"],
-        description="Linear layers that get a LoRA (llama names).",
+        default_factory=lambda: [
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ],
+        description="Linear layers that get a LoRA (llama names). down_proj, where the MLP "
+        "writes back, is what made facts stick (docs/finetune.md, the ledger curves).",
     )
     lora_layers: int | None = Field(
         16,
@@ -120,7 +129,7 @@ class LocalFinetuneSettings(BaseModel):
         "below them (about a third less compute for half the blocks); None: every block.",
     )
     epochs: int = Field(
-        1,
+        2,
         ge=1,
         le=100,
         description="Most passes over the examples; early stopping may end sooner.",
@@ -152,6 +161,7 @@ PROFILES: dict[str, dict[str, object]] = {
     # `make finetune PROFILE=thorough`: more paraphrases and epochs (docs/finetune.md).
     "thorough": {
         "paraphrases": 3,
+        "reading_share": 0.5,
         "epochs": 6,
         "patience": 2,
         "probe_facts": 64,

@@ -91,10 +91,13 @@ async def test_the_tuned_strategies_switch_to_the_adapter_when_it_lands(
     assert (await client.get("/ready")).json()["adapter"] is None
 
 
+@pytest.mark.parametrize("strategy", ["finetuned", "hybrid"])
 async def test_a_streamed_request_is_refused_the_same_way_before_any_event(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, strategy: str
 ) -> None:
-    refused = await client.post("/finetuned", json={**QUESTION, "stream": True})
+    """hybrid retrieves before it generates: its sources must not go out (a 200) before the
+    tuned model is known to be unable to answer."""
+    refused = await client.post(f"/{strategy}", json={**QUESTION, "stream": True})
 
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "adapter_training"

@@ -179,3 +179,26 @@ async def test_a_client_that_leaves_mid_stream_frees_the_slot_at_once() -> None:
         # Checked before anything else runs: not left to the garbage collector's finalizer.
         assert generator.closed == 1
         assert slots_in_use(app) == {"retriever": 0, "generator": 0}
+
+
+@pytest.mark.parametrize("reason", ["stop", "length", "repetition"])
+async def test_every_answer_says_why_it_ended(reason: str) -> None:
+    """A decode cut at a repeat is reported as such, in the JSON answer and in the `done` event;
+    OpenAI's clients, who know only stop and length, read a repeat cut as stop."""
+    app = make_app(
+        FakeGenerator(answer="The oil is changed every 4,000 hours.", finish_reason=reason)
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        plain = await client.post("/rag", json={"question": QUESTION["question"]})
+        streamed = await client.post("/rag", json=QUESTION)
+        chat = await client.post(
+            "/v1/chat/completions",
+            json={"model": "rag", "messages": [{"role": "user", "content": QUESTION["question"]}]},
+        )
+    assert plain.json()["finish_reason"] == reason
+    done = [data for event, data in sse_events(streamed.text) if event == "done"]
+    assert done[0]["finish_reason"] == reason
+    assert chat.json()["choices"][0]["finish_reason"] == (
+        "length" if reason == "length" else "stop"
+    )
