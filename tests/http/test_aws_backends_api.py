@@ -35,7 +35,16 @@ ENDPOINT = "catalog-llama3-tuned"
 # The default model, called through the region's cross-region inference profile.
 BASE_MODEL = "us.meta.llama3-1-8b-instruct-v1:0"
 DEADLINE_S = 0.5
-CONTRACT_KEYS = {"strategy", "answer", "sources", "model", "usage", "timings_ms", "request_id"}
+CONTRACT_KEYS = {
+    "strategy",
+    "answer",
+    "finish_reason",
+    "sources",
+    "model",
+    "usage",
+    "timings_ms",
+    "request_id",
+}
 QUESTION = {"question": "What pressure does the KX-420 run at?"}
 
 RETRIEVED = {

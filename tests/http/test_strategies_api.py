@@ -16,6 +16,7 @@ from app.wiring.fakes import FakeGenerator, FakeRetriever
 CONTRACT_KEYS = {
     "strategy",
     "answer",
+    "finish_reason",
     "sources",
     "model",
     "usage",

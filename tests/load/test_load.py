@@ -29,7 +29,16 @@ WARM_UP_REQUESTS = 300
 CLIENT_TIMEOUT_S = 20.0
 MAX_RSS_GROWTH_MB = 60.0
 KEY = "load-test-key"
-CONTRACT_KEYS = {"strategy", "answer", "sources", "model", "usage", "timings_ms", "request_id"}
+CONTRACT_KEYS = {
+    "strategy",
+    "answer",
+    "finish_reason",
+    "sources",
+    "model",
+    "usage",
+    "timings_ms",
+    "request_id",
+}
 ERROR_CODES = {
     401: {"unauthorized"},
     422: {"invalid_request"},
