@@ -6,7 +6,7 @@ fm-tailor's one addition, on a response and on the stream's final chunk.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -84,8 +84,8 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: int | None = Field(None, ge=1, le=2048)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, ge=0.0, le=1.0)
-    stop: str | list[str] | None = Field(
-        None, max_length=4, description="Up to 4 texts that end the answer."
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = Field(
+        None, description="A text, or up to 4 texts, that end the answer."
     )
     # Neutral values only: one choice, no penalties, no log probabilities.
     n: int | None = Field(None, ge=1, le=1, description="Only 1.")

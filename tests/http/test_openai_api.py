@@ -175,6 +175,37 @@ async def test_sampling_parameters_reach_the_generator(
     assert base_generator.params[-1] == GenerationParams(40, 0.5, 0.9, ("\n\n",))
 
 
+@pytest.mark.parametrize(
+    ("stop", "sent"),
+    [("\n\nQuestion:", ("\n\nQuestion:",)), (["Question:", "Excerpt:"], ("Question:", "Excerpt:"))],
+)
+async def test_a_stop_text_of_any_length_is_taken(
+    client: openai.AsyncOpenAI,
+    base_generator: RecordingGenerator,
+    stop: str | list[str],
+    sent: tuple[str, ...],
+) -> None:
+    """OpenAI's limit is four stop texts, not four characters."""
+    stream = await client.chat.completions.create(
+        model="rag",
+        messages=[{"role": "user", "content": "KX-420 pressure?"}],
+        stop=stop,
+        stream=True,
+    )
+    _ = [chunk async for chunk in stream]
+
+    assert base_generator.params[-1].stop == sent
+
+
+async def test_more_than_four_stop_texts_are_refused(client: openai.AsyncOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as raised:
+        await client.chat.completions.create(
+            model="rag", messages=[{"role": "user", "content": "hi"}], stop=list("abcde")
+        )
+
+    assert raised.value.status_code == 400
+
+
 async def test_an_unknown_model_is_a_404_model_not_found(client: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as raised:
         await client.chat.completions.create(
