@@ -21,6 +21,11 @@ from app.settings import Settings
 from app.wiring.compose import Backends
 from app.wiring.fakes import FakeGenerator, FakeRetriever
 
+ANSWER_KEYS = frozenset(
+    {"strategy", "answer", "finish_reason", "sources", "model", "usage", "timings_ms", "request_id"}
+)
+"""The fields of every answer (JSON, the `done` event, /compare's results): the HTTP contract."""
+
 SAMPLE_PASSAGES = [
     Passage(
         id="p1",

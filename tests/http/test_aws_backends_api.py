@@ -21,6 +21,7 @@ from app.main import create_app
 from app.retrievers.bedrock_kb import BedrockKnowledgeBaseRetriever
 from app.settings import Settings
 from app.wiring.compose import Backends, build_backends
+from tests.conftest import ANSWER_KEYS
 from tests.contract.aws_stubs import (
     converse_stream_events,
     hang_then_time_out,
@@ -35,16 +36,6 @@ ENDPOINT = "catalog-llama3-tuned"
 # The default model, called through the region's cross-region inference profile.
 BASE_MODEL = "us.meta.llama3-1-8b-instruct-v1:0"
 DEADLINE_S = 0.5
-CONTRACT_KEYS = {
-    "strategy",
-    "answer",
-    "finish_reason",
-    "sources",
-    "model",
-    "usage",
-    "timings_ms",
-    "request_id",
-}
 QUESTION = {"question": "What pressure does the KX-420 run at?"}
 
 RETRIEVED = {
@@ -185,7 +176,7 @@ async def test_each_strategy_answers_through_aws(
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == CONTRACT_KEYS
+    assert set(body) == ANSWER_KEYS
     assert (body["answer"], body["model"]) == (answer, model)
     assert body["usage"]["input_tokens"] > 0 and body["usage"]["output_tokens"] > 0
     if path == "/finetuned":
@@ -232,7 +223,7 @@ async def test_each_strategy_streams_sources_deltas_and_the_full_response(
     expected_start = [] if path == "/finetuned" else ["sources"]
     assert names == [*expected_start, "delta", "delta", "done"]
     done = events[-1][1]
-    assert set(done) == CONTRACT_KEYS
+    assert set(done) == ANSWER_KEYS
     assert done["answer"] == "210 bar." == "".join(d["text"] for n, d in events if n == "delta")
 
 

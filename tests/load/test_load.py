@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from app.http.auth import digest_of
+from tests.conftest import ANSWER_KEYS
 from tests.load.server import running_server
 
 logger = logging.getLogger(__name__)
@@ -29,16 +30,6 @@ WARM_UP_REQUESTS = 300
 CLIENT_TIMEOUT_S = 20.0
 MAX_RSS_GROWTH_MB = 60.0
 KEY = "load-test-key"
-CONTRACT_KEYS = {
-    "strategy",
-    "answer",
-    "finish_reason",
-    "sources",
-    "model",
-    "usage",
-    "timings_ms",
-    "request_id",
-}
 ERROR_CODES = {
     401: {"unauthorized"},
     422: {"invalid_request"},
@@ -87,7 +78,7 @@ def check_stream(response: httpx.Response) -> str:
     last = dict(line.split(": ", 1) for line in frames[-1].splitlines())
     data = json.loads(last["data"])
     if last["event"] == "done":
-        assert set(data) == CONTRACT_KEYS
+        assert set(data) == ANSWER_KEYS
         return "ok"
     assert last["event"] == "error", last
     return f"stream:{data['error']['code']}"
@@ -105,7 +96,7 @@ def check(call: Call, response: httpx.Response) -> str:
     if call.path == "/compare":
         assert set(body["results"]) | set(body["errors"]) == {"rag", "finetuned", "hybrid"}
     elif call.path != "/health":
-        assert set(body) == CONTRACT_KEYS
+        assert set(body) == ANSWER_KEYS
         assert body["request_id"] == response.headers["x-request-id"]
     return "ok"
 
