@@ -40,6 +40,10 @@ def _sampling(params: GenerationParams) -> dict[str, Any]:
     return {} if params.top_p is None else {"top_p": params.top_p}
 
 
+UNTUNED_SUFFIX = " (untuned)"
+"""Appended to the base model's id when it stands in the tuned slot without an adapter."""
+
+
 class AdapterMissing(RuntimeError):
     """The tuned model was asked for, but no adapter was trained for this catalog."""
 
@@ -295,4 +299,4 @@ def build_local_generator(settings: Settings, role: str) -> Generator:
             "base model as the tuned one"
         )
     logger.warning("no adapter for this catalog: the tuned model is the untuned base")
-    return build(f"{base_id} (untuned)", None)
+    return build(f"{base_id}{UNTUNED_SUFFIX}", None)
