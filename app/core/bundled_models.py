@@ -48,6 +48,12 @@ def file_sha256(path: Path) -> str:
     return _file_sha256(path.resolve(), stat.st_size, stat.st_mtime_ns)
 
 
+def derived_path(source: Path, cache_dir: Path, suffix: str) -> Path:
+    """Where a file made from the model file `source` is kept: named by `source`'s content, so a
+    changed model never reuses what was made from the old one."""
+    return cache_dir / f"{source.stem}.{file_sha256(source)[:12]}.{suffix}"
+
+
 @lru_cache(maxsize=16)
 def _file_sha256(path: Path, size: int, modified_ns: int) -> str:
     digest = hashlib.sha256()

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
-from app.core.bundled_models import file_sha256
+from app.core.bundled_models import derived_path
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def import_llama_cpp() -> ModuleType:
 
 def widened_path(source: Path, cache_dir: Path) -> Path:
     """Where the F16 copy of `source` lives; its name carries the source's content hash."""
-    return cache_dir / f"{source.stem}.{file_sha256(source)[:12]}.f16.gguf"
+    return derived_path(source, cache_dir, "f16.gguf")
 
 
 def runnable_weights(source: Path, weight_type: WeightType, cache_dir: Path) -> Path:

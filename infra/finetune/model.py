@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from app.core.bundled_models import file_sha256
+from app.core.bundled_models import derived_path
 from infra.finetune.gguf_export import LlamaShape
 from infra.finetune.settings import LocalFinetuneSettings, Precision
 
@@ -54,9 +54,7 @@ def converted_path(gguf_path: Path, cache_dir: Path) -> Path:
     """Where the float32 conversion of `gguf_path` is kept: a folder named by its content."""
     import transformers
 
-    return (
-        cache_dir / f"{gguf_path.stem}.{file_sha256(gguf_path)[:12]}.hf-{transformers.__version__}"
-    )
+    return derived_path(gguf_path, cache_dir, f"hf-{transformers.__version__}")
 
 
 def _save_converted(model: Any, tokenizer: Any, target: Path) -> None:
