@@ -26,12 +26,14 @@ ServiceError ........................ 500 internal_error
 ├── AdapterUnavailable .............. 503 adapter_unavailable (no adapter, and none training)
 └── BackendError .................... 502 backend_error
     ├── BackendRejected ............. 502 backend_error       (ours to fix; not a backend fault)
+    ├── EmptyAnswer ................. 502 empty_answer        (the model said nothing; not a fault)
     ├── BackendUnavailable .......... 503 backend_unavailable (Retry-After when known)
     ├── BackendThrottled ............ 503 backend_throttled   (Retry-After)
     └── BackendTimeout .............. 504 backend_timeout
 
 Backends raise `BackendError` and its subclasses (and `InputRejected`) only; everything else here
-is raised by the service itself (or mapped from Starlette's HTTP errors by status).
+is raised by the service itself (or mapped from Starlette's HTTP errors by status). `EmptyAnswer`
+is the strategy runner's: it checks every answer, whichever backend gave it.
 
 A message is what a client reads: our own words and actionable hints, never a backend's text.
 What the backend said (its error message, a reply body, an ARN) goes in `detail`, which only the
@@ -220,6 +222,15 @@ class BackendRejected(BackendError):
     """The backend is up and refused the call for a reason on our side (permissions, model id,
     credentials, payload format): a 502 with a hint, not counted against its circuit."""
 
+    counts_against_backend = False
+
+
+class EmptyAnswer(BackendError):
+    """The model ended its answer before saying anything. The backend is healthy (it answered)
+    and another try with the same prompt would most likely end the same way: not counted against
+    its circuit, not retried."""
+
+    code = "empty_answer"
     counts_against_backend = False
 
 

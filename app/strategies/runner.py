@@ -10,7 +10,7 @@ from typing import Protocol
 
 from app.context import ContextPolicy, ContextReport, PreparedPrompt, prepare_prompt
 from app.context.prompts import PromptTemplate
-from app.core.errors import BackendError
+from app.core.errors import BackendError, EmptyAnswer
 from app.core.types import ChatMessage, Passage
 from app.generators.base import Generation, GenerationParams, Generator, TextDelta
 from app.generators.limits import check_request
@@ -112,6 +112,12 @@ def _finish(
     started: float,
     retrieved: float,
 ) -> StrategyResult:
+    # An answer cut by `max_tokens` before any text is what the caller asked for, not a fault.
+    if not generation.text.strip() and generation.finish_reason != "length":
+        raise EmptyAnswer(
+            f"{strategy.generator.name} gave no text (finish_reason {generation.finish_reason}):"
+            " ask again, or rephrase the question"
+        )
     finished = time.perf_counter()
     strategy.observer.generated(strategy.name, generation)
     return StrategyResult(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from app.settings import Settings
 from app.wiring.compose import Backends
 from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import SAMPLE_PASSAGES
+from tests.sse import sse_events
 
 ATTEMPTS = 3
 DEADLINE_S = 0.5
@@ -29,13 +29,13 @@ QUESTION = {"question": "What pressure does the KX-420 use?"}
 Action = httpx.Response | Exception | str
 
 
-def completion(text: str = "210 bar.") -> httpx.Response:
+def completion(text: str = "210 bar.", finish_reason: str = "stop") -> httpx.Response:
     return httpx.Response(
         200,
         json={
             "model": "served-model",
             "choices": [
-                {"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                {"message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
             ],
             "usage": {"prompt_tokens": 40, "completion_tokens": 3},
         },
@@ -172,14 +172,6 @@ class BreakingStream(httpx.AsyncByteStream):
         raise httpx.ReadError("connection reset by peer")
 
 
-def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for frame in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.append((fields["event"], json.loads(fields["data"])))
-    return events
-
-
 async def test_a_stream_broken_midway_ends_with_an_error_event() -> None:
     server = ScriptedServer(httpx.Response(200, stream=BreakingStream()))
     async with make_client(server) as client:
@@ -242,3 +234,40 @@ async def test_retriever_faults_are_json_errors_and_spare_finetuned(
 
     assert_error(hybrid, status, code)
     assert finetuned.status_code == 200  # needs no retrieval
+
+
+async def test_an_empty_answer_is_a_502_that_does_not_open_the_circuit() -> None:
+    empty = [completion("")] * 8  # more than the circuit's failure threshold
+    server = ScriptedServer(*empty, completion(" \n"), completion("210 bar."))
+    async with make_client(server) as client:
+        for _ in range(len(empty) + 1):
+            message = assert_error(await client.post("/rag", json=QUESTION), 502, "empty_answer")
+        answered = await client.post("/rag", json=QUESTION)
+
+    assert "no text" in message
+    assert answered.status_code == 200
+    assert answered.json()["answer"] == "210 bar."
+    assert server.calls == len(empty) + 2  # an empty answer is not retried either
+
+
+async def test_an_answer_cut_by_max_tokens_before_any_text_is_what_was_asked_for() -> None:
+    server = ScriptedServer(completion("", finish_reason="length"))
+    async with make_client(server) as client:
+        response = await client.post("/rag", json={**QUESTION, "max_tokens": 1})
+
+    assert response.status_code == 200
+    assert response.json()["finish_reason"] == "length"
+
+
+async def test_an_empty_streamed_answer_ends_with_an_error_event() -> None:
+    empty = {"model": "served-model", "choices": [{"delta": {}, "finish_reason": "stop"}]}
+    body = f"data: {json.dumps(empty)}\n\ndata: [DONE]\n\n"
+    server = ScriptedServer(
+        httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+    )
+    async with make_client(server) as client:
+        response = await client.post("/rag", json={**QUESTION, "stream": True})
+
+    events = sse_events(response.text)
+    assert [name for name, _ in events] == ["sources", "error"]
+    assert events[-1][1]["error"]["code"] == "empty_answer"
