@@ -8,7 +8,6 @@ window comes from the model's own n_ctx) is the one that serves n_ctx 2048.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from app.settings import (
     Settings,
 )
 from app.wiring.compose import build_backends
+from tests.sse import sse_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -55,12 +55,6 @@ async def client(
         await backends.aclose()
 
 
-def _last_event(text: str) -> tuple[str, str]:
-    frame = text.strip().split("\n\n")[-1]
-    lines = dict(line.split(": ", 1) for line in frame.splitlines())
-    return lines["event"], lines["data"]
-
-
 async def test_twenty_heavy_requests_are_answered_or_refused_and_no_circuit_opens(
     client: httpx.AsyncClient,
 ) -> None:
@@ -77,13 +71,12 @@ async def test_twenty_heavy_requests_are_answered_or_refused_and_no_circuit_open
             continue
         assert response.status_code == 200, response.text
         if body["stream"]:
-            event, _ = _last_event(response.text)
-            assert event == "done", response.text[-500:]
+            events = sse_events(response.text)
+            assert events[-1][0] == "done", response.text[-500:]
             assert "event: error" not in response.text
             if path != "/finetuned":
-                sources_event = response.text.split("\n\n")[0]
-                assert sources_event.startswith("event: sources\ndata: "), sources_event
-                sources = json.loads(sources_event.split("data: ", 1)[1])
+                event, sources = events[0]
+                assert event == "sources", events[0]
                 assert sources["context"]["truncated"] is True
         else:
             usage = response.json()["usage"]

@@ -30,6 +30,7 @@ from tests.contract.aws_stubs import (
     tgi_stream_lines,
     use_fake_aws_credentials,
 )
+from tests.sse import sse_events
 
 KB_ID = "KBCATALOG1"
 ENDPOINT = "catalog-llama3-tuned"
@@ -144,14 +145,6 @@ async def aws_client(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
     await aws_backends.aclose()
-
-
-def sse_events(body: str) -> list[tuple[str, Any]]:
-    events = []
-    for frame in body.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 @pytest.mark.parametrize(

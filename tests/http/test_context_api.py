@@ -3,7 +3,6 @@ too long for the model is a 422 that never opens a circuit."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,6 +14,7 @@ from app.main import create_app
 from app.settings import ContextSettings, Settings
 from app.wiring.compose import Backends
 from app.wiring.fakes import FakeGenerator, FakeRetriever
+from tests.sse import sse_events
 
 WINDOW = 900
 WINDOW_LIMITS = GenerationLimits(Interval(0.0, 2.0), Interval(0.0, 1.0), WINDOW - 1, WINDOW)
@@ -92,9 +92,8 @@ async def test_the_stream_sources_event_says_what_was_kept(
     response = await whole_passages.post(
         "/rag", json={"question": "What pressure?", "top_k": 20, "stream": True}
     )
-    first_frame = response.text.split("\n\n")[0]
-    assert first_frame.startswith("event: sources")
-    data = json.loads(first_frame.split("data: ", 1)[1])
+    first, data = sse_events(response.text)[0]
+    assert first == "sources"
     assert data["context"]["truncated"] is True
     assert data["context"]["passages_retrieved"] == 20
     assert data["context"]["passages_kept"] == len(data["sources"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -13,6 +11,7 @@ from app.main import create_app
 from app.settings import ConversationSettings, Settings
 from app.wiring.compose import Backends
 from app.wiring.fakes import FakeGenerator, FakeRetriever
+from tests.sse import sse_events
 
 PRESS = "Kestrel KX-420 Hydraulic Press"
 LATHE = "Torvik TL-1600 CNC Lathe"
@@ -121,12 +120,11 @@ async def test_a_streamed_conversation_ends_with_the_full_response(
 ) -> None:
     response = await client.post("/rag", json={"messages": LATHE_THEN_FOLLOW_UP, "stream": True})
 
-    frames = [frame for frame in response.text.split("\n\n") if frame]
-    sources = json.loads(frames[0].split("data: ", 1)[1])
-    done = json.loads(frames[-1].split("data: ", 1)[1])
-    assert frames[0].startswith("event: sources")
+    events = sse_events(response.text)
+    (first, sources), (last, done) = events[0], events[-1]
+    assert first == "sources"
     assert sources["sources"][0]["title"] == LATHE
-    assert frames[-1].startswith("event: done")
+    assert last == "done"
     assert done["usage"]["turns"] == 3
 
 

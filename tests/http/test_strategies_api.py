@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
@@ -13,6 +12,7 @@ from app.core.errors import BackendThrottled, BackendTimeout
 from app.core.types import ChatMessage
 from app.wiring.fakes import FakeGenerator, FakeRetriever
 from tests.conftest import ANSWER_KEYS
+from tests.sse import sse_events
 
 
 @pytest.mark.parametrize(
@@ -176,14 +176,6 @@ async def test_bad_input_is_422_json(client: httpx.AsyncClient, body: dict[str, 
     assert error["message"]
 
 
-def _events(text: str) -> list[tuple[str, dict[str, object]]]:
-    events = []
-    for frame in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
-
-
 @pytest.mark.parametrize("how", ["body", "accept"])
 async def test_streaming_sends_sources_then_deltas_then_the_full_response(
     client: httpx.AsyncClient, how: str
@@ -197,7 +189,7 @@ async def test_streaming_sends_sources_then_deltas_then_the_full_response(
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
-    events = _events(response.text)
+    events = sse_events(response.text)
     names = [name for name, _ in events]
     assert names[0] == "sources"
     assert names[-1] == "done"
@@ -210,7 +202,7 @@ async def test_streaming_sends_sources_then_deltas_then_the_full_response(
 
 async def test_finetuned_stream_has_no_sources_event(client: httpx.AsyncClient) -> None:
     response = await client.post("/finetuned", json={"question": "q", "stream": True})
-    names = [name for name, _ in _events(response.text)]
+    names = [name for name, _ in sse_events(response.text)]
     assert "sources" not in names
     assert names[-1] == "done"
 
@@ -223,7 +215,7 @@ async def test_stream_failing_before_first_byte_is_a_normal_error(
     assert response.status_code == 200  # finetuned uses the tuned generator, still fine
     response = await client.post("/rag", json={"question": "q", "stream": True})
     # rag streams its sources first, so the failure arrives as an error event
-    events = _events(response.text)
+    events = sse_events(response.text)
     assert events[-1][0] == "error"
     assert events[-1][1]["error"]["code"] == "backend_timeout"  # type: ignore[index]
 

@@ -23,6 +23,7 @@ from app.wiring.compose import Backends
 from app.wiring.fakes import FakeGenerator, FakeRetriever
 from app.wiring.state import ServiceState
 from tests.conftest import SAMPLE_PASSAGES
+from tests.sse import sse_events
 
 QUESTION = {"question": "What pressure does the KX-420 use?", "stream": True}
 
@@ -47,14 +48,6 @@ class FailingStream(FakeGenerator):
                 yield event
         finally:
             self.closed += 1
-
-
-def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for frame in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 def make_app(generator: FakeGenerator) -> FastAPI:

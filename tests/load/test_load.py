@@ -21,6 +21,7 @@ import pytest
 from app.http.auth import digest_of
 from tests.conftest import ANSWER_KEYS
 from tests.load.server import running_server
+from tests.sse import sse_events
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +75,11 @@ def check_error(response: httpx.Response) -> str:
 
 
 def check_stream(response: httpx.Response) -> str:
-    frames = [frame for frame in response.text.strip().split("\n\n") if frame]
-    last = dict(line.split(": ", 1) for line in frames[-1].splitlines())
-    data = json.loads(last["data"])
-    if last["event"] == "done":
+    event, data = sse_events(response.text)[-1]
+    if event == "done":
         assert set(data) == ANSWER_KEYS
         return "ok"
-    assert last["event"] == "error", last
+    assert event == "error", (event, data)
     return f"stream:{data['error']['code']}"
 
 
