@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -88,6 +89,8 @@ class StrategyFigures:
     diagnoses: list[AnswerDiagnosis] = field(default_factory=list)
     funnel: Funnel | None = None
     answers_judged: int = 0
+    endings: dict[str, int] = field(default_factory=dict)
+    """Answers by `finish_reason` (those whose service said it)."""
 
     @property
     def answered(self) -> int:
@@ -113,6 +116,11 @@ class StrategyFigures:
         if not self.judge_counts or not self.answered:
             return math.nan
         return self.judged / self.answered
+
+    def ending_rate(self, reason: str) -> float:
+        """Share of the answers saying why they ended that ended for `reason`; NaN if none say."""
+        said = sum(self.endings.values())
+        return self.endings.get(reason, 0) / said if said else math.nan
 
     def judge_coverage(self, judge: str) -> float:
         """Answers this judge scored, over answers."""
@@ -294,6 +302,7 @@ def strategy_figures(
         diagnoses=diagnoses,
         funnel=Funnel.of(diagnoses, retrieves),
         answers_judged=len(jury),
+        endings=dict(Counter(s.finish_reason for s in answered if s.finish_reason)),
     )
 
 

@@ -198,7 +198,9 @@ def _run(arguments: argparse.Namespace, settings: EvalSettings) -> int:
             f"unsupported figures {invented})  judge {judge} "
             f"({figures.judged} judged)  latency p50 {_shown(figures.latency_p50_s)}s "
             f"p95 {_shown(figures.latency_p95_s)}s, {figures.failure_rate:.0%} failed, "
-            f"{figures.retry_rate:.0%} retried"
+            f"{figures.retry_rate:.0%} retried; ran to max_tokens "
+            f"{_shown(figures.ending_rate('length'))}, stopped repeating "
+            f"{_shown(figures.ending_rate('repetition'))}"
         )
     files = RunFiles(settings.out)
     session = (read_manifest(files.manifest) or {}).get("last_session", {})

@@ -83,6 +83,7 @@ def record_of(
             "input_tokens": response.usage.input_tokens,
             "output_tokens": response.usage.output_tokens,
             "tokens_estimated": response.usage.estimated,
+            "finish_reason": response.finish_reason,
             "server_retrieve_ms": response.timings_ms.retrieve,
             "server_generate_ms": response.timings_ms.generate,
             "server_total_ms": response.timings_ms.total,

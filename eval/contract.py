@@ -46,6 +46,8 @@ class AnswerResponse(_Reply):
     usage: Usage
     timings_ms: Timings
     request_id: str
+    finish_reason: str | None = None
+    """`stop`, `length` (ran to max_tokens) or `repetition`; absent from older services."""
 
 
 class ErrorDetail(_Reply):

@@ -63,6 +63,8 @@ SUMMARY_COLUMNS = (
     "unsupported_figure_rate_ci_low",
     "unsupported_figure_rate_ci_high",
     "repeats",
+    "max_tokens_rate",
+    "repetition_rate",
 )
 # The summary column of each tested metric (what `eval gate` and `eval compare` name).
 METRIC_COLUMNS = {
@@ -226,6 +228,8 @@ def summary_row(
         "unsupported_figure_rate_ci_low": _number(invented.low),
         "unsupported_figure_rate_ci_high": _number(invented.high),
         "repeats": figures.repeats,
+        "max_tokens_rate": _number(figures.ending_rate("length")),
+        "repetition_rate": _number(figures.ending_rate("repetition")),
     }
 
 

@@ -34,6 +34,11 @@ class SampleRecord(BaseModel):
     input_tokens: int | None = None
     output_tokens: int | None = None
     tokens_estimated: bool = False
+    finish_reason: str | None = Field(
+        None,
+        description="Why the answer ended: stop, length (it ran to max_tokens) or repetition "
+        "(the service stopped a decode repeating itself); None when the service does not say.",
+    )
     must_mention: list[list[str]] = Field(
         default_factory=list, description="Facts the answer must state, each with its phrasings."
     )

@@ -94,6 +94,7 @@ def fake_app(
     tuned_model_id: str = "fake-tuned",
     passages: Sequence[Passage] = PASSAGES,
     base_answer: str | Callable[[Sequence[ChatMessage]], str] = echo_context,
+    tuned_finish_reason: str = "stop",
 ) -> FastAPI:
     """The real app on fake backends; its per-client rate limit is off unless asked for.
     The base generator repeats its first passage unless `base_answer` says otherwise."""
@@ -107,6 +108,7 @@ def fake_app(
             delay_s=delay_s,
             failures=tuned_failures,
             model_id=tuned_model_id,
+            finish_reason=tuned_finish_reason,
         ),
     )
     return create_app(settings, backends=backends)

@@ -74,6 +74,22 @@ async def test_full_run_writes_every_output(make_settings: SettingsFactory) -> N
     assert "fact recall" in report and "Read this first" in report  # the no-judge banner
 
 
+async def test_each_answer_says_why_it_ended_and_the_summary_counts_those_cut_short(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings()
+    app = fake_app(tuned_finish_reason="length")  # the tuned model runs to max_tokens
+    await run_evaluation(settings, RunOptions(show_progress=False, transport=asgi(app)))
+
+    lines = (settings.out / "samples.jsonl").read_text().splitlines()
+    endings = {(s["strategy"], s["finish_reason"]) for s in map(json.loads, lines)}
+    assert endings == {("rag", "stop"), ("finetuned", "length"), ("hybrid", "length")}
+    summary = read_csv(settings.out / "summary_results.csv")
+    assert summary["finetuned"]["max_tokens_rate"] == "1.0"
+    assert summary["rag"]["max_tokens_rate"] == "0.0"
+    assert summary["rag"]["repetition_rate"] == "0.0"
+
+
 async def test_untuned_model_and_unknown_gold_hit_rate_are_said(
     make_settings: SettingsFactory,
 ) -> None:
