@@ -136,6 +136,13 @@ class LocalModelSettings(BaseModel):
         description="Longest wait for a local model's turn before a 503 with Retry-After; the "
         "generation deadline (FMT_GENERATION__TIMEOUT_S) starts when its turn comes.",
     )
+    tuned_stops: list[str] = Field(
+        ["\n\n"],
+        description="More stop texts for the fine-tuned model only. The local fine-tune's "
+        "targets are single catalog sentences, so a tuned answer that opens a new paragraph "
+        "has run past its answer (docs/finetune.md); empty for an adapter trained on longer "
+        "answers (FMT_LOCAL__LORA_PATH).",
+    )
     repeat_penalty: float = Field(
         1.05,
         ge=1.0,

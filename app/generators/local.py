@@ -260,10 +260,11 @@ def build_local_generator(settings: Settings, role: str) -> Generator:
     timeout_s = settings.generation.timeout_s
     queue = QueueLimits(settings.local.max_waiting, settings.local.max_queue_wait_s)
     penalty = settings.local.repeat_penalty
-    stops = stop_strings(settings.prompts)
 
     def build(model_id: str, adapter: Path | None) -> LocalLlamaGenerator:
         llama = load_llama(model_path, settings, adapter)
+        tuned_stops = settings.local.tuned_stops if adapter is not None else ()
+        stops = stop_strings(settings.prompts, tuned_stops)
         return LocalLlamaGenerator(llama, model_id, timeout_s, queue, penalty, stops)
 
     if role == "base":

@@ -3,12 +3,14 @@
 llama.cpp stops at the model's end-of-turn token by itself. A small model sometimes goes on past
 its answer into what it saw in the prompt ("...whichever comes first,\\n\\nAnswer the question from
 the excerpt:"): those phrases, taken from the prompt settings so they follow any edit of them,
-and the turn markers written out as text are stop strings too.
+and the turn markers written out as text are stop strings too. A fine-tuned model, whose
+targets were single catalog sentences, also stops at a blank line (`FMT_LOCAL__TUNED_STOPS`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from app.settings import PromptSettings
 
@@ -32,10 +34,10 @@ def template_phrases(prompts: PromptSettings) -> tuple[str, ...]:
     return tuple(phrases)
 
 
-def stop_strings(prompts: PromptSettings) -> list[str]:
-    """Stop strings for llama.cpp: the markers, and each template phrase (short ones after a
-    line break only)."""
+def stop_strings(prompts: PromptSettings, tuned_stops: Sequence[str] = ()) -> list[str]:
+    """Stop strings for llama.cpp: the markers, each template phrase (short ones after a line
+    break only), and for a fine-tuned model its own (`FMT_LOCAL__TUNED_STOPS`)."""
     stops = list(CHAT_MARKERS)
     for phrase in template_phrases(prompts):
         stops.append(phrase if len(phrase) >= MIN_PHRASE_CHARS else f"\n{phrase}")
-    return stops
+    return [*stops, *(stop for stop in tuned_stops if stop not in stops)]

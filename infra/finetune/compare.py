@@ -77,7 +77,7 @@ def model_answers(
             max_tokens=MAX_ANSWER_TOKENS,
             temperature=0.0,
             repeat_penalty=settings.local.repeat_penalty,
-            stop=stop_strings(settings.prompts),
+            stop=stop_strings(settings.prompts, settings.local.tuned_stops if lora_path else ()),
         )
         replies.append(str(reply["choices"][0]["message"]["content"]).strip())
     close = getattr(llm, "close", None)

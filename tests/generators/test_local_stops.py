@@ -30,3 +30,11 @@ def test_short_phrases_stop_only_on_a_line_of_their_own() -> None:
     assert "\nAnswer:" in stops
     assert "Answer:" not in stops  # "Answer: 5 minutes" is a good answer
     assert set(CHAT_MARKERS) <= set(stops)
+
+
+def test_a_tuned_model_also_stops_at_its_own_stops_once() -> None:
+    base = stop_strings(PromptSettings())
+    tuned = stop_strings(PromptSettings(), ["\n\n", "<|im_end|>"])
+
+    assert tuned == [*base, "\n\n"]  # a blank line; the marker is there already
+    assert "\n\n" not in base
