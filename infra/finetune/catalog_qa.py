@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,17 +99,36 @@ def catalog_facts(catalog: Path) -> list[CatalogFact]:
     return [fact for section in read_sections(catalog) for fact in _facts_of(section)]
 
 
-def product_references(product: str) -> tuple[str, ...]:
-    """How a user names a product: in full, by model code, or by its kind ("my lathe")."""
+def product_references(product: str, products: Collection[str] = ()) -> tuple[str, ...]:
+    """How a user names a product: in full, by model code, by its kind ("my hydraulic press"),
+    and by the shortest end of its kind that none of the catalog's other `products` shares ("the
+    welder"; "the drill press" where a hydraulic press is also sold, never an ambiguous "the
+    press")."""
+    code, kind = _code_and_kind(product)
+    if code is None:
+        return (f"the {product}",)
+    references = [f"the {product}", f"the {code}"]
+    if kind:
+        references.append(f"my {' '.join(kind)}")
+        others = [_code_and_kind(other)[1] for other in products if other != product]
+        for length in range(1, len(kind) + 1):
+            short = kind[-length:]
+            if any(other[-length:] == short for other in others):
+                continue
+            references.append(f"the {' '.join(short)}")
+            if length < len(kind):
+                references.append(f"my {' '.join(short)}")
+            break
+    return tuple(references)
+
+
+def _code_and_kind(product: str) -> tuple[str | None, list[str]]:
+    """The model code (the first word with a digit) and the lowercased words after it."""
     words = product.split()
     code = next((word for word in words if any(char.isdigit() for char in word)), None)
     if code is None:
-        return (f"the {product}",)
-    kind = " ".join(words[words.index(code) + 1 :]).lower()
-    references = [f"the {product}", f"the {code}"]
-    if kind:
-        references.append(f"my {kind}")
-    return tuple(references)
+        return None, []
+    return code, [word.lower() for word in words[words.index(code) + 1 :]]
 
 
 def keywords(text: str, skip: set[str]) -> list[str]:
@@ -197,11 +216,12 @@ def _fill(frame: str, reference: str, slots: dict[str, str]) -> str:
     return text[0].upper() + text[1:]
 
 
-def paraphrases(fact: CatalogFact, seed: int = 0) -> list[str]:
+def paraphrases(fact: CatalogFact, seed: int = 0, products: Collection[str] = ()) -> list[str]:
     """Every question the templates ask about the fact, distinct, in a seeded order that walks
-    frames and product names together (the first few already vary both)."""
+    frames and product names together (the first few already vary both). `products` are the
+    catalog's product names, which decide the short names that are not ambiguous."""
     frames, slots = _frames_and_slots(fact)
-    references = product_references(fact.product)
+    references = product_references(fact.product, products)
     digest = hashlib.sha256(f"{seed}:{fact.product}:{fact.text}".encode()).digest()
     first_frame, first_reference = digest[1] % len(frames), digest[0] % len(references)
     questions: list[str] = []
@@ -224,8 +244,10 @@ def question_for(fact: CatalogFact, reference: str) -> str:
 def catalog_qa(catalog: Path, seed: int = 0) -> list[QuestionAnswer]:
     """One pair per fact; which way the product is named rotates by a seeded hash of the fact."""
     pairs = []
-    for fact in catalog_facts(catalog):
-        references = product_references(fact.product)
+    facts = catalog_facts(catalog)
+    products = {fact.product for fact in facts}
+    for fact in facts:
+        references = product_references(fact.product, products)
         digest = hashlib.sha256(f"{seed}:{fact.product}:{fact.text}".encode()).digest()
         reference = references[digest[0] % len(references)]
         pairs.append(QuestionAnswer(question_for(fact, reference), fact))

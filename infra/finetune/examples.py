@@ -82,14 +82,16 @@ def catalog_qa_examples(
     answer among its section's neighbouring facts: the tuned model also learns to find the
     answer in an excerpt, as the hybrid strategy asks it to. `only` keeps those facts alone.
     """
-    facts = [fact for fact in catalog_facts(catalog) if only is None or fact in only]
+    everything = catalog_facts(catalog)
+    products = {fact.product for fact in everything}
+    facts = [fact for fact in everything if only is None or fact in only]
     by_section: dict[tuple[str, str], list[CatalogFact]] = {}
     for fact in facts:
         by_section.setdefault((fact.product, fact.section), []).append(fact)
     examples = []
     for fact in facts:
         group = fact_key(fact)
-        questions = paraphrases(fact, seed)[:paraphrase_count]
+        questions = paraphrases(fact, seed, products)[:paraphrase_count]
         for index, question in enumerate(questions):
             examples.append(
                 TrainingExample(

@@ -9,7 +9,7 @@ counted here is counted the same by `make eval`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from eval.metrics.facts import Fact, mentions, tokens
@@ -51,10 +51,12 @@ class FactProbe:
     product: str
 
 
-def probe_for(fact: CatalogFact, trained_paraphrases: int, seed: int) -> FactProbe | None:
+def probe_for(
+    fact: CatalogFact, trained_paraphrases: int, seed: int, products: Collection[str] = ()
+) -> FactProbe | None:
     """The fact asked by its first paraphrase not trained on; its figures that the question does
     not give away. None when the fact has no such figure or every paraphrase was trained."""
-    questions = paraphrases(fact, seed)
+    questions = paraphrases(fact, seed, products)
     if len(questions) <= trained_paraphrases:
         return None
     question = questions[trained_paraphrases]
@@ -68,8 +70,13 @@ def probe_for(fact: CatalogFact, trained_paraphrases: int, seed: int) -> FactPro
 
 
 def probes(facts: Sequence[CatalogFact], trained_paraphrases: int, seed: int) -> list[FactProbe]:
+    """A probe for each fact that has one; `facts` is the whole catalog, whose product names
+    decide the short names that the paraphrases use."""
+    products = {fact.product for fact in facts}
     return [
-        probe for fact in facts if (probe := probe_for(fact, trained_paraphrases, seed)) is not None
+        probe
+        for fact in facts
+        if (probe := probe_for(fact, trained_paraphrases, seed, products)) is not None
     ]
 
 

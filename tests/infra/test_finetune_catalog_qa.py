@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from infra.finetune.catalog_qa import (
     product_references,
     question_for,
 )
+from tests.catalog.converters import SAMPLE_CATALOG
 
 CATALOG = """=== PRODUCT: Kestrel KX-420 Hydraulic Press ===
 Product ID: KX-420
@@ -66,8 +68,25 @@ def test_product_is_named_in_full_by_code_or_by_kind() -> None:
         "the Kestrel KX-420 Hydraulic Press",
         "the KX-420",
         "my hydraulic press",
+        "the press",
+        "my press",
     )
     assert product_references("Widget") == ("the Widget",)
+
+
+def test_a_short_name_is_one_no_other_product_of_the_catalog_shares() -> None:
+    products = [
+        "Kestrel KX-420 Hydraulic Press",
+        "Quillon QD-40 Geared Drill Press",
+        "Brantley BW-350 MIG Welder",
+    ]
+    short_names = {product: product_references(product, products)[3:] for product in products}
+
+    assert short_names == {
+        "Kestrel KX-420 Hydraulic Press": ("the hydraulic press",),
+        "Quillon QD-40 Geared Drill Press": ("the drill press", "my drill press"),
+        "Brantley BW-350 MIG Welder": ("the welder", "my welder"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -140,3 +159,13 @@ def test_the_first_frame_is_the_historical_question() -> None:
     fact = CatalogFact("Kestrel KX-420 Hydraulic Press", "Operation", "E-21 means low pressure.")
 
     assert question_for(fact, "the KX-420") == "What does E-21 mean on the KX-420?"
+
+
+def test_paraphrases_name_a_product_shortly_only_where_no_other_product_is_meant() -> None:
+    facts = catalog_facts(SAMPLE_CATALOG)  # sells a hydraulic press and a drill press
+    products = {fact.product for fact in facts}
+    asked = [question for fact in facts for question in paraphrases(fact, 0, products)]
+
+    assert any("the welder" in question for question in asked)
+    assert any("my drill press" in question for question in asked)
+    assert not any(re.search(r"\b(?:the|my) press\b", question) for question in asked)
