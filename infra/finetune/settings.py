@@ -70,12 +70,13 @@ class LocalFinetuneSettings(BaseModel):
         "for ledger curves; it costs one more round of answers.",
     )
     max_train_s: float | None = Field(
-        1800.0,
+        2400.0,
         gt=0,
         description="Stop training after the step that passes this many seconds (the held-out "
         "recall of the weights reached is measured and kept if best); None: no time bound. "
-        "The quick profile's bound keeps the training `make run` starts within about half an "
-        "hour even on a busy 2-core machine.",
+        "The quick profile's two epochs took about 1,850 s of training on an idle 2-core "
+        "machine (7 Dec 2026); the bound lets them finish there, and keeps the training "
+        "`make run` starts within 40 minutes on a busier one.",
     )
     patience: int = Field(
         1,
