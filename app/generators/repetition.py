@@ -16,6 +16,9 @@ _LINE = re.compile(r"[^\n]*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*\u2022]|\(?\d{1,2}[.)])\s+")
 _WORD = re.compile(r"\w+")
+_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those"})
+"""Left out when units are compared: "Repeat this process" again as "Repeat the process" is a
+repeat (a 135M model's loops vary them)."""
 MIN_UNIT_WORDS = 3
 """Shorter units ("Yes.", "1.") may well come twice in a good answer."""
 MIN_LOOP_WORDS = 2
@@ -45,7 +48,8 @@ def _units(text: str) -> list[_Unit]:
         if line is not None:  # a finished line ends its last sentence too
             bounds.append((pieces[-1].end() if pieces else start, end))
         for index, (first, last) in enumerate(bounds):
-            words = tuple(word.casefold() for word in _WORD.findall(text, first, last))
+            said = (word.casefold() for word in _WORD.findall(text, first, last))
+            words = tuple(word for word in said if word not in _DETERMINERS)
             if words:
                 # A repeated list item goes with its mark: the cut is where its line starts.
                 units.append(_Unit(line_start if index == 0 else first, words))
@@ -92,9 +96,10 @@ def _looping_tail(text: str) -> int | None:
 def repetition_start(text: str) -> int | None:
     """The offset where `text` starts repeating itself, or None.
 
-    A repeat is a sentence or list item (at least three words, compared by words, case and
-    punctuation ignored, list marks dropped) equal to an earlier one, or a phrase of two or more
-    words said three times in a row. `text[:offset]` is the answer without the repeat.
+    A repeat is a sentence or list item (at least three words, compared by words, case,
+    punctuation and determiners ignored, list marks dropped) equal to an earlier one, or a
+    phrase of two or more words said three times in a row. `text[:offset]` is the answer
+    without the repeat.
     """
     repeated = _repeated_unit(text)
     looping = _looping_tail(text)

@@ -51,3 +51,19 @@ def test_a_phrase_looping_without_a_sentence_end_is_cut_after_its_first_saying()
 
     assert cut is not None
     assert answer[:cut].rstrip() == "Check the valve and the pump"
+
+
+def test_a_list_item_said_again_with_another_article_is_a_repeat() -> None:
+    # `make eval`, 7 Dec 2026: rag ran to max_tokens (256) through items like these.
+    answer = (
+        "You can use the following steps:\n\n"
+        "1. Open the drill press and select the drill bit.\n"
+        "2. Repeat this process until you reach the desired tap depth.\n"
+        "3. Remove the drill bit from the drill press.\n"
+        "4. Repeat the process until you reach the desired tap depth.\n"
+        "5. Repeat"
+    )
+    cut = repetition_start(answer)
+
+    assert cut is not None
+    assert answer[:cut].rstrip().endswith("3. Remove the drill bit from the drill press.")
