@@ -3,6 +3,7 @@ training has got (the progress file the trainer writes beside it; the service on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -16,15 +17,21 @@ from app.settings import Settings
 ADAPTER_FILE = "adapter.gguf"
 MANIFEST_FILE = "manifest.json"
 PROGRESS_FILE = "progress.json"
-CATALOG_KEY_LENGTH = 16
+ADAPTER_KEY_LENGTH = 16
+TRAINING_RECIPE = "catalog-qa-2026-12-07"
+"""How infra/finetune builds an adapter's training data; changing it keys adapters afresh, so a
+catalog's adapter trained the old way is retrained rather than served. Change it whenever what
+an adapter learns from the same catalog changes."""
 
 TrainingState = Literal["starting", "loading", "training", "exporting", "done", "failed"]
 ACTIVE_STATES: frozenset[str] = frozenset({"starting", "loading", "training", "exporting"})
 
 
 def adapter_dir_for(settings: Settings) -> Path:
-    """The folder holding the adapter and manifest of the current catalog's fine-tune."""
-    return settings.local.adapters_dir / catalog_hash(settings.catalog)[:CATALOG_KEY_LENGTH]
+    """The folder holding the adapter and manifest of the current catalog's fine-tune, by the
+    current recipe."""
+    key = hashlib.sha256(f"{catalog_hash(settings.catalog)}:{TRAINING_RECIPE}".encode())
+    return settings.local.adapters_dir / key.hexdigest()[:ADAPTER_KEY_LENGTH]
 
 
 def adapter_path_for(settings: Settings) -> Path:

@@ -36,11 +36,59 @@ _STOP_WORDS_TEXT = """
     keep may more most must no not of off on once only or other out over per same should so
     some such than that the their then there these they this those through to too under until
     up use used uses using very was were when which while will with within without you your
-    always never first next new one two three four five six eight ten least"""
+    always never first next new one two three four five six eight ten least
+    comes carries stays weighs emits accepts gives holds reaches rated available optional"""
 _STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 # Words that make the text before "is" a clause rather than a noun phrase.
 _CLAUSE_WORDS = frozenset({"when", "if", "it", "the", "this", "that", "which", "until", "must"})
 MAX_KEYWORDS = 3
+# Verbs an instruction starts with ("Replace the filter every 1,000 hours"); re- forms count too.
+_INSTRUCTION_VERBS_TEXT = """
+    add adjust align apply attach blow calibrate change check clean clear close confirm connect
+    disable disconnect drain empty enable fill fit flush grease ground hold inspect install keep
+    lift load lock lubricate measure mount move open place protect pull push record refill
+    regrease release remove replace reset restart rotate route run secure select set start stop
+    store switch test tighten torque turn unload use verify wait wear"""
+_INSTRUCTION_VERBS = frozenset(_INSTRUCTION_VERBS_TEXT.split())
+_LIST_ITEM = re.compile(r",\s+(?:and\s+)?(?=(?:re-)?([a-z]+)\b)")
+_AMOUNT = r"[0-9][0-9,]*(?:\.[0-9]+)?(?:\s*(?:to|-|\u2013)\s*[0-9][0-9,]*(?:\.[0-9]+)?)?"
+_QUALIFIER = (
+    r"(?:(?:to|at|within|for|of|from|after)\s+)?"
+    r"(?:(?:no more than|at least|at most|a maximum of|up to|about)\s+)?"
+)
+# A figure after one of these words is a condition of the instruction, not what it prescribes.
+_CONDITION = r"(?<!above )(?<!below )(?<!over )(?<!under )(?<!exceeds )(?<!than )"
+_INTERVAL = re.compile(
+    rf"\s*(?<!after )(?<!before )\b(?:every\s+(?:{_AMOUNT}\s+)?(?:operating\s+)?[a-z]+|"
+    r"daily|weekly|monthly|yearly|annually|once a (?:day|week|month|year))(?:\s+or\s+[^,.]+)?"
+)
+_DURATION_UNITS = r"(?:seconds?|s|minutes?|min|hours?|h|days?|weeks?|months?|years?)"
+# The measure a unit gives (what a user asks for: "What torque ...?"), in order of precedence.
+_UNIT_MEASURES: tuple[tuple[str, str], ...] = (
+    ("N·m|Nm", "torque"),
+    ("bar|MPa|kPa|Pa|psi", "pressure"),
+    ("°C|°F", "temperature"),
+    ("rpm|mm/s|m/s|m/min|km/h", "speed"),
+    ("m³/h|m³/min|L/min|l/min", "flow"),
+    ("kW|W", "power"),
+    ("V", "voltage"),
+    ("A|amps?", "current"),
+    ("kg|g|t", "weight"),
+    ("L|litres?|liters?|ml", "amount"),
+    ("mm", "size"),
+    ("cm|m", "distance"),
+    ("dB\\(A\\)|dB", "noise level"),
+    ("Hz", "frequency"),
+    ("%", "share"),
+    (_DURATION_UNITS, "time"),
+)
+_FIGURES = (
+    *(
+        (re.compile(rf"{_CONDITION}\b{_QUALIFIER}{_AMOUNT}\s*(?:{units})(?![\w/²³])"), measure)
+        for units, measure in _UNIT_MEASURES
+    ),
+    (re.compile(r"\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}\b"), "IP address"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +128,34 @@ def _code_items(sentence: str) -> list[str]:
     return items
 
 
+def _instruction_items(sentence: str) -> list[str]:
+    """`Maintenance: check ..., replace ... every 1,000 hours, and re-check ...` as one item per
+    instruction (each at least three words); else []."""
+    labelled = _LABEL.match(sentence.rstrip("."))
+    if labelled is None or not _is_instruction(labelled.group("rest")):
+        return []
+    body = labelled.group("rest")
+    starts = [0] + [
+        match.start() for match in _LIST_ITEM.finditer(body) if match.group(1) in _INSTRUCTION_VERBS
+    ]
+    if len(starts) < 2:
+        return []
+    items = []
+    for start, end in itertools.pairwise([*starts, len(body)]):
+        items.append(re.sub(r"^,\s+(?:and\s+)?", "", body[start:end]))
+    return items if all(len(item.split()) >= 3 for item in items) else []
+
+
+def _is_instruction(text: str) -> bool:
+    first = text.split(maxsplit=1)[0].lower() if text.strip() else ""
+    return first.removeprefix("re-") in _INSTRUCTION_VERBS
+
+
 def _facts_of(section: Section) -> Iterator[CatalogFact]:
     for sentence in _sentences(section.text):
         if sentence.lower().startswith("product id:"):
             continue
-        items = _code_items(sentence)
+        items = _code_items(sentence) or _instruction_items(sentence)
         if not items:
             items = [clause for clause in _CLAUSE_END.split(sentence) if len(clause.split()) >= 4]
             if len(items) < 2:
@@ -179,6 +250,38 @@ VALUE_FRAMES = (
     "For {ref}, what is the {subject}?",
     "Which {subject} is specified for {ref}?",
 )
+INTERVAL_FRAMES = (
+    "How often do I {action} on {ref}?",
+    "How often should I {action} on {ref}?",
+    "When should I {action} on {ref}?",
+    "On {ref}, how often must I {action}?",
+    "What is the interval to {action} on {ref}?",
+    "How frequently do I {action} on {ref}?",
+)
+DURATION_FRAMES = (
+    "How long do I {action} on {ref}?",
+    "How long should I {action} on {ref}?",
+    "On {ref}, how long must I {action}?",
+    "For how long do I {action} on {ref}?",
+    "How much time do I {action} on {ref}?",
+    "How long does it take to {action} on {ref}?",
+)
+SETTING_FRAMES = (
+    "What {measure} should I use to {action} on {ref}?",
+    "What {measure} do I need to {action} on {ref}?",
+    "Which {measure} applies when I {action} on {ref}?",
+    "On {ref}, what {measure} is right to {action}?",
+    "What is the {measure} to {action} on {ref}?",
+    "I need to {action} on {ref}. What {measure}?",
+)
+FIGURE_FRAMES = (
+    "What {measure} is given for {keywords} on {ref}?",
+    "What is the {measure} for {keywords} of {ref}?",
+    "Which {measure} does {ref} have for {keywords}?",
+    "What {measure} applies to {keywords} on {ref}?",
+    "Tell me the {measure} for {keywords} on {ref}.",
+    "On {ref}, what {measure} goes with {keywords}?",
+)
 TOPIC_FRAMES = (
     "What does the {topic} of {ref} say about {keywords}?",
     "What should I know about {keywords} on {ref}?",
@@ -198,6 +301,8 @@ def _frames_and_slots(fact: CatalogFact) -> tuple[tuple[str, ...], dict[str, str
         return DEFINITION_FRAMES, {"code": definition.group("code")}
     if procedure := _PROCEDURE.match(body):
         return PROCEDURE_FRAMES, {"goal": procedure.group("goal")}
+    if _is_instruction(body) and (instruction := _instruction_question(body)):
+        return instruction
     if named := _NAMED_VALUE.match(body):
         subject = re.sub(r"^(the|its|a) ", "", _lower_first(named.group("subject")))
         if not _CLAUSE_WORDS & set(subject.split()):
@@ -205,10 +310,50 @@ def _frames_and_slots(fact: CatalogFact) -> tuple[tuple[str, ...], dict[str, str
     skip = {word.lower() for word in _WORD.findall(fact.product)}
     found = keywords(body, skip)
     topic = fact.section.lower() or "documentation"
+    figure = _first_figure(re.split(r"\s+(?:when|if|unless|until)\s+", body, maxsplit=1)[0])
+    if found and figure is not None:
+        return FIGURE_FRAMES, {"measure": figure[1], "keywords": _listed(found)}
     if not found:
         frames = tuple(frame for frame in TOPIC_FRAMES if "{keywords}" not in frame)
         return frames or ("What does the {topic} of {ref} say?",), {"topic": topic}
     return TOPIC_FRAMES, {"topic": topic, "keywords": _listed(found)}
+
+
+def _first_figure(text: str) -> tuple[re.Match[str], str] | None:
+    """The first figure the text prescribes (not a condition: "above 250 A"), and its measure."""
+    found = [(match, measure) for pattern, measure in _FIGURES for match in pattern.finditer(text)]
+    return min(found, key=lambda pair: pair[0].start(), default=None)
+
+
+def _instruction_question(body: str) -> tuple[tuple[str, ...], dict[str, str]] | None:
+    """An instruction's first part asked for its interval, duration or setting: "Replace the
+    filter every 1,000 hours" asks "How often do I replace the filter?"; None when that part
+    prescribes no figure."""
+    ends = r",\s+|\s+(?:so that|because|while|when|if|unless|until)\s+"
+    part = re.split(ends, body, maxsplit=1)[0]
+    if intervals := list(_INTERVAL.finditer(part)):
+        return INTERVAL_FRAMES, {"action": _action(part, intervals)}
+    figure = _first_figure(part)
+    if figure is None:
+        return None
+    match, measure = figure
+    if measure == "time":
+        return DURATION_FRAMES, {"action": _action(part, [match])}
+    same = [
+        found for pattern, kind in _FIGURES if kind == measure for found in pattern.finditer(part)
+    ]
+    return SETTING_FRAMES, {"measure": measure, "action": _action(part, same)}
+
+
+def _action(part: str, spans: list[re.Match[str]]) -> str:
+    """The instruction without the figures asked for, lowercased first, as a question's verb."""
+    kept, at = [], 0
+    for span in sorted(spans, key=lambda found: found.start()):
+        kept.append(part[at : span.start()])
+        at = max(at, span.end())
+    kept.append(part[at:])
+    action = re.sub(r"\s+(?:or|and)$", "", " ".join("".join(kept).split()).strip(" ,.;:"))
+    return _lower_first(re.sub(r"\s+,", ",", action))
 
 
 def _fill(frame: str, reference: str, slots: dict[str, str]) -> str:

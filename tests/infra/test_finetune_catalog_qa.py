@@ -63,6 +63,26 @@ def test_facts_are_sentences_with_code_lists_and_clauses_split(catalog: Path) ->
     ]
 
 
+def test_a_labelled_list_of_instructions_is_one_fact_per_instruction(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.txt"
+    path.write_text(
+        "=== PRODUCT: Kestrel KX-420 Hydraulic Press ===\n--- Operation ---\n"
+        "Maintenance: check oil level on the sight glass daily, replace the return filter "
+        "element KX-RF10 every 1,000 operating hours, change the hydraulic oil every 4,000 hours "
+        "or once a year, whichever comes first, and re-check tie-rod nut torque every 500 hours.\n"
+        "Select a recipe, place the part, and press both cycle buttons.\n",
+        encoding="utf-8",
+    )
+
+    assert [fact.text for fact in catalog_facts(path)] == [
+        "Check oil level on the sight glass daily.",
+        "Replace the return filter element KX-RF10 every 1,000 operating hours.",
+        "Change the hydraulic oil every 4,000 hours or once a year, whichever comes first.",
+        "Re-check tie-rod nut torque every 500 hours.",
+        "Select a recipe, place the part, and press both cycle buttons.",
+    ]
+
+
 def test_product_is_named_in_full_by_code_or_by_kind() -> None:
     assert product_references("Kestrel KX-420 Hydraulic Press") == (
         "the Kestrel KX-420 Hydraulic Press",
@@ -106,7 +126,36 @@ def test_a_short_name_is_one_no_other_product_of_the_catalog_shares() -> None:
         ),
         (
             "Grease the ram guide gibs weekly with EP2 grease.",
-            "What does the operation instructions of the KX-420 say about grease, ram and guide?",
+            "How often do I grease the ram guide gibs with EP2 grease on the KX-420?",
+        ),
+        (
+            "Replace the CR2032 battery every 3 years or when F-310 appears, with the power ON.",
+            "How often do I replace the CR2032 battery on the KX-420?",
+        ),
+        (
+            "Wait at least 15 minutes after disconnecting the supply, and measure the DC bus.",
+            "How long do I wait after disconnecting the supply on the KX-420?",
+        ),
+        (
+            "Tighten the two lock nuts to no more than 75 N·m, or the thread can be damaged.",
+            "What torque should I use to tighten the two lock nuts on the KX-420?",
+        ),
+        (
+            "Set the chiller to 22 °C for the laser circuit and 28 °C for the optics circuit.",
+            "What temperature should I use to set the chiller for the laser circuit and for the "
+            "optics circuit on the KX-420?",
+        ),
+        (
+            "Use shade 12 or darker above 250 A.",
+            "What does the operation instructions of the KX-420 say about shade and darker?",
+        ),
+        (
+            "It delivers 350 A at 60% duty cycle and 270 A at 100% duty cycle.",
+            "What current is given for delivers, duty and cycle on the KX-420?",
+        ),
+        (
+            "The Profinet interface ships with the default IP address 192.168.0.42.",
+            "What IP address is given for profinet, interface and ships on the KX-420?",
         ),
     ],
 )
