@@ -23,7 +23,7 @@ from app.generators.base import (
 )
 from app.generators.limits import llama_cpp_limits
 from app.generators.local_jobs import Job, JobControl, JobStopped, ModelWorker, QueueLimits
-from app.generators.local_stops import stop_strings
+from app.generators.local_stops import generation_stops
 from app.generators.local_tokenizer import LlamaTokenizer
 from app.generators.local_weights import import_llama_cpp, runnable_weights
 from app.generators.repetition import repetition_start
@@ -263,8 +263,7 @@ def build_local_generator(settings: Settings, role: str) -> Generator:
 
     def build(model_id: str, adapter: Path | None) -> LocalLlamaGenerator:
         llama = load_llama(model_path, settings, adapter)
-        tuned_stops = settings.local.tuned_stops if adapter is not None else ()
-        stops = stop_strings(settings.prompts, tuned_stops)
+        stops = generation_stops(settings, adapter)
         return LocalLlamaGenerator(llama, model_id, timeout_s, queue, penalty, stops)
 
     if role == "base":

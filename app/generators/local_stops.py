@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
-from app.settings import PromptSettings
+from app.settings import PromptSettings, Settings
 
 CHAT_MARKERS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
 """ChatML's markers (SmolLM2's template), should the model write one as plain text."""
@@ -41,3 +42,8 @@ def stop_strings(prompts: PromptSettings, tuned_stops: Sequence[str] = ()) -> li
     for phrase in template_phrases(prompts):
         stops.append(phrase if len(phrase) >= MIN_PHRASE_CHARS else f"\n{phrase}")
     return [*stops, *(stop for stop in tuned_stops if stop not in stops)]
+
+
+def generation_stops(settings: Settings, adapter: Path | None) -> list[str]:
+    """The stop strings of a local model: with a fine-tuned `adapter`, its own stops too."""
+    return stop_strings(settings.prompts, settings.local.tuned_stops if adapter else ())

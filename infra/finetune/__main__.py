@@ -34,17 +34,18 @@ SETUP_ERRORS = (
     FileNotFoundError,
 )
 
-LOCAL_OVERRIDES = {
-    "method": "method",
-    "text_format": "text_format",
-    "qa_file": "qa_file",
-    "epochs": "epochs",
-    "learning_rate": "learning_rate",
-    "rank": "rank",
-    "batch_size": "batch_size",
-    "holdout_fraction": "holdout_fraction",
-    "paraphrases": "paraphrases",
-}
+LOCAL_FLAGS = (
+    "method",
+    "text_format",
+    "qa_file",
+    "epochs",
+    "learning_rate",
+    "rank",
+    "batch_size",
+    "holdout_fraction",
+    "paraphrases",
+)
+"""`local`'s flags that set the LocalFinetuneSettings field of the same name."""
 
 
 HUB_DOCUMENT_HELP = (
@@ -124,9 +125,9 @@ def _local_settings(
     arguments: argparse.Namespace, base: LocalFinetuneSettings
 ) -> LocalFinetuneSettings:
     changes = {
-        field: getattr(arguments, flag)
-        for flag, field in LOCAL_OVERRIDES.items()
-        if getattr(arguments, flag, None) is not None
+        field: getattr(arguments, field)
+        for field in LOCAL_FLAGS
+        if getattr(arguments, field, None) is not None
     }
     return LocalFinetuneSettings.model_validate({**base.model_dump(), **changes})
 

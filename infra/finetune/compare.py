@@ -59,7 +59,7 @@ def model_answers(
     """Greedy closed-book answers through the *finetuned* prompt, with the service's weights
     (F16-widened by default), repeat penalty and stop strings, so the comparison is its own."""
     from app.generators.local import load_llama
-    from app.generators.local_stops import stop_strings
+    from app.generators.local_stops import generation_stops
     from app.generators.local_weights import runnable_weights
 
     template = templates_from_settings(settings.prompts)["finetuned"]
@@ -77,7 +77,7 @@ def model_answers(
             max_tokens=MAX_ANSWER_TOKENS,
             temperature=0.0,
             repeat_penalty=settings.local.repeat_penalty,
-            stop=stop_strings(settings.prompts, settings.local.tuned_stops if lora_path else ()),
+            stop=generation_stops(settings, lora_path),
         )
         replies.append(str(reply["choices"][0]["message"]["content"]).strip())
     close = getattr(llm, "close", None)

@@ -17,6 +17,7 @@ import torch
 from app.catalog import catalog_hash
 from app.core.bundled_models import file_sha256, smollm2_gguf_path
 from app.generators.lora_adapters import (
+    TRAINING_RECIPE,
     adapter_dir_for,
     adapter_path_for,
     manifest_path_for,
@@ -102,7 +103,10 @@ def run_fingerprint(base_sha: str, catalog_sha: str, tune: LocalFinetuneSettings
         mode="json",
         exclude={"work_dir", "threads", "checkpoint_every_steps", "device", "profile"},
     )
-    payload = json.dumps({"base": base_sha, "catalog": catalog_sha, "hyper": hyper}, sort_keys=True)
+    payload = json.dumps(
+        {"base": base_sha, "catalog": catalog_sha, "recipe": TRAINING_RECIPE, "hyper": hyper},
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

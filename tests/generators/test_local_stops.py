@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from app.generators.local_stops import CHAT_MARKERS, stop_strings, template_phrases
-from app.settings import PromptSettings
+from pathlib import Path
+
+from app.generators.local_stops import (
+    CHAT_MARKERS,
+    generation_stops,
+    stop_strings,
+    template_phrases,
+)
+from app.settings import PromptSettings, Settings
 
 
 def test_the_phrases_are_the_fixed_lines_of_the_user_templates() -> None:
@@ -38,3 +45,10 @@ def test_a_tuned_model_also_stops_at_its_own_stops_once() -> None:
 
     assert tuned == [*base, "\n\n"]  # a blank line; the marker is there already
     assert "\n\n" not in base
+
+
+def test_only_a_generator_with_an_adapter_stops_at_the_tuned_stops(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    assert "\n\n" not in generation_stops(settings, None)
+    assert "\n\n" in generation_stops(settings, tmp_path / "adapter.gguf")

@@ -11,11 +11,11 @@ from infra.finetune.catalog_qa import (
     CatalogFact,
     catalog_facts,
     catalog_qa,
-    keywords,
     paraphrases,
     product_references,
     question_for,
 )
+from infra.finetune.question_shapes import keywords
 from tests.catalog.converters import SAMPLE_CATALOG
 
 CATALOG = """=== PRODUCT: Kestrel KX-420 Hydraulic Press ===
@@ -119,6 +119,10 @@ def test_a_short_name_is_one_no_other_product_of_the_catalog_shares() -> None:
             "How do I reset the counter on the KX-420?",
         ),
         ("The ram stroke is 300 mm.", "What is the ram stroke of the KX-420?"),
+        (
+            "The ram stroke is 300 mm and the open daylight between ram and bolster is 650 mm.",
+            "What is the ram stroke and the open daylight between ram and bolster of the KX-420?",
+        ),
         ("Program memory is 128 KB.", "What is the program memory of the KX-420?"),
         (
             "Empty the dust bin when it is 75% full.",
@@ -157,12 +161,50 @@ def test_a_short_name_is_one_no_other_product_of_the_catalog_shares() -> None:
             "The Profinet interface ships with the default IP address 192.168.0.42.",
             "What IP address is given for profinet, interface and ships on the KX-420?",
         ),
+        (
+            "The accumulator stays pressurised: wait at least 5 minutes before opening a fitting.",
+            "How long do I wait before opening a fitting on the KX-420?",
+        ),
+        (
+            "Never run against a closed valve for more than 60 seconds, because it heats.",
+            "Is it OK to run against a closed valve on the KX-420?",
+        ),
+        (
+            "When changing cartridges, wear a P3 respirator and goggles.",
+            "What should I do when changing cartridges on the KX-420?",
+        ),
+        ("On L-205, remove the window.", "What should I do when it shows L-205 on the KX-420?"),
+        (
+            "For group 2 machines, set warning at 2.8 mm/s.",
+            "What speed should I use to set warning for group 2 machines on the KX-420?",
+        ),
+        (
+            "A red double blink means low battery, below 3.1 V.",
+            "What does a red double blink mean on the KX-420?",
+        ),
+        (
+            "A yellow LED flashing at 4 Hz means the target is unstable.",
+            "What does a yellow LED flashing mean on the KX-420?",
+        ),
     ],
 )
 def test_question_follows_the_shape_of_the_fact(text: str, question: str) -> None:
     fact = CatalogFact("Kestrel KX-420 Hydraulic Press", "Operation Instructions", text)
 
     assert question_for(fact, "the KX-420") == question
+
+
+def test_the_paraphrases_of_a_sentence_with_figures_ask_for_each_measure() -> None:
+    fact = CatalogFact(
+        "Kestrel KX-420 Hydraulic Press",
+        "Description",
+        "The press weighs 3,850 kg and emits 72 dB(A).",
+    )
+    asked = paraphrases(fact, seed=0)
+
+    assert any("weight" in question for question in asked[:2])
+    assert any("noise level" in question for question in asked[:2])
+    assert not any(re.search(r"3,850|72", question) for question in asked)
 
 
 def test_keywords_skip_numbers_stop_words_and_the_product_name() -> None:
@@ -204,16 +246,15 @@ def test_paraphrases_vary_the_frame_and_the_product_name_from_the_first_few() ->
     assert paraphrases(fact, seed=0) == asked  # deterministic
 
 
-def test_the_first_frame_is_the_historical_question() -> None:
-    fact = CatalogFact("Kestrel KX-420 Hydraulic Press", "Operation", "E-21 means low pressure.")
-
-    assert question_for(fact, "the KX-420") == "What does E-21 mean on the KX-420?"
-
-
 def test_paraphrases_name_a_product_shortly_only_where_no_other_product_is_meant() -> None:
     facts = catalog_facts(SAMPLE_CATALOG)  # sells a hydraulic press and a drill press
     products = {fact.product for fact in facts}
-    asked = [question for fact in facts for question in paraphrases(fact, 0, products)]
+    asked = [
+        question
+        for fact in facts
+        if "press" not in fact.text  # the catalog's own words may say "the press"
+        for question in paraphrases(fact, 0, products)
+    ]
 
     assert any("the welder" in question for question in asked)
     assert any("my drill press" in question for question in asked)

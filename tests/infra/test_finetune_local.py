@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from app.context.prompts import PromptTemplate
+from app.generators import lora_adapters
 from app.generators.lora_adapters import adapter_dir_for, adapter_path_for, manifest_path_for
 from app.settings import Settings
 from infra.finetune.__main__ import main
@@ -354,6 +355,18 @@ def test_adapter_folder_follows_the_catalog(catalog: Path, tmp_path: Path) -> No
     catalog.write_text(CATALOG + "\nA new sentence.\n", encoding="utf-8")
     assert adapter_dir_for(settings) != before
     assert adapter_dir_for(settings).parent == tmp_path / "adapters"
+
+
+def test_a_new_training_recipe_keys_a_new_adapter_folder(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(_env_file=None, catalog=catalog)  # type: ignore[call-arg]
+    settings.local.adapters_dir = tmp_path / "adapters"
+    before = adapter_dir_for(settings)
+    monkeypatch.setattr(lora_adapters, "TRAINING_RECIPE", "another recipe")
+
+    assert adapter_dir_for(settings) != before
+    assert adapter_dir_for(settings).parent == before.parent
 
 
 def test_if_missing_skips_when_the_catalog_already_has_an_adapter(

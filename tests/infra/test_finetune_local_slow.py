@@ -8,6 +8,7 @@ import gguf
 import pytest
 import torch
 
+from app.catalog import catalog_hash
 from app.generators.lora_adapters import adapter_dir_for, manifest_path_for
 from app.settings import Settings
 from infra.finetune.catalog_qa import catalog_facts, paraphrases
@@ -149,7 +150,8 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
 
     manifest = FinetuneManifest.read(manifest_path_for(settings))
     assert manifest == outcome.manifest
-    assert manifest.catalog_sha256.startswith(adapter_dir_for(settings).name)
+    assert manifest.catalog_sha256 == catalog_hash(catalog)
+    assert manifest_path_for(settings).parent == adapter_dir_for(settings)
     metrics = manifest.metrics
     assert metrics.train_perplexity_after < metrics.train_perplexity_before / 2  # type: ignore[operator]
     assert not (tmp_path / "work" / manifest.catalog_sha256[:16]).exists()
