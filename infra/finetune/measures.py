@@ -45,11 +45,22 @@ _UNIT_MEASURES: tuple[tuple[str, str], ...] = (
 )
 _FIGURES = (
     *(
-        (re.compile(rf"{_CONDITION}\b{_QUALIFIER}{_AMOUNT}\s*(?:{units})(?![\w/²³])"), measure)
+        (
+            re.compile(rf"{_CONDITION}\b{_QUALIFIER}(?<![\w.-]){_AMOUNT}\s*(?:{units})(?![\w/²³])"),
+            measure,
+        )
         for units, measure in _UNIT_MEASURES
     ),
     (re.compile(r"\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}\b"), "IP address"),
 )
+
+
+_UNIT = re.compile("|".join(f"(?:{units})" for units, _ in _UNIT_MEASURES))
+
+
+def is_unit(word: str) -> bool:
+    """The word is a unit ("bar", "rpm", "min"), which says nothing of what a figure is about."""
+    return _UNIT.fullmatch(word) is not None
 
 
 def prescribed(text: str) -> list[tuple[re.Match[str], str]]:

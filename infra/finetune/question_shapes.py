@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from infra.finetune.measures import CODE, INTERVAL, figures, measures, prescribed
+from infra.finetune.measures import CODE, INTERVAL, figures, is_unit, measures, prescribed
 
 Frames = tuple[str, ...]
 Slots = dict[str, str]
@@ -55,11 +55,14 @@ _CONDITIONED = re.compile(
 
 
 def keywords(text: str, skip: set[str]) -> list[str]:
-    """The first distinct content words: no stop words, numbers, or words of the product name."""
+    """The first distinct content words: no stop words, numbers, units, or words of the product
+    name."""
     found: list[str] = []
     for word in _WORD.findall(text):
         lowered = word.lower()
         if lowered in _STOP_WORDS or lowered in skip or lowered in found or len(lowered) < 3:
+            continue
+        if is_unit(word):
             continue
         found.append(lowered)
         if len(found) == MAX_KEYWORDS:
