@@ -18,7 +18,7 @@ ADAPTER_FILE = "adapter.gguf"
 MANIFEST_FILE = "manifest.json"
 PROGRESS_FILE = "progress.json"
 ADAPTER_KEY_LENGTH = 16
-TRAINING_RECIPE = "catalog-qa-2026-12-07b"
+TRAINING_RECIPE = "catalog-qa-2026-12-07c"
 """How infra/finetune builds an adapter's training data; changing it keys adapters afresh, so a
 catalog's adapter trained the old way is retrained rather than served. Change it whenever what
 an adapter learns from the same catalog changes."""

@@ -187,6 +187,7 @@ def _manifest(
         catalog_path=str(settings.catalog),
         catalog_sha256=data.catalog_sha,
         method=tune.method if tune.method == "instruct" else f"domain/{tune.text_format}",
+        training_recipe=TRAINING_RECIPE,
         hyperparameters=tune.model_dump(mode="json", exclude={"work_dir"}),
         train_sequences=len(data.train),
         holdout_sequences=len(data.holdout),

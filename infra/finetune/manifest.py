@@ -47,6 +47,7 @@ class FinetuneManifest(BaseModel):
     catalog_path: str
     catalog_sha256: str
     method: str
+    training_recipe: str | None = None
     hyperparameters: dict[str, object]
     train_sequences: int
     holdout_sequences: int

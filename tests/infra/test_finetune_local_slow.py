@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app.catalog import catalog_hash
-from app.generators.lora_adapters import adapter_dir_for, manifest_path_for
+from app.generators.lora_adapters import TRAINING_RECIPE, adapter_dir_for, manifest_path_for
 from app.settings import Settings
 from infra.finetune.catalog_qa import catalog_facts, paraphrases
 from infra.finetune.gguf_export import lora_tensors, write_lora_gguf
@@ -151,6 +151,7 @@ def test_local_fine_tune_changes_llama_cpp_answers_to_trained_facts(
     manifest = FinetuneManifest.read(manifest_path_for(settings))
     assert manifest == outcome.manifest
     assert manifest.catalog_sha256 == catalog_hash(catalog)
+    assert manifest.training_recipe == TRAINING_RECIPE
     assert manifest_path_for(settings).parent == adapter_dir_for(settings)
     metrics = manifest.metrics
     assert metrics.train_perplexity_after < metrics.train_perplexity_before / 2  # type: ignore[operator]
