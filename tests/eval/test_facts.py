@@ -12,6 +12,7 @@ from eval.settings import PROJECT_ROOT
 from eval.testset import QuestionSetError, load_testset
 
 TEST_SET = PROJECT_ROOT / "data" / "test" / "test.json"
+HELDOUT_SET = PROJECT_ROOT / "data" / "test" / "heldout.json"
 
 
 @pytest.mark.parametrize(
@@ -62,8 +63,9 @@ def test_no_facts_means_no_recall_rather_than_zero() -> None:
     assert check_facts("anything", []) is None
 
 
-def test_every_sample_question_has_facts_its_reference_answer_states() -> None:
-    questions = load_testset(TEST_SET)
+@pytest.mark.parametrize("question_set", [TEST_SET, HELDOUT_SET], ids=["test", "heldout"])
+def test_every_sample_question_has_facts_its_reference_answer_states(question_set: Path) -> None:
+    questions = load_testset(question_set)
     catalog = (PROJECT_ROOT / "data" / "kb" / "catalog.txt").read_text(encoding="utf-8")
     for question in questions:
         assert question.must_mention, f"question {question.index} has no must_mention"
