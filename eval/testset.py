@@ -46,7 +46,7 @@ class EvalQuestion:
         return f"{self.index:05d}-{digest}"
 
 
-def _facts(index: int, value: object) -> tuple[Fact, ...]:
+def must_mention_facts(index: int, value: object) -> tuple[Fact, ...]:
     """`must_mention`: a list whose entries are a phrase or a list of alternative phrasings."""
     if value is None:
         return ()
@@ -103,7 +103,7 @@ def _question_from(index: int, item: object) -> EvalQuestion:
         answer=answer.strip(),
         product_name=str(item.get("product_name") or ""),
         section=str(item.get("section") or ""),
-        must_mention=_facts(index, item.get("must_mention")),
+        must_mention=must_mention_facts(index, item.get("must_mention")),
         messages=messages,
     )
 

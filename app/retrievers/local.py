@@ -23,6 +23,8 @@ from app.retrievers.local_index import (
     Vector,
     load_or_build_index,
 )
+from app.retrievers.local_text import tokenize
+from app.retrievers.products import model_code
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,26 @@ def _chunks_by_product(index: LocalIndex) -> dict[str, npt.NDArray[np.int64]]:
     for position, chunk in enumerate(index.chunks):
         positions.setdefault(chunk.product, []).append(position)
     return {product: np.asarray(found, dtype=np.int64) for product, found in positions.items()}
+
+
+def _is_code(token: str) -> bool:
+    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+
+
+def lexical_query(query: str, products: Sequence[str]) -> str:
+    """The words BM25 scores for a query about `products`.
+
+    A follow-up carries its product's model code ("And E09? BW-350"). When the question has a
+    code of its own, the product's code is left out here: its parts ("bw", "350") also match the
+    description's figures and outweigh the one word that finds the passage, E09. The products'
+    own ranking still keeps the search on them.
+    """
+    without = query
+    for code in filter(None, map(model_code, products)):
+        without = without.replace(code, " ")
+    if without != query and any(_is_code(token) for token in tokenize(without)):
+        return without
+    return query
 
 
 def _top_documents(scores: Scores, count: int, positive_only: bool) -> list[int]:
@@ -109,7 +131,8 @@ class LocalRetriever:
         candidates = max(self._candidates, top_k)
         query_vector = self._query_vector(query)
         dense_scores = self.index.dense_scores(query_vector)
-        lexical = _top_documents(self.index.lexical_scores(query), candidates, positive_only=True)
+        lexical_scores = self.index.lexical_scores(lexical_query(query, products))
+        lexical = _top_documents(lexical_scores, candidates, positive_only=True)
         rankings = [lexical, _top_documents(dense_scores, candidates, False)]
         weights = list(self._weights)
         if products:

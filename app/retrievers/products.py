@@ -32,6 +32,12 @@ class _Alias:
     product: str
 
 
+def model_code(product: str) -> str | None:
+    """The product's model code as its name writes it ("KX-420"), or None when it has none."""
+    code = _CODE.search(product)
+    return code.group(0) if code is not None else None
+
+
 def _code_keys(name: str) -> list[str]:
     """Each model code in the name, as "kx 420" and "kx420"."""
     keys = []
@@ -93,8 +99,7 @@ class ProductLexicon:
 
     def short_name(self, product: str) -> str:
         """The product's model code as its name writes it ("KX-420"), else its name."""
-        code = _CODE.search(product)
-        return code.group(0) if code is not None else product
+        return model_code(product) or product
 
     def __bool__(self) -> bool:
         return bool(self.products)

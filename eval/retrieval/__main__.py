@@ -13,7 +13,13 @@ from app.retrievers.follow_up import resolve_follow_up
 from app.retrievers.local import LocalRetriever, build_local_retriever, prepare_index
 from app.retrievers.products import ProductLexicon
 from app.settings import PROJECT_ROOT, Settings
-from eval.retrieval.hit_rate import GoldQuestion, Search, measure_hit_rate, read_test_questions
+from eval.retrieval.hit_rate import (
+    FactCounts,
+    GoldQuestion,
+    Search,
+    measure_hit_rate,
+    read_test_questions,
+)
 
 TEST_DIR = PROJECT_ROOT / "data" / "test"
 DEFAULT_TEST_SETS = [TEST_DIR / "test.json", TEST_DIR / "conversations.json"]
@@ -51,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fact_line(counts: FactCounts, top_k: int) -> str:
+    return (
+        f"must_mention facts stated by the first passage {counts.in_first}/{counts.facts}, "
+        f"by the top {top_k} {counts.in_top_k}/{counts.facts}"
+    )
+
+
 def _report_hit_rate(
     settings: Settings, test_sets: Sequence[Path], top_k: int, show_misses: bool
 ) -> None:
@@ -73,6 +86,12 @@ def _report_hit_rate(
             f"{report.conversation_hits}/{report.conversations} = "
             f"{report.conversation_hit_rate:.1%}"
         )
+    for label, counts in (
+        ("questions", report.question_facts),
+        ("follow-up conversations", report.conversation_facts),
+    ):
+        if counts.facts:
+            print(f"  {label}: {_fact_line(counts, top_k)}")
     if show_misses:
         for miss in report.misses:
             print(f"  miss: {miss.question!r} gold={miss.product_name!r} got={miss.retrieved}")

@@ -1,5 +1,6 @@
 """Retrieval quality and speed on a QA test set: how often the gold product is in the top k,
-for single questions and for the last turn of follow-up conversations."""
+and how many of the `must_mention` facts the first passage and the top k state, for single
+questions and for the last turn of follow-up conversations."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 
 from app.catalog.naming import names_product
 from app.core.types import ChatMessage, Passage
+from eval.metrics.facts import Fact, mentions
+from eval.testset import must_mention_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,7 @@ class GoldQuestion:
     question: str
     section: str = ""
     history: tuple[ChatMessage, ...] = ()
+    facts: tuple[Fact, ...] = ()
 
     @property
     def is_conversation(self) -> bool:
@@ -44,6 +48,21 @@ class Miss:
 
 
 @dataclass(slots=True)
+class FactCounts:
+    """The `must_mention` facts of some items, and how many the retrieved passages state."""
+
+    facts: int = 0
+    in_first: int = 0
+    in_top_k: int = 0
+
+    def add(self, facts: Sequence[Fact], passages: Sequence[Passage]) -> None:
+        self.facts += len(facts)
+        for fact in facts:
+            self.in_first += bool(passages) and mentions(passages[0].text, fact)
+            self.in_top_k += any(mentions(passage.text, fact) for passage in passages)
+
+
+@dataclass(slots=True)
 class HitRateReport:
     """Hits of the gold product in the top k, and query latency over the same questions;
     conversations are counted on their own as well."""
@@ -55,6 +74,8 @@ class HitRateReport:
     conversation_hits: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
+    question_facts: FactCounts = field(default_factory=FactCounts)
+    conversation_facts: FactCounts = field(default_factory=FactCounts)
 
     @property
     def hit_rate(self) -> float:
@@ -90,7 +111,7 @@ def read_test_questions(path: Path) -> list[GoldQuestion]:
     conversation ending with the user's question); section optional."""
     records = json.loads(path.read_text(encoding="utf-8"))
     questions = []
-    for record in records:
+    for index, record in enumerate(records):
         question, history = _turns(record)
         questions.append(
             GoldQuestion(
@@ -98,6 +119,7 @@ def read_test_questions(path: Path) -> list[GoldQuestion]:
                 question=question,
                 section=str(record.get("section", "")),
                 history=history,
+                facts=must_mention_facts(index, record.get("must_mention")),
             )
         )
     return questions
@@ -106,7 +128,8 @@ def read_test_questions(path: Path) -> list[GoldQuestion]:
 def measure_hit_rate(
     search: Search, questions: Sequence[GoldQuestion], top_k: int = 3
 ) -> HitRateReport:
-    """Ask every item once; a hit is the gold product among the top_k passages' titles."""
+    """Ask every item once; a hit is the gold product among the top_k passages' titles. The
+    items' facts are looked for in the first passage and in all top_k."""
     report = HitRateReport(top_k=top_k)
     for item in questions:
         started = time.perf_counter()
@@ -114,6 +137,8 @@ def measure_hit_rate(
         report.latencies_ms.append((time.perf_counter() - started) * 1000)
         report.questions += 1
         report.conversations += item.is_conversation
+        facts = report.conversation_facts if item.is_conversation else report.question_facts
+        facts.add(item.facts, passages)
         titles = [passage.title for passage in passages]
         if any(names_product(title, item.product_name) for title in titles):
             report.hits += 1

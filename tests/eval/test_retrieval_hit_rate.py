@@ -43,12 +43,35 @@ def test_hit_rate_counts_gold_product_among_titles_ignoring_case() -> None:
     assert len(report.latencies_ms) == 3
 
 
+def test_the_facts_the_first_passage_and_the_top_k_state_are_counted() -> None:
+    passages = [
+        Passage(id="1", title="Pump", text="Flow is 90 m³/h.", score=1.0, location=""),
+        Passage(id="2", title="Pump", text="Tighten the nut to 95 N·m.", score=0.5, location=""),
+    ]
+    questions = [
+        GoldQuestion("Pump", "Flow and torque?", facts=(("90 m3/h",), ("95 Nm", "95 N m"))),
+        GoldQuestion("Pump", "Head?", facts=(("32 m",),)),
+    ]
+
+    report = measure_hit_rate(lambda item, top_k: passages[:top_k], questions, top_k=2)
+
+    facts = report.question_facts
+    assert (facts.facts, facts.in_first, facts.in_top_k) == (3, 1, 2)
+    assert report.conversation_facts.facts == 0
+
+
 def test_test_set_is_read_with_its_fields(tmp_path: Path) -> None:
     path = tmp_path / "test.json"
-    records = [{"product_name": "Pump", "question": "Flow?", "answer": "90", "section": "D"}]
+    records = [
+        {"product_name": "Pump", "question": "Flow?", "answer": "90", "section": "D"},
+        {"product_name": "Pump", "question": "Nut?", "must_mention": [["95 N·m", "95 Nm"], "left"]},
+    ]
     path.write_text(json.dumps(records), encoding="utf-8")
 
-    assert read_test_questions(path) == [GoldQuestion("Pump", "Flow?", "D")]
+    assert read_test_questions(path) == [
+        GoldQuestion("Pump", "Flow?", "D"),
+        GoldQuestion("Pump", "Nut?", facts=(("95 N·m", "95 Nm"), ("left",))),
+    ]
 
 
 def test_a_conversation_item_is_its_last_user_turn_after_its_history(tmp_path: Path) -> None:

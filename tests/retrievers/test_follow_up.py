@@ -127,3 +127,46 @@ def test_a_product_without_a_model_code_is_searched_by_its_name() -> None:
     query = resolve_follow_up(lexicon, "And its speed?", history)
 
     assert query == SearchQuery("And its speed? Aurora Bench Grinder", ("Aurora Bench Grinder",))
+
+
+def test_a_question_that_only_names_another_product_asks_the_previous_question_of_it() -> None:
+    history = [
+        user("How often is the hydraulic oil changed on the Torvik TL-1600?"),
+        assistant("Every 2,000 hours."),
+    ]
+
+    query = resolve_follow_up(LEXICON, "And on the Kestrel press?", history)
+
+    assert query == SearchQuery(
+        "And on the Kestrel press? how often is the hydraulic oil changed on the", (PRESS,)
+    )
+
+
+def test_the_previous_question_is_the_last_one_with_words_of_its_own() -> None:
+    history = [
+        user("What does the TL-1600 weigh?"),
+        assistant("3,200 kg."),
+        user("And the KX-420?"),
+        assistant("2,450 kg."),
+    ]
+
+    query = resolve_follow_up(LEXICON, "What about the drill press?", history)
+
+    assert query == SearchQuery("What about the drill press? what does the weigh", (DRILL,))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What about the Kestrel press, how long do I wait before opening a fitting?",
+        "And the KX-420's rated force?",
+    ],
+)
+def test_a_switch_of_product_with_words_of_its_own_is_searched_as_it_is(question: str) -> None:
+    history = [user("How often is the hydraulic oil changed on the TL-1600?")]
+
+    assert resolve_follow_up(LEXICON, question, history) == SearchQuery(question, (PRESS,))
+
+
+def test_a_first_question_that_only_names_a_product_is_searched_as_it_is() -> None:
+    assert resolve_follow_up(LEXICON, "The KX-420?") == SearchQuery("The KX-420?", (PRESS,))

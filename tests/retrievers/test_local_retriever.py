@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.retrievers import local
-from app.retrievers.local import LocalRetriever, build_local_retriever
+from app.retrievers.local import LocalRetriever, build_local_retriever, lexical_query
 from app.retrievers.local_index import Vectors, load_or_build_index
 from tests.retrievers.local_support import HashingEncoder, tiny_settings
 
@@ -28,6 +28,24 @@ def _retriever(tmp_path: Path, encoder: HashingEncoder | None = None) -> LocalRe
         rrf_k=settings.retrieval.rrf_k,
         candidates=settings.retrieval.candidates,
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "products", "expected"),
+    [
+        # the question's own code finds the passage; the product's code would outweigh it
+        ("And E09? BW-350", [WELDER], "And E09?  "),
+        ("What does E-21 mean on the KX-420?", [PRESS], "What does E-21 mean on the  ?"),
+        # without a code of its own, the product's code keeps BM25 on the product
+        ("How heavy is it? BW-350", [WELDER], "How heavy is it? BW-350"),
+        # no products to favour: the words as they are
+        ("And E09? BW-350", [], "And E09? BW-350"),
+    ],
+)
+def test_bm25_leaves_the_product_code_out_when_the_question_has_a_code_of_its_own(
+    query: str, products: list[str], expected: str
+) -> None:
+    assert lexical_query(query, products) == expected
 
 
 async def test_product_named_by_its_type_comes_first(tmp_path: Path) -> None:

@@ -9,6 +9,10 @@ import pytest
 
 from app.core.embeddings import load_embedder, model_identity
 from app.retrievers.local import build_local_retriever
+from app.settings import PROJECT_ROOT, Settings
+from eval.retrieval.__main__ import conversation_search
+from eval.retrieval.hit_rate import measure_hit_rate, read_test_questions
+from tests.catalog.format_hit_rates import format_retriever
 from tests.retrievers.local_support import tiny_settings
 
 pytestmark = pytest.mark.slow
@@ -53,3 +57,17 @@ def test_minilm_vectors_are_unit_length_and_model_is_named(tmp_path: Path) -> No
     assert vectors.shape == (2, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert embedder.identity == model_identity(embedder.model_path)
+
+
+def test_every_follow_up_of_the_sample_conversations_finds_its_facts() -> None:
+    """data/test/conversations.json on the sample catalog: a follow-up that asks for a code ("And
+    E09?") or only switches product ("And on the Kestrel press?") finds the passage stating it."""
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    retriever = format_retriever(settings.catalog, settings, load_embedder(settings))
+    conversations = read_test_questions(PROJECT_ROOT / "data" / "test" / "conversations.json")
+
+    report = measure_hit_rate(conversation_search(retriever), conversations, top_k=3)
+
+    facts = report.conversation_facts
+    assert facts.facts == sum(len(item.facts) for item in conversations) > 0
+    assert facts.in_first == facts.facts
