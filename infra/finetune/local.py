@@ -17,6 +17,7 @@ import torch
 from app.catalog import catalog_hash
 from app.core.bundled_models import file_sha256, smollm2_gguf_path
 from app.generators.lora_adapters import (
+    MANIFEST_FILE,
     TRAINING_RECIPE,
     adapter_dir_for,
     adapter_path_for,
@@ -304,4 +305,26 @@ def _train_and_export(
     manifest.write(manifest_path_for(settings))
     shutil.rmtree(checkpoint.parent, ignore_errors=True)
     logger.info("adapter written: %s", adapter_path)
+    for folder in remove_superseded_adapters(settings):
+        logger.info("removed the superseded adapter %s", folder)
     return LocalOutcome(adapter_path, manifest)
+
+
+def remove_superseded_adapters(settings: Settings) -> list[Path]:
+    """Delete the adapters trained earlier for this catalog path, on its earlier contents or by
+    an earlier recipe: their key is gone, so nothing can serve them again (about 40 MB each).
+    Other catalogs' adapters, and folders without a manifest (a training under way), are kept."""
+    current = adapter_dir_for(settings)
+    removed = []
+    for manifest in sorted(settings.local.adapters_dir.glob(f"*/{MANIFEST_FILE}")):
+        folder = manifest.parent
+        if folder == current:
+            continue
+        try:
+            recorded = json.loads(manifest.read_text(encoding="utf-8")).get("catalog_path")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if recorded == str(settings.catalog):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed

@@ -75,9 +75,9 @@ class LocalFinetuneSettings(BaseModel):
         gt=0,
         description="Stop training after the step that passes this many seconds (the held-out "
         "recall of the weights reached is measured and kept if best); None: no time bound. "
-        "The quick profile's two epochs took about 1,850 s of training on an idle 2-core "
-        "machine (7 Dec 2026); the bound lets them finish there, and keeps the training "
-        "`make run` starts within 40 minutes on a busier one.",
+        "The quick profile's two epochs took 1,248 s of training on an idle 2-core machine "
+        "(7 Dec 2026); the bound lets them finish on a busier one, and keeps the training "
+        "`make run` starts within 40 minutes.",
     )
     patience: int = Field(
         1,

@@ -23,6 +23,7 @@ from infra.finetune.examples import (
     instruct_examples,
     split_examples,
 )
+from infra.finetune.local import remove_superseded_adapters
 from infra.finetune.manifest import FinetuneManifest, FinetuneMetrics, summarize_losses
 from infra.finetune.model import attach_lora
 from infra.finetune.recall import EarlyStopping, EpochRecall
@@ -367,6 +368,32 @@ def test_a_new_training_recipe_keys_a_new_adapter_folder(
 
     assert adapter_dir_for(settings) != before
     assert adapter_dir_for(settings).parent == before.parent
+
+
+def test_a_new_adapter_removes_the_ones_its_catalog_can_no_longer_use(
+    catalog: Path, tmp_path: Path
+) -> None:
+    settings = Settings(_env_file=None, catalog=catalog)  # type: ignore[call-arg]
+    settings.local.adapters_dir = tmp_path / "adapters"
+
+    def adapter(name: str, catalog_path: Path | None) -> Path:
+        folder = settings.local.adapters_dir / name
+        folder.mkdir(parents=True)
+        (folder / "adapter.gguf").write_bytes(b"GGUF")
+        if catalog_path is not None:
+            manifest = {"catalog_path": str(catalog_path)}
+            (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder
+
+    current = adapter(adapter_dir_for(settings).name, catalog)
+    earlier_recipe = adapter("0123456789abcdef", catalog)
+    other_catalog = adapter("fedcba9876543210", tmp_path / "other-kb")
+    under_way = adapter("00000000aaaaaaaa", None)
+
+    assert remove_superseded_adapters(settings) == [earlier_recipe]
+    assert sorted(settings.local.adapters_dir.iterdir()) == sorted(
+        [current, other_catalog, under_way]
+    )
 
 
 def test_if_missing_skips_when_the_catalog_already_has_an_adapter(
