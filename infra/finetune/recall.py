@@ -85,7 +85,8 @@ class EpochRecall:
 @dataclass(slots=True)
 class EarlyStopping:
     """After each epoch: the probes' recall; keeps the best epoch's trainable weights, and says
-    stop after `patience` epochs without a better recall."""
+    stop after `patience` epochs without a better recall, or once every probe is recalled (no
+    later epoch could be kept: only a better recall replaces the best)."""
 
     model: Any
     tokenizer: Any
@@ -124,7 +125,7 @@ class EarlyStopping:
                 for name, param in self.model.named_parameters()
                 if param.requires_grad
             }
-            return False
+            return measured.found >= measured.total > 0
         since_best = len(self.history) - 1 - self._best_index()
         return since_best >= self.patience
 
