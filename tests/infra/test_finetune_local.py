@@ -502,17 +502,11 @@ def test_training_stops_once_recall_stops_improving_and_keeps_the_best_epoch(
 def test_training_stops_once_every_probe_is_recalled(tmp_path: Path) -> None:
     model = tiny_lora_model()
     stopping = ScriptedRecall(model, found=[4, 10, 10, 10], patience=2)
-    plan = TrainingPlan(
-        epochs=4,
-        batch_size=4,
-        learning_rate=1e-2,
-        warmup_steps=0,
-        weight_decay=0.0,
-        seed=0,
-        checkpoint_every_steps=100,
-    )
+    four_epochs = plan(epochs=4, batch_size=4, checkpoint_every_steps=100)
 
-    result = train(model, tiny_sequences(), 0, plan, tmp_path / "c.pt", "run", after_epoch=stopping)
+    result = train(
+        model, tiny_sequences(), 0, four_epochs, tmp_path / "c.pt", "run", after_epoch=stopping
+    )
 
     assert result.stopped_after_epoch == 2  # 10 of 10: no later epoch could be better
     assert stopping.restore_best() == 2
